@@ -1,0 +1,34 @@
+"""Shared fixtures: small seeded motifs and sequences made in the test, never read from the
+working directory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def random_motifs(rng):
+    """Five random motifs with integer counts, widths 6..14."""
+    from motifq.motif import Motif
+
+    out = []
+    for i in range(5):
+        w = int(rng.integers(6, 15))
+        counts = rng.multinomial(50, rng.dirichlet(np.full(4, 0.5)), size=w).astype(float)
+        counts[counts.sum(1) == 0, 0] = 1
+        out.append(Motif(id=f"M{i}", name=f"alt{i}", counts=counts))
+    return out
