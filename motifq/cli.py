@@ -1,0 +1,132 @@
+"""The ``motifq`` command line: parse arguments, call the library, print. Nothing else.
+
+Every subcommand is added by an ``_add_<name>(subparsers)`` function listed in
+:data:`_COMMANDS`; each sets ``func`` to a ``_run_<name>(args)`` that returns an exit code.
+Heavy imports (torch, matplotlib) happen inside the ``_run_`` functions, so ``motifq --help`` is
+instant. A :class:`~motifq.errors.MotifqError` becomes one line on stderr,
+``motifq: error: <what>: <why>``, and exit status 2 (a traceback only with ``--debug``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import MotifqError
+
+__all__ = ["main", "build_parser"]
+
+
+# ---------------------------------------------------------------------------------------------
+# motifs info / convert
+# ---------------------------------------------------------------------------------------------
+def _add_motifs(sub) -> None:
+    p = sub.add_parser("motifs", help="inspect and convert motif files (MEME, JASPAR, bundled names)")
+    msub = p.add_subparsers(dest="motifs_command", metavar="ACTION", required=True)
+    info = msub.add_parser("info", help="table of id, name, width, nsites, information content, consensus")
+    info.add_argument("motifs", metavar="FILE|NAME", help="MEME or JASPAR file, or jaspar2016, jaspar2024, jaspar2026")
+    info.add_argument("-o", "--output", help="write the table as TSV here instead of printing it")
+    info.set_defaults(func=_run_motifs_info)
+    conv = msub.add_parser("convert", help="convert between MEME and JASPAR formats")
+    conv.add_argument("input", metavar="IN", help="MEME or JASPAR file, or a bundled name")
+    conv.add_argument("output", metavar="OUT", help="output file; format from the ending (.jaspar/.pfm -> JASPAR, else MEME)")
+    conv.add_argument("--to", choices=["meme", "jaspar"], help="output format (overrides the ending)")
+    conv.set_defaults(func=_run_motifs_convert)
+
+
+def _motif_table(motifs):
+    import pandas as pd
+
+    from .formats import _fmt_nsites
+
+    return pd.DataFrame({
+        "id": [m.id for m in motifs],
+        "name": [m.name for m in motifs],
+        "width": [m.width for m in motifs],
+        "nsites": [_fmt_nsites(m.nsites) for m in motifs],
+        "total_ic": [round(float(m.information_content().sum()), 3) for m in motifs],
+        "consensus": [m.consensus() for m in motifs],
+    })
+
+
+def _run_motifs_info(args) -> int:
+    from .errors import atomic_write
+    from .jaspar import load_motifs
+
+    table = _motif_table(load_motifs(args.motifs))
+    if args.output:
+        with atomic_write(args.output) as fh:
+            table.to_csv(fh, sep="\t", index=False)
+    else:
+        sys.stdout.write(table.to_csv(sep="\t", index=False))
+    return 0
+
+
+def _run_motifs_convert(args) -> int:
+    from .formats import format_for_path, write_motifs
+    from .jaspar import load_motifs
+
+    motifs = load_motifs(args.input)
+    fmt = format_for_path(args.output, args.to)
+    write_motifs(args.output, motifs, fmt)
+    _say(args, f"wrote {len(motifs)} motifs to {args.output} ({fmt})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# plumbing
+# ---------------------------------------------------------------------------------------------
+_COMMANDS = [_add_motifs]
+
+
+def _say(args, message: str) -> None:
+    """Print a status line to stderr unless --quiet."""
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="motifq",
+        description="Train DanQ models on chromatin-profiling data and see which motifs they learned.")
+    parser.add_argument("--version", action="version", version=f"motifq {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        Arguments without the program name. Default is None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a user error (bad file, bad value), 130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MotifqError as exc:
+        if args.debug:
+            raise
+        print(f"motifq: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("motifq: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
