@@ -74,6 +74,30 @@ def _run_motifs_convert(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# shared arguments
+# ---------------------------------------------------------------------------------------------
+def _add_data_args(p, split: str | None = "test") -> None:
+    """--data / --fasta --labels / --targets / --cache (and --split when `split` is given)."""
+    g = p.add_argument_group("data")
+    g.add_argument("--data", metavar="DIR",
+                   help="DeepSEA bundle folder (train.mat, valid.mat, test.mat) or motifq dataset folder")
+    g.add_argument("--fasta", metavar="SEQS.fa", help="sequences, all one length (instead of --data)")
+    g.add_argument("--labels", metavar="LABELS.tsv", help="0/1 labels, one row per sequence, header of target names")
+    g.add_argument("--targets", metavar="FILE", help="target names, one per line (e.g. DeepSEA's predictor.names)")
+    g.add_argument("--cache", metavar="DIR", help="where the converted DeepSEA cache lives (default: DATA/motifq-cache)")
+    if split:
+        g.add_argument("--split", default=split, choices=["train", "valid", "test"], help=f"default: {split}")
+
+
+def _open_data(args, split: str):
+    """The Split named by the --data/--fasta arguments."""
+    from .data import open_data
+
+    return open_data(data=args.data, split=split, fasta=args.fasta, labels=args.labels, targets=args.targets,
+                     cache=args.cache, progress=not args.quiet)
+
+
+# ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
 _COMMANDS = [_add_motifs]
