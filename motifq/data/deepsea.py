@@ -134,7 +134,7 @@ class _Source:
     n: int                      # samples N
     length: int                 # sequence length L
     n_targets: int              # targets T
-    itemsize: int               # bytes per one-hot element
+    bytes_per_sample: int       # one-hot plus labels as stored in the file
     read: Callable              # (start, stop) -> (tokens (c, L) uint8 ACGT, packed (c, ceil(T/8)) uint8)
     close: Callable
     align: int = 1              # preferred multiple of samples per chunk (HDF5 chunking)
@@ -194,7 +194,7 @@ def _open_hdf5(path: Path, split: str) -> _Source:
         return tokens, _pack_label_chunk(yc, 0, f"{path}: {yname} samples {i + 1}..{j}")
 
     align = x.chunks[2] if x.chunks else 1
-    return _Source(path, n, L, T, x.dtype.itemsize, read, f.close, align)
+    return _Source(path, n, L, T, 4 * L * x.dtype.itemsize + T * y.dtype.itemsize, read, f.close, align)
 
 
 # MATLAB v5 -------------------------------------------------------------------------------------
@@ -343,7 +343,7 @@ def _open_v5(path: Path, split: str) -> _Source:
         tokens = np.ascontiguousarray(agct_to_tokens(xc, axis=1))
         return tokens, _pack_label_chunk(yc, 1, f"{path}: {yname} samples {i + 1}..{j}")
 
-    return _Source(path, n, L, T, xv.dtype.itemsize, read, close, 1, note)
+    return _Source(path, n, L, T, 4 * L * xv.dtype.itemsize + T * yv.dtype.itemsize, read, close, 1, note)
 
 
 def _open_source(path: Path, split: str) -> _Source:
@@ -457,8 +457,9 @@ def convert_split(bundle, split: str = "train", cache=None, chunk_size: int | No
     cache : str or os.PathLike or None
         The cache folder (a motifq dataset folder). Default is None: ``<bundle>/motifq-cache``.
     chunk_size : int or None
-        Samples converted at a time. Default is None: about 256 MB of one-hot input per chunk
-        (65,536 samples of L = 1000 uint8), rounded to the HDF5 chunking.
+        Samples converted at a time. Default is None: about 256 MB of input (one-hot and labels
+        as stored) per chunk, i.e. 53,000 samples of the real uint8 bundle, rounded to the HDF5
+        chunking; the converting process then peaks at about 0.6 GB.
     progress : bool
         Show a tqdm progress bar. Default is True.
 
@@ -507,8 +508,11 @@ def _convert_locked(src: _Source, split: str, cache: Path, chunk_size, progress:
               f"{src.path}: sequences of length {src.length}, but the cache {cache} holds length {info['length']} (delete it or use another --cache)")
         check(len(info["targets"]) == src.n_targets,
               f"{src.path}: {src.n_targets} targets, but the cache {cache} holds {len(info['targets'])} (delete it or use another --cache)")
+    for kind in ("tokens", "labels"):  # leftovers of a conversion that was killed (never taken for complete)
+        for stale in cache.glob(f".{split}.{kind}.npy.*.tmp"):
+            stale.unlink(missing_ok=True)
     if chunk_size is None:
-        chunk_size = max(1, _CHUNK_BYTES // (4 * src.length * src.itemsize))
+        chunk_size = max(1, _CHUNK_BYTES // src.bytes_per_sample)
         if src.align > 1:
             chunk_size = max(src.align, chunk_size // src.align * src.align)
     chunk_size = int(chunk_size)
@@ -557,7 +561,7 @@ def convert_bundle(bundle, cache=None, splits=SPLITS, chunk_size: int | None = N
     splits : sequence of str
         Which splits; a split whose ``.mat`` file is missing is skipped. Default is ('train', 'valid', 'test').
     chunk_size : int or None
-        Samples converted at a time. Default is None: about 256 MB of one-hot input per chunk.
+        Samples converted at a time. Default is None: about 256 MB of input per chunk.
     progress : bool
         Show a progress bar. Default is True.
 
@@ -590,7 +594,7 @@ def open_bundle(bundle, split: str = "train", cache=None, chunk_size: int | None
     cache : str or os.PathLike or None
         The cache folder. Default is None: ``<bundle>/motifq-cache``.
     chunk_size : int or None
-        Samples converted at a time. Default is None: about 256 MB of one-hot input per chunk.
+        Samples converted at a time. Default is None: about 256 MB of input per chunk.
     progress : bool
         Show a progress bar while converting. Default is True.
 
