@@ -9,8 +9,7 @@ import scipy.io
 
 from motifq.cli import main
 from motifq.data import open_data
-from motifq.data.deepsea import (agct_to_tokens, cached_splits, convert_bundle, convert_split,
-                                 open_bundle)
+from motifq.data.deepsea import agct_to_tokens, cached_splits, convert_split, open_bundle
 from motifq.errors import MotifqError
 from motifq.sequence import AGCT, convert_order, one_hot, tokenize
 
