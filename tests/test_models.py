@@ -205,3 +205,72 @@ def test_bad_checkpoints_are_one_line_errors(tmp_path):
     torch.save(ckpt, tmp_path / "mismatch.pt")
     with pytest.raises(MotifqError, match="do not fit"):
         load_checkpoint(tmp_path / "mismatch.pt")
+
+
+# ---------------------------------------------------------------------------------------------
+# JASPAR seeding
+# ---------------------------------------------------------------------------------------------
+def test_seed_kernels_writes_pfm_minus_quarter_in_acgt_order():
+    from motifq.jaspar import seed_kernels
+    from motifq.motif import Motif
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.for_kind("danq", **dict(SMALL, conv_kernels=20, conv_width=16)))
+    before = model.conv.weight.detach().clone()
+    rng = np.random.default_rng(0)
+    motifs = [Motif(id=f"M{i}", name=f"m{i}", counts=rng.integers(0, 20, size=(6 + i, 4)) + 1.0) for i in range(8)]
+    motifs.append(Motif(id="ONEHOT", name="acgt", counts=np.eye(4)[[0, 1, 2, 3]] * 10))   # A, C, G, T
+    seeded = seed_kernels(model.conv, motifs, fraction=0.5, add_reverse_complements=True, rng=1)
+    assert len(seeded) == 10 and len({d["kernel"] for d in seeded}) == 10
+    W = model.conv.weight.detach()
+    b = model.conv.bias.detach()
+    by_id = {m.id: m for m in motifs}
+    for d in seeded:
+        m = by_id[d["motif_id"]]
+        m = m if d["strand"] == "+" else m.reverse_complement()
+        k, off, w = d["kernel"], d["offset"], d["width"]
+        assert w == m.width and d["trimmed"] == [0, 0]
+        pad = min(3, (16 - w) // 2)                                # >= 3 untouched columns where possible
+        assert pad <= off and off + w <= 16 - pad
+        np.testing.assert_allclose(W[k, :, off:off + w].numpy(), m.probabilities().T - 0.25, atol=1e-6)
+        untouched = torch.ones(16, dtype=torch.bool)
+        untouched[off:off + w] = False
+        assert torch.equal(W[k, :, untouched], before[k, :, untouched])
+        assert -1.0 <= b[k] <= 0.0 and b[k] != 0
+    others = sorted(set(range(20)) - {d["kernel"] for d in seeded})
+    assert torch.equal(W[others], before[others]) and torch.all(b[others] == 0)
+    # channel order: a one-hot ACGT motif puts 0.75 on A, C, G, T at successive columns
+    for d in seeded:
+        if d["motif_id"] == "ONEHOT":
+            block = W[d["kernel"], :, d["offset"]:d["offset"] + 4].numpy()
+            diag = np.diag(block) if d["strand"] == "+" else np.diag(block[::-1, ::-1])
+            np.testing.assert_allclose(diag, 0.75, atol=1e-6)
+            assert d["strand"] == "+" or block[3, 0] == pytest.approx(0.75)   # RC of ACGT is ACGT
+
+
+def test_seed_kernels_trims_wide_motifs_by_information_and_uses_small_margins():
+    from motifq.jaspar import seed_kernels, trim_to_width
+    from motifq.motif import Motif
+
+    counts = np.full((12, 4), 5.0)
+    counts[3:9] = np.eye(4)[[0, 1, 2, 3, 0, 1]] * 20       # informative core at columns 3..8
+    counts[0] = [17, 1, 1, 1]                              # moderately informative left edge
+    wide = Motif(id="WIDE", counts=counts)
+    trimmed, left, right = trim_to_width(wide, 8)
+    assert trimmed.width == 8 and (left, right) == (1, 3)
+    conv = torch.nn.Conv1d(4, 4, 8)
+    seeded = seed_kernels(conv, [wide], fraction=0.25, rng=0)
+    assert len(seeded) == 1 and seeded[0]["width"] == 8 and seeded[0]["offset"] == 0 and seeded[0]["trimmed"] == [1, 3]
+    # a motif 2 narrower than the kernel gets one free column each side
+    narrow = Motif(id="N6", counts=np.eye(4)[[0, 1, 2, 3, 0, 1]] * 5 + 1)
+    assert seed_kernels(torch.nn.Conv1d(4, 2, 8), [narrow], fraction=0.5, rng=0)[0]["offset"] == 1
+
+
+def test_seed_kernels_on_bundled_jaspar2016_is_about_half_of_danq_jaspar():
+    from motifq.jaspar import load_motifs, seed_kernels
+
+    conv = torch.nn.Conv1d(4, 1024, 30)
+    seeded = seed_kernels(conv, load_motifs("jaspar2016"), fraction=0.5, rng=0)
+    assert len(seeded) == 512
+    assert len({d["motif_id"] for d in seeded}) == 512
+    assert all(d["offset"] >= 3 and d["offset"] + d["width"] <= 27 for d in seeded if d["width"] <= 24)
