@@ -78,6 +78,8 @@ class DanQ(nn.Module):
     """DanQ (``danq``, ``danq-jaspar``) and DanQ without its BiLSTM (``cnn``).
 
     conv (ReLU) -> max-pool -> dropout -> BiLSTM -> dropout -> flatten -> dense (ReLU) -> logits.
+    (The ReLU is applied after the max-pool: the same values, since ReLU is monotonic, computed
+    on a tensor `pool` times smaller.)
     For ``cnn`` the BiLSTM is left out (``self.lstm`` is None) and the second dropout follows
     the first.
     """
@@ -101,8 +103,9 @@ class DanQ(nn.Module):
 
     def forward(self, x):
         # x: (N, 4, L) one-hot, A, C, G, T
-        h = F.relu(self.conv(x))              # (N, K, L - w + 1)
-        h = self.pool(h)                      # (N, K, S)   S = (L - w + 1) // pool
+        h = self.conv(x)                      # (N, K, L - w + 1)
+        h = F.relu(self.pool(h))              # (N, K, S)   S = (L - w + 1) // pool; pool-then-ReLU
+                                              #             equals ReLU-then-pool, on pool x fewer values
         h = self.drop1(h)
         h = h.transpose(1, 2)                 # (N, S, K)   batch, steps, features
         if self.lstm is not None:
@@ -138,8 +141,8 @@ class DeepSEA(nn.Module):
 
     def forward(self, x):
         # x: (N, 4, L) one-hot, A, C, G, T
-        h = self.drop1(self.pool(F.relu(self.conv(x))))    # (N, 320, S1)  S1 = (L - w + 1) // p
-        h = self.drop2(self.pool(F.relu(self.conv2(h))))   # (N, 480, S2)  S2 = (S1 - w + 1) // p
+        h = self.drop1(F.relu(self.pool(self.conv(x))))    # (N, 320, S1)  S1 = (L - w + 1) // p
+        h = self.drop2(F.relu(self.pool(self.conv2(h))))   # (N, 480, S2)  S2 = (S1 - w + 1) // p
         h = self.drop3(F.relu(self.conv3(h)))              # (N, 960, S3)  S3 = S2 - w + 1
         h = h.flatten(1)                                   # (N, 960 * S3)
         h = F.relu(self.dense(h))                          # (N, D)
