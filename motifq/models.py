@@ -58,10 +58,18 @@ CHECKPOINT_VERSION = 1
 _LSTM_AUTOCAST: dict = {}
 
 
+def _cuda_autocast_dtype():
+    """The CUDA autocast dtype, or None when autocast is off (torch >= 2.4 and older spellings)."""
+    try:
+        return torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") else None
+    except (TypeError, AttributeError):
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+
+
 def _cuda_lstm_autocasts(device) -> bool:
     """Whether the cuDNN LSTM runs (forward and backward) under the current CUDA autocast dtype
     (bf16 RNNs need cuDNN >= 9.13); probed once per device and dtype."""
-    key = (str(device), torch.get_autocast_dtype("cuda"))
+    key = (str(device), _cuda_autocast_dtype())
     if key not in _LSTM_AUTOCAST:
         try:
             with torch.enable_grad():
@@ -109,7 +117,7 @@ class DanQ(nn.Module):
         h = self.drop1(h)
         h = h.transpose(1, 2)                 # (N, S, K)   batch, steps, features
         if self.lstm is not None:
-            if h.is_cuda and torch.is_autocast_enabled("cuda") and not _cuda_lstm_autocasts(h.device):
+            if h.is_cuda and _cuda_autocast_dtype() is not None and not _cuda_lstm_autocasts(h.device):
                 with torch.autocast("cuda", enabled=False):   # this cuDNN has no bf16 RNN: fp32 (TF32)
                     h, _ = self.lstm(h.float())
             else:
