@@ -287,3 +287,27 @@ def test_ctrl_c_saves_a_last_checkpoint_that_resumes_exactly(tmp_path):
     # resuming a finished run does nothing more
     c = fit(tiny(), train, valid, tmp_path / "b.pt", cfg, resume=True, progress=False)
     assert c["steps"] == 10 and c["epochs"] == 2
+
+
+def test_cli_train_on_fasta_and_labels_holds_out_a_seeded_validation_set(tmp_path, monkeypatch):
+    # The FASTA + labels reader is the data stage's; stand in for it to test the hold-out wiring.
+    import motifq.data
+
+    whole = planted(100, seed=12)
+    seen = []
+
+    def fake_open_data(data=None, split="train", fasta=None, labels=None, targets=None, cache=None, progress=True):
+        seen.append((data, fasta, labels))
+        return whole
+
+    monkeypatch.setattr(motifq.data, "open_data", fake_open_data)
+    out = tmp_path / "m.pt"
+    assert main(["-q", "train", "--fasta", "s.fa", "--labels", "l.tsv", "--valid-fraction", "0.2", "--model", "cnn",
+                 "--conv-kernels", "4", "--conv-width", "9", "--pool", "8", "--dense", "4", "--epochs", "1",
+                 "--batch-size", "40", "--seed", "5", "--out", str(out)]) == 0
+    assert seen == [(None, "s.fa", "l.tsv")]
+    ckpt = torch.load(last_path(out), weights_only=True)
+    assert ckpt["metrics"][0]["step"] == 2                    # 80 training sequences, batch 40
+    assert ckpt["train_config"]["valid_fraction"] == 0.2
+    assert main(["-q", "train", "--fasta", "s.fa", "--out", str(tmp_path / "x.pt")]) == 2
+    assert not (tmp_path / "x.pt").exists()
