@@ -2,13 +2,15 @@
 
 Files written (only by rank 0 under DistributedDataParallel), for ``out = model.pt``:
 
-``model.pt``             the best checkpoint (lowest validation loss)
+``model.pt``             the best checkpoint (lowest validation loss at an epoch end; until
+                         the first epoch ends, the model where ``max_steps`` stopped)
 ``model.last.pt``        the latest checkpoint, with a ``resume`` entry (see below); written at
                          every epoch end, every ``checkpoint_minutes``, at ``max_steps`` and on
                          Ctrl-C
-``model.metrics.jsonl``  one JSON object per validation: ``epoch``, ``step``, ``train_loss``,
-                         ``valid_loss``, ``best``, ``partial`` (true when taken mid-epoch at
-                         ``max_steps``), ``seconds``, ``samples_per_s``, ``lr``
+``model.metrics.jsonl``  one JSON object per validation: ``epoch`` (1-based), ``step``,
+                         ``train_loss``, ``valid_loss``, ``best``, ``partial`` (true when taken
+                         in the middle of epoch ``epoch`` at ``max_steps``), ``seconds``,
+                         ``samples_per_s``, ``lr``
 
 Checkpoint keys are listed in :mod:`motifq.models` (``format``, ``version``, ``state_dict``,
 ``model_config``, ``train_config``, ``alphabet``, ``targets``, ``jaspar``, ``metrics``). The
@@ -322,7 +324,7 @@ def fit(model_config: ModelConfig, train: Split, valid: Split, out, train_config
     Returns
     -------
     dict
-        ``best_valid_loss``, ``epochs`` (completed), ``steps``, ``stopped`` (``epochs``,
+        ``best_valid_loss`` (of the checkpoint at `out`), ``epochs`` (completed), ``steps``, ``stopped`` (``epochs``,
         ``max_steps`` or ``early``), ``metrics`` (list of dicts), ``out``, ``last``.
     """
     import torch.distributed as dist
@@ -425,7 +427,7 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
     def evaluate(ep, partial):
         nonlocal best_loss, bad
         v = _validate(net if world == 1 else model, valid, device, max(tc.batch_size, 256), amp, rank, world)
-        row = {"epoch": ep + (0 if partial else 1), "step": step,
+        row = {"epoch": ep + 1, "step": step,
                "train_loss": loss_sum / max(loss_count, 1), "valid_loss": v, "best": False, "partial": partial,
                "seconds": round(seconds, 3), "samples_per_s": round(step * tc.batch_size * world / max(seconds, 1e-9), 1),
                "lr": tc.lr}
@@ -505,7 +507,7 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
             batch0 = b
             stopped = "max_steps"
             save(last, epoch, b, True)
-            if rank == 0 and not out.exists():
+            if not math.isfinite(best_loss):    # no epoch finished yet: `out` holds this model
                 save(out, epoch, b, False)
             write_metrics()
             _report(row, show)
@@ -525,7 +527,8 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
             break
     if world > 1:
         dist.barrier()
-    return {"best_valid_loss": best_loss, "epochs": epoch, "steps": step, "stopped": stopped,
+    return {"best_valid_loss": best_loss if math.isfinite(best_loss) else (metrics[-1]["valid_loss"] if metrics else math.inf),
+            "epochs": epoch, "steps": step, "stopped": stopped,
             "metrics": metrics, "out": out, "last": last}
 
 

@@ -311,3 +311,17 @@ def test_cli_train_on_fasta_and_labels_holds_out_a_seeded_validation_set(tmp_pat
     assert ckpt["train_config"]["valid_fraction"] == 0.2
     assert main(["-q", "train", "--fasta", "s.fa", "--out", str(tmp_path / "x.pt")]) == 2
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_max_steps_before_an_epoch_ends_still_writes_out_and_replaces_a_stale_one(tmp_path):
+    train, valid = planted(100, seed=2), planted(30, seed=3)
+    out = tmp_path / "m.pt"
+    runs = []
+    for seed in (1, 2):
+        r = fit(tiny("cnn"), train, valid, out, TrainConfig(epochs=3, max_steps=2, batch_size=20, seed=seed),
+                progress=False)
+        assert r["stopped"] == "max_steps" and r["epochs"] == 0 and r["metrics"][-1]["partial"]
+        assert r["metrics"][-1]["epoch"] == 1 and r["best_valid_loss"] == r["metrics"][-1]["valid_loss"]
+        runs.append(_weights(out))
+    assert not torch.equal(runs[0]["conv.weight"], runs[1]["conv.weight"])
+    assert torch.equal(runs[1]["conv.weight"], _weights(last_path(out))["conv.weight"])
