@@ -325,3 +325,27 @@ def test_max_steps_before_an_epoch_ends_still_writes_out_and_replaces_a_stale_on
         runs.append(_weights(out))
     assert not torch.equal(runs[0]["conv.weight"], runs[1]["conv.weight"])
     assert torch.equal(runs[1]["conv.weight"], _weights(last_path(out))["conv.weight"])
+
+
+def test_cpu_rmsprop_fast_path_equals_torch_rmsprop_bitwise():
+    import copy
+
+    from motifq.train import _RMSprop
+
+    torch.manual_seed(0)
+    m1 = torch.nn.Sequential(torch.nn.Linear(30, 20), torch.nn.ReLU(), torch.nn.Linear(20, 3))
+    m2 = copy.deepcopy(m1)
+    o1 = torch.optim.RMSprop(m1.parameters(), lr=1e-2, alpha=0.9, eps=1e-6)
+    o2 = _RMSprop(m2.parameters(), lr=1e-2, alpha=0.9, eps=1e-6)
+    for i in range(15):
+        x = torch.randn(8, 30)
+        for m, o in ((m1, o1), (m2, o2)):
+            o.zero_grad()
+            m(x).pow(2).mean().backward()
+            o.step()
+        if i == 7:      # state dicts are interchangeable: swap mid-way
+            o2.load_state_dict(copy.deepcopy(o1.state_dict()))
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    s1, s2 = o1.state_dict()["state"], o2.state_dict()["state"]
+    assert all(torch.equal(s1[k]["square_avg"], s2[k]["square_avg"]) and float(s1[k]["step"]) == float(s2[k]["step"])
+               for k in s1)
