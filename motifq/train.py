@@ -5,8 +5,8 @@ Files written (only by rank 0 under DistributedDataParallel), for ``out = model.
 ``model.pt``             the best checkpoint (lowest validation loss at an epoch end; until
                          the first epoch ends, the model where ``max_steps`` stopped)
 ``model.last.pt``        the latest checkpoint, with a ``resume`` entry (see below); written at
-                         every epoch end, every ``checkpoint_minutes``, at ``max_steps`` and on
-                         Ctrl-C
+                         every epoch end, every ``checkpoint_minutes``, at ``max_steps``, and on
+                         Ctrl-C or SIGTERM (which take effect between two steps)
 ``model.metrics.jsonl``  one JSON object per validation: ``epoch`` (1-based), ``step``,
                          ``train_loss``, ``valid_loss``, ``best``, ``partial`` (true when taken
                          in the middle of epoch ``epoch`` at ``max_steps``), ``seconds``,
@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import queue
+import signal
 import threading
 import time
 from pathlib import Path
@@ -394,9 +395,6 @@ def fit(model_config: ModelConfig, train: Split, valid: Split, out, train_config
 
 
 def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, rank, world, device, amp):
-    import torch.distributed as dist
-    from tqdm.auto import tqdm
-
     state = None
     jaspar_map: list = []
     metrics: list = []
@@ -436,10 +434,42 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = make_optimizer(model, tc)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+
+    # Ctrl-C and SIGTERM (kill, torchrun, job schedulers) take effect between two steps, so the
+    # last checkpoint is never written from a half-applied update; a second signal stops at once.
+    signals: list = []
+    old_handlers = {}
+
+    def on_signal(signum, frame):
+        if signals:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+            raise KeyboardInterrupt
+        signals.append(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old_handlers[sig] = signal.signal(sig, on_signal)
+    try:
+        return _loop(model, net, optimizer, train, valid, out, last, tc, targets, jaspar_map, metrics, state,
+                     signals, rank, world, device, amp, progress)
+    finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+
+
+def _loop(model, net, optimizer, train, valid, out, last, tc, targets, jaspar_map, metrics, state, signals, rank,
+          world, device, amp, progress):
+    """The epoch loop of :func:`fit`: `state` is the checkpoint's ``resume`` entry or None;
+    `signals` fills when SIGINT/SIGTERM arrive."""
+    c = model.config
+    import torch.distributed as dist
+    from tqdm.auto import tqdm
+
     epoch, batch0, step, best_loss, bad, seconds = 0, 0, 0, math.inf, 0, 0.0
     loss_sum, loss_count = 0.0, 0
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
         epoch, batch0, step = int(state["epoch"]), int(state["batch"]), int(state["step"])
         best_loss, bad, seconds = float(state["best_loss"]), int(state["bad_epochs"]), float(state["seconds"])
         loss_sum, loss_count = float(state["loss_sum"]), int(state["loss_count"])
@@ -516,6 +546,8 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
                 step += 1
                 b += 1
                 steps0 += 1
+                if signals:
+                    raise KeyboardInterrupt
                 if len(pending) >= 50:
                     fold()
                 if show and (steps0 % 10 == 0 or b == n_batches):

@@ -349,3 +349,37 @@ def test_cpu_rmsprop_fast_path_equals_torch_rmsprop_bitwise():
     s1, s2 = o1.state_dict()["state"], o2.state_dict()["state"]
     assert all(torch.equal(s1[k]["square_avg"], s2[k]["square_avg"]) and float(s1[k]["step"]) == float(s2[k]["step"])
                for k in s1)
+
+
+class _Signalling(_Interrupting):
+    """Tokens whose `after`-th read sends `signum` to this process (as ``kill`` would)."""
+
+    def __init__(self, tokens, after, signum):
+        super().__init__(tokens, after)
+        self.signum = signum
+
+    def __getitem__(self, index):
+        self.reads += 1
+        if self.reads == self.after:
+            os.kill(os.getpid(), self.signum)
+        return self.tokens[index]
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_between_steps_and_resumes_exactly(tmp_path, signame):
+    import signal
+
+    train, valid = planted(100, seed=2), planted(30, seed=3)
+    cfg = TrainConfig(epochs=2, batch_size=20, seed=13)
+    a = fit(tiny(), train, valid, tmp_path / "a.pt", cfg, progress=False)
+    before = signal.getsignal(getattr(signal, signame))
+    broken = Split(_Signalling(train.tokens, 7, getattr(signal, signame)), train.packed_labels, train.targets)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny(), broken, valid, tmp_path / "b.pt", cfg, progress=False)
+    assert signal.getsignal(getattr(signal, signame)) is before          # handlers restored
+    state = torch.load(last_path(tmp_path / "b.pt"), weights_only=True)["resume"]
+    assert 1 <= state["step"] < 10 and state["step"] == 5 * state["epoch"] + state["batch"]
+    b = fit(tiny(), train, valid, tmp_path / "b.pt", cfg, resume=True, progress=False)
+    assert b["steps"] == 10
+    wa, wb = _weights(last_path(tmp_path / "a.pt")), _weights(last_path(tmp_path / "b.pt"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
