@@ -33,7 +33,6 @@ A checkpoint is a ``dict`` saved with :func:`torch.save` and read with
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np

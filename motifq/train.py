@@ -35,7 +35,6 @@ epoch's permutation (padded by wrapping, as DistributedSampler) and `batch_size`
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import queue
@@ -50,14 +49,12 @@ import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig
 from .data.dataset import Split
-from .errors import MotifqError, atomic_write, check
+from .errors import atomic_write, check
 from .models import (build_model, fit_kmer_stats, load_checkpoint, model_from_checkpoint, one_hot_tokens,
                      read_checkpoint, reverse_complement_tokens, save_checkpoint)
 
 __all__ = ["fit", "train_step", "holdout_split", "resolve_device", "last_path", "metrics_path", "load_checkpoint",
            "save_checkpoint", "make_optimizer"]
-
-log = logging.getLogger("motifq")
 
 
 # ---------------------------------------------------------------------------------------------
