@@ -341,9 +341,11 @@ def loss_and_accuracy(labels, scores, rows: int = 8192, eps: float = BCE_EPS):
         p = np.asarray(scores[r0:r1], dtype=np.float64)
         check(not np.isnan(p).any(), f"scores: NaN in rows {r0}..{r1 - 1}")
         check(p.min(initial=0.0) >= 0.0 and p.max(initial=1.0) <= 1.0, "scores: probabilities outside [0, 1]")
+        correct += int(np.count_nonzero((p > 0.5) == y))
         np.clip(p, eps, 1.0 - eps, out=p)
-        total -= float(np.log(p[y]).sum() + np.log1p(-p[~y]).sum())
-        correct += int(((p > 0.5) == y).sum())
+        q = np.subtract(1.0, p, out=np.empty_like(p))
+        np.copyto(q, p, where=y)                      # q = p where y = 1, 1 - p where y = 0
+        total -= float(np.log(q, out=q).sum())
     n = N * T
     return (total / n, correct / n) if n else (math.nan, math.nan)
 
