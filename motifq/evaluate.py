@@ -28,9 +28,10 @@ A, C, G, T order (0..3, 4 = N), see :mod:`motifq.sequence`.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -558,7 +559,8 @@ def read_reference(path, targets):
 
     Rows are joined to `targets` by name when every target is found (exactly, else ignoring case
     and punctuation; the k-th repeat of a name to the k-th repeat), otherwise by order when the
-    reference has exactly T rows per model.
+    reference has exactly T rows per model. Empty cells and cells starting with ``NA`` (the DanQ
+    table writes ``NA (No positive in Test region)``) are NaN.
 
     Parameters
     ----------
@@ -625,13 +627,18 @@ def read_reference(path, targets):
                                f"{T} targets (e.g. {_first_missing(names[model], targets)!r})")
             rows = list(range(T))
             how.add("order")
+            if names[model] is not None:
+                agree = sum(_normalise(a) == _normalise(b) for a, b in zip(names[model], targets))
+                if 0 < agree < T / 2:
+                    warnings.warn(f"{p}: {model}: joined by order, but only {agree} of {T} target names agree "
+                                  f"with the data's; check that the rows are in the data's target order")
         vals = []
         for c in (roc_col, pr_col):
             if c is None:
                 vals.append(np.full(T, np.nan))
                 continue
             s = g[c].astype(str).str.strip()
-            na = s.isin(["", "NA", "NaN", "nan", "N/A", "-"]).to_numpy()
+            na = (s.isin(["", "NaN", "nan", "-"]) | s.str.match(r"(?i)n/?a\b")).to_numpy()  # "NA (No positive ...)"
             v = pd.to_numeric(s.where(~na, "nan"), errors="coerce").to_numpy(dtype=np.float64)
             bad = ~na & np.isnan(v)
             check(not bad.any(), f"{p}: column {c!r}: not a number: {s[bad].iloc[0] if bad.any() else ''!r}")
@@ -829,7 +836,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     """
     import contextlib
     import tempfile
-    import warnings
 
     from matplotlib.figure import Figure
 

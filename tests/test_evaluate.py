@@ -470,3 +470,13 @@ def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
     labels_drawn = [l.get_label() for l in ax.lines]
     assert "train_loss" in labels_drawn and "valid_loss" in labels_drawn and len(ax.lines[0].get_xdata()) == 2
     plt.close(ax.figure)
+
+
+def test_reference_na_text_and_order_warning(tmp_path):
+    rows = [("x", "a", "None", "NA (No positive in Test region)", 0.7, 0.1, 2.01e-05),
+            ("x", "b", "None", 0.6, 0.75, 0.15, 0.25),
+            ("x", "c", "None", 0.61, 0.76, 0.16, 0.26)]
+    p = _danq_style(tmp_path / "ref.txt", rows)
+    with pytest.warns(UserWarning, match="only 1 of 3 target names agree"):
+        refs, how = ev.read_reference(p, ["x|a|None", "x|q|None", "x|r|None"])
+    assert how == "order" and np.isnan(refs["DeepSEA"].roc_auc[0]) and refs["DanQ"].pr_auc[0] == 2.01e-05
