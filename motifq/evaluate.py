@@ -156,7 +156,7 @@ def target_aucs(labels, scores, block_size: int = 128, progress: bool = False) -
 
     Targets are processed in blocks of `block_size` columns; each block is copied to a (b, N)
     array of integer keys in the order of the scores, sorted in place along N (one sort per
-    target), and every AUC is read off the sorted keys with a binary search for the distinct
+    target, plus one of its positives' keys), and every AUC is read off the sorted keys with a binary search for the distinct
     positive scores (see the module docstring). Memory beyond the inputs (which may be
     memory-mapped) is about ``5 * N * block_size`` bytes for float16/float32 scores and
     ``9 * N * block_size`` for float64.
@@ -180,11 +180,17 @@ def target_aucs(labels, scores, block_size: int = 128, progress: bool = False) -
         (T,) positives, negatives, roc_auc, pr_auc; the AUCs are NaN for a target with no
         positives or no negatives.
     """
-    n_lab = len(labels)
-    check(getattr(scores, "ndim", 0) == 2, f"scores: expected an (N, T) array, got shape {getattr(scores, 'shape', None)}")
+    if not hasattr(scores, "shape"):
+        scores = np.asarray(scores)
+    check(scores.ndim == 2, f"scores: expected an (N, T) array, got shape {scores.shape}")
     N, T = scores.shape
-    n_targets = getattr(labels, "n_targets", None) or (labels.shape[1] if getattr(labels, "ndim", 0) == 2 else -1)
-    check(n_lab == N and n_targets == T, f"labels: shape ({n_lab}, {n_targets}) does not match scores {scores.shape}")
+    if hasattr(labels, "packed_labels"):
+        shape = (len(labels), labels.n_targets)
+    else:
+        if not hasattr(labels, "shape"):
+            labels = np.asarray(labels)
+        shape = tuple(labels.shape)
+    check(shape == (N, T), f"labels: shape {shape} does not match scores {scores.shape}")
     check(np.dtype(scores.dtype).kind in "fiub", f"scores: expected numbers, got {scores.dtype}")
     check(int(block_size) >= 1, f"block_size: must be at least 1, got {block_size}")
     block_size = int(block_size)

@@ -463,9 +463,18 @@ def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
     write_dataset(tmp_path / "data", {"train": train, "valid": valid, "test": test})
     cfg = ModelConfig.for_kind("cnn", n_targets=T, length=L, conv_kernels=4, conv_width=5, pool=5, dense=4)
     fit(cfg, train, valid, tmp_path / "cnn.pt", TrainConfig(epochs=2, batch_size=16, device="cpu", seed=1), progress=False)
-    assert main(["-q", "evaluate", str(tmp_path / "cnn.pt"), "--data", str(tmp_path / "data"), "-o", str(tmp_path / "ev")]) == 0
+    from motifq.models import build_model, save_checkpoint   # the k-mer LR baseline evaluates the same way
+
+    save_checkpoint(tmp_path / "lr.pt", build_model(ModelConfig.for_kind("lr", n_targets=T, length=L, kmax=2)),
+                    targets=targets)
+    assert main(["-q", "evaluate", str(tmp_path / "cnn.pt"), str(tmp_path / "lr.pt"), "--data", str(tmp_path / "data"),
+                 "-o", str(tmp_path / "ev")]) == 0
     table = pd.read_csv(tmp_path / "ev" / "metrics.tsv", sep="\t")
-    assert table["target"].tolist() == targets and table["positives"].tolist() == labels[80:].sum(0).tolist()
+    assert table["model"].tolist() == ["cnn"] * 3 + ["lr"] * 3
+    assert table["target"].tolist() == targets * 2 and table["positives"].tolist() == labels[80:].sum(0).tolist() * 2
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert summary["models"]["cnn"]["kind"] == "cnn" and summary["models"]["lr"]["kind"] == "lr"
+    assert (tmp_path / "ev" / "scatter_cnn_vs_lr.png").is_file()
     ax = pm.plot_training_curves(metrics_path(tmp_path / "cnn.pt"))
     labels_drawn = [l.get_label() for l in ax.lines]
     assert "train_loss" in labels_drawn and "valid_loss" in labels_drawn and len(ax.lines[0].get_xdata()) == 2
