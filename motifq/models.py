@@ -46,7 +46,7 @@ from .errors import MotifqError, atomic_path, check, check_file
 
 __all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "one_hot_tokens",
            "reverse_complement_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
-           "load_checkpoint", "read_checkpoint", "CHECKPOINT_FORMAT"]
+           "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "motifq-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -55,6 +55,25 @@ CHECKPOINT_VERSION = 1
 # ---------------------------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------------------------
+_LSTM_AUTOCAST: dict = {}
+
+
+def _cuda_lstm_autocasts(device) -> bool:
+    """Whether the cuDNN LSTM runs (forward and backward) under the current CUDA autocast dtype
+    (bf16 RNNs need cuDNN >= 9.13); probed once per device and dtype."""
+    key = (str(device), torch.get_autocast_dtype("cuda"))
+    if key not in _LSTM_AUTOCAST:
+        try:
+            with torch.enable_grad():
+                lstm = nn.LSTM(8, 8, batch_first=True, bidirectional=True).to(device)
+                out, _ = lstm(torch.randn(2, 3, 8, device=device))
+                out.float().sum().backward()
+            _LSTM_AUTOCAST[key] = True
+        except RuntimeError:
+            _LSTM_AUTOCAST[key] = False
+    return _LSTM_AUTOCAST[key]
+
+
 class DanQ(nn.Module):
     """DanQ (``danq``, ``danq-jaspar``) and DanQ without its BiLSTM (``cnn``).
 
@@ -87,7 +106,11 @@ class DanQ(nn.Module):
         h = self.drop1(h)
         h = h.transpose(1, 2)                 # (N, S, K)   batch, steps, features
         if self.lstm is not None:
-            h, _ = self.lstm(h)               # (N, S, 2U)  forward and backward outputs concatenated
+            if h.is_cuda and torch.is_autocast_enabled("cuda") and not _cuda_lstm_autocasts(h.device):
+                with torch.autocast("cuda", enabled=False):   # this cuDNN has no bf16 RNN: fp32 (TF32)
+                    h, _ = self.lstm(h.float())
+            else:
+                h, _ = self.lstm(h)           # (N, S, 2U)  forward and backward outputs concatenated
         h = self.drop2(h)
         h = h.flatten(1)                      # (N, S * 2U)  (S * K without the LSTM)
         h = F.relu(self.dense(h))             # (N, D)
@@ -461,6 +484,24 @@ def load_checkpoint(path, device="cpu"):
         Keys in the module docstring (``targets``, ``jaspar``, ``metrics``, ...).
     """
     ckpt = read_checkpoint(path, device)
+    return model_from_checkpoint(ckpt, path).to(device).eval(), ckpt
+
+
+def model_from_checkpoint(ckpt: dict, path="checkpoint") -> nn.Module:
+    """Rebuild the model of a checkpoint dict (from :func:`read_checkpoint`) and load its weights.
+
+    Parameters
+    ----------
+    ckpt : dict
+        Keys in the module docstring.
+    path : str or os.PathLike
+        Named in error messages. Default is ``checkpoint``.
+
+    Returns
+    -------
+    torch.nn.Module
+        On the CPU, in train mode.
+    """
     try:
         config = ModelConfig.from_dict(ckpt["model_config"])
     except (TypeError, MotifqError) as exc:
@@ -473,4 +514,4 @@ def load_checkpoint(path, device="cpu"):
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise MotifqError(f"{path}: checkpoint weights do not fit its model config ({first})") from None
-    return model.to(device).eval(), ckpt
+    return model
