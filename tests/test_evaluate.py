@@ -489,3 +489,12 @@ def test_reference_na_text_and_order_warning(tmp_path):
     with pytest.warns(UserWarning, match="only 1 of 3 target names agree"):
         refs, how = ev.read_reference(p, ["x|a|None", "x|q|None", "x|r|None"])
     assert how == "order" and np.isnan(refs["DeepSEA"].roc_auc[0]) and refs["DanQ"].pr_auc[0] == 2.01e-05
+
+
+def test_model_names(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    names = ev._model_names([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt"), f"lr={tmp_path / 'x.pt'}"])
+    assert list(names) == ["a/best", "b/best", "lr"] and names["lr"] == tmp_path / "x.pt"
+    with pytest.raises(MotifqError, match="two models named 'm'"):
+        ev._model_names(["m=x.pt", "m=y.pt"])
