@@ -840,12 +840,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     dict
         The summary written to ``summary.json``.
     """
-    import contextlib
-    import tempfile
-
-    from matplotlib.figure import Figure
-
-    from . import plot_metrics as pm
     from .models import load_checkpoint
 
     say = say or (lambda message: None)
@@ -854,10 +848,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     for p in models.values():
         check_file(p)
     outdir = Path(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MotifqError(f"{outdir}: cannot create folder ({exc.strerror})") from None
     targets = list(split.targets)
     T = len(targets)
     check(len(split) > 0, f"{split.name or 'data'}: no sequences")
@@ -867,8 +857,35 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
         refs = {(f"{k} (reference)" if k in models else k): v for k, v in refs.items()}
     device = device or "cpu"
 
-    results, rows, curve_scores, kept = {}, {}, {}, []
     curve_idx = choose_curve_targets(None, targets, curves) if curves else None
+    created = not outdir.exists()
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MotifqError(f"{outdir}: cannot create folder ({exc.strerror})") from None
+    try:
+        summary = _evaluate_into(models, split, outdir, targets, refs, joined, reference, curve_idx, rc, batch_size,
+                                 device, block_size, dtype, keep_predictions, progress, say, load_checkpoint)
+    except BaseException:
+        if created and outdir.is_dir() and not any(outdir.iterdir()):
+            outdir.rmdir()                            # a failed run leaves no empty folder behind
+        raise
+    say(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(summary['figures'])} figures")
+    return summary
+
+
+def _evaluate_into(models, split, outdir, targets, refs, joined, reference, curve_idx, rc, batch_size, device,
+                   block_size, dtype, keep_predictions, progress, say, load_checkpoint) -> dict:
+    """The body of :func:`evaluate_models` once the inputs are checked and `outdir` exists."""
+    import contextlib
+    import tempfile
+
+    from matplotlib.figure import Figure
+
+    from . import plot_metrics as pm
+
+    T = len(targets)
+    results, rows, curve_scores, kept = {}, {}, {}, []
     for name, path in models.items():
         model, ckpt = load_checkpoint(path, device=device)
         n_out = int(model.config.n_targets)
@@ -925,6 +942,7 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
         "reference": None if reference is None else {"path": str(reference), "joined_by": joined,
                                                       "models": list(refs)},
         "curve_targets": [targets[i] for i in (curve_idx or [])],
+        "predictions": [str(k) for k in kept],
         "bce_eps": BCE_EPS,
     }
 
@@ -958,7 +976,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
             fig.savefig(stack.enter_context(atomic_path(outdir / fname)), format="png", dpi=120,
                         bbox_inches="tight")
         write_summary(stack.enter_context(atomic_path(outdir / "summary.json")), summary)
-    say(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(figures)} figures")
     return summary
 
 

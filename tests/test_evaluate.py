@@ -439,14 +439,22 @@ def test_main_no_rc_and_failures_leave_nothing(tiny_run, capsys):
     assert main(["evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(bad), "--curves", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("motifq: error: --curves: 'nope'") and err.count("\n") == 1
-    assert not bad.exists() or list(bad.iterdir()) == []
+    assert not bad.exists()
     assert main(["evaluate", str(tmp / "missing.pt"), "--data", str(tmp / "data"), "-o", str(bad)]) == 2
     assert "missing.pt: no such file" in capsys.readouterr().err
     (tmp / "ref.tsv").write_text("x\tM ROC AUC\n1\t0.5\n")
     assert main(["evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(bad), "--reference",
                  str(tmp / "ref.tsv")]) == 2
     assert "1 rows" in capsys.readouterr().err
-    assert not bad.exists() or list(bad.iterdir()) == []
+    assert not bad.exists()
+    # a model whose outputs do not fit the data fails after the folder was made: the folder goes
+    from motifq.config import ModelConfig
+    from motifq.models import build_model, save_checkpoint
+
+    save_checkpoint(tmp / "wide.pt", build_model(ModelConfig.for_kind("lr", n_targets=9, length=40, kmax=2)))
+    assert main(["evaluate", str(tmp / "wide.pt"), "--data", str(tmp / "data"), "-o", str(bad)]) == 2
+    assert "predicts 9 targets, the data has 6" in capsys.readouterr().err
+    assert not bad.exists()
 
 
 def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
