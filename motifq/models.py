@@ -58,10 +58,18 @@ CHECKPOINT_VERSION = 1
 _LSTM_AUTOCAST: dict = {}
 
 
+def _cuda_autocast_dtype():
+    """The CUDA autocast dtype, or None when autocast is off (torch >= 2.4 and older spellings)."""
+    try:
+        return torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") else None
+    except (TypeError, AttributeError):
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+
+
 def _cuda_lstm_autocasts(device) -> bool:
     """Whether the cuDNN LSTM runs (forward and backward) under the current CUDA autocast dtype
     (bf16 RNNs need cuDNN >= 9.13); probed once per device and dtype."""
-    key = (str(device), torch.get_autocast_dtype("cuda"))
+    key = (str(device), _cuda_autocast_dtype())
     if key not in _LSTM_AUTOCAST:
         try:
             with torch.enable_grad():
@@ -78,6 +86,8 @@ class DanQ(nn.Module):
     """DanQ (``danq``, ``danq-jaspar``) and DanQ without its BiLSTM (``cnn``).
 
     conv (ReLU) -> max-pool -> dropout -> BiLSTM -> dropout -> flatten -> dense (ReLU) -> logits.
+    (The ReLU is applied after the max-pool: the same values, since ReLU is monotonic, computed
+    on a tensor `pool` times smaller.)
     For ``cnn`` the BiLSTM is left out (``self.lstm`` is None) and the second dropout follows
     the first.
     """
@@ -101,12 +111,13 @@ class DanQ(nn.Module):
 
     def forward(self, x):
         # x: (N, 4, L) one-hot, A, C, G, T
-        h = F.relu(self.conv(x))              # (N, K, L - w + 1)
-        h = self.pool(h)                      # (N, K, S)   S = (L - w + 1) // pool
+        h = self.conv(x)                      # (N, K, L - w + 1)
+        h = F.relu(self.pool(h))              # (N, K, S)   S = (L - w + 1) // pool; pool-then-ReLU
+                                              #             equals ReLU-then-pool, on pool x fewer values
         h = self.drop1(h)
         h = h.transpose(1, 2)                 # (N, S, K)   batch, steps, features
         if self.lstm is not None:
-            if h.is_cuda and torch.is_autocast_enabled("cuda") and not _cuda_lstm_autocasts(h.device):
+            if h.is_cuda and _cuda_autocast_dtype() is not None and not _cuda_lstm_autocasts(h.device):
                 with torch.autocast("cuda", enabled=False):   # this cuDNN has no bf16 RNN: fp32 (TF32)
                     h, _ = self.lstm(h.float())
             else:
@@ -138,8 +149,8 @@ class DeepSEA(nn.Module):
 
     def forward(self, x):
         # x: (N, 4, L) one-hot, A, C, G, T
-        h = self.drop1(self.pool(F.relu(self.conv(x))))    # (N, 320, S1)  S1 = (L - w + 1) // p
-        h = self.drop2(self.pool(F.relu(self.conv2(h))))   # (N, 480, S2)  S2 = (S1 - w + 1) // p
+        h = self.drop1(F.relu(self.pool(self.conv(x))))    # (N, 320, S1)  S1 = (L - w + 1) // p
+        h = self.drop2(F.relu(self.pool(self.conv2(h))))   # (N, 480, S2)  S2 = (S1 - w + 1) // p
         h = self.drop3(F.relu(self.conv3(h)))              # (N, 960, S3)  S3 = S2 - w + 1
         h = h.flatten(1)                                   # (N, 960 * S3)
         h = F.relu(self.dense(h))                          # (N, D)

@@ -97,13 +97,15 @@ def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
 
 def make_optimizer(model, config: TrainConfig):
     """The optimizer `config` names: RMSprop (Keras's defaults as in the paper: rho 0.9,
-    epsilon 1e-6), Adam, or AdamW (decoupled weight decay ``config.weight_decay``)."""
+    epsilon 1e-6), Adam, or AdamW (decoupled weight decay ``config.weight_decay``); Adam and
+    AdamW use PyTorch's fused implementation. Build it after moving the model to its device."""
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-6)
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)   # one fused kernel per step
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, fused=fused)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 
 def holdout_split(split: Split, fraction: float = 0.1, seed: int = 0) -> tuple[Split, Split]:
