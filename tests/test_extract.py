@@ -1,0 +1,177 @@
+"""Kernel -> sites -> PFM extraction (motifq.extract)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motifq.errors import MotifqError
+from motifq.extract import extract_motifs, kernel_sites, pad_sequences, seed_names, sites_to_motifs
+from motifq.jaspar import load_motifs
+from motifq.sequence import tokenize
+
+
+def _conv(weights, biases):
+    """Conv1d with weights (K, W, 4) in A, C, G, T order (position-major, easier to write)."""
+    w = torch.tensor(np.asarray(weights, dtype=np.float32)).permute(0, 2, 1)
+    conv = torch.nn.Conv1d(4, w.shape[0], w.shape[2])
+    with torch.no_grad():
+        conv.weight.copy_(w)
+        conv.bias.copy_(torch.tensor(biases, dtype=torch.float32))
+    return conv
+
+
+def _planted(motif, n, length, rng, pad=3):
+    """Random sequences with one forward-strand instance of `motif` each, and a kernel for it.
+
+    Returns tokens (n, length) and a Conv1d of 2 kernels of width w + 2 * pad: kernel 0 is
+    PFM - 0.25 in columns pad..pad+w (zeros around) with a bias of -60% of its best score;
+    kernel 1 never fires (all weights -1, bias -1).
+    """
+    P = motif.probabilities()
+    w = P.shape[0]
+    tokens = rng.integers(0, 4, size=(n, length)).astype(np.uint8)
+    for i in range(n):
+        site = np.array([rng.choice(4, p=p) for p in P])
+        j = rng.integers(0, length - w)
+        tokens[i, j:j + w] = site
+    W = w + 2 * pad
+    weights = np.zeros((2, W, 4))
+    weights[0, pad:pad + w] = P - 0.25
+    weights[1] = -1.0
+    best = (P - 0.25).max(axis=1).sum()
+    return tokens, _conv(weights, [-0.6 * best, -1.0])
+
+
+def test_jaspar_kernel_gives_back_its_motif(rng):
+    ctcf = load_motifs("jaspar2016:MA0139.1")[0]
+    tokens, conv = _planted(ctcf, 300, 80, rng)
+    motifs, skipped, sites = extract_motifs(conv, tokens, min_sites=10, batch_size=64)
+    assert skipped == [1]
+    assert [m.id for m in motifs] == ["kernel_0"]
+    m = motifs[0]
+    assert m.width == ctcf.width + 6
+    assert m.nsites == sites.nsites[0] and 250 <= m.nsites <= 300
+    np.testing.assert_allclose(m.counts.sum(axis=1), m.nsites)  # every site adds to every column
+    core = m.probabilities()[3:3 + ctcf.width]
+    assert np.abs(core - ctcf.probabilities()).max() < 0.12
+    assert np.abs(core - ctcf.probabilities()).mean() < 0.03
+    # the flanks are background
+    assert np.abs(m.probabilities()[:3] - 0.25).max() < 0.12
+    # trimming at 0.5 bits keeps the informative core (inside the planted columns)
+    trimmed = extract_motifs(conv, tokens, trim=0.5)[0][0]
+    assert 8 <= trimmed.width <= ctcf.width
+
+
+def _toy():
+    # kernel 0 detects "AC": +1 for A at 0, +1 for C at 1, bias -1.5 -> AC: 0.5, A? or ?C: -0.5, else -1.5
+    # kernel 1 likes G: 2 for G at 0, 1 for G at 1, bias 0 -> GG 3, G? 2, ?G 1, else 0
+    w = np.zeros((2, 2, 4))
+    w[0, 0, 0] = w[0, 1, 1] = 1
+    w[1, 0, 2], w[1, 1, 2] = 2, 1
+    conv = _conv(w, [-1.5, 0.0])
+    tokens = np.stack([tokenize(s) for s in ("ACGAC", "GGGGG", "ANACT")])
+    return conv, tokens
+
+
+def _count(*windows):
+    out = np.zeros((2, 4))
+    for win in windows:
+        for i, ch in enumerate(win):
+            out[i, "ACGT".index(ch)] += 1
+    return out
+
+
+def test_sequence_mode_counts_one_best_window_per_sequence():
+    conv, tokens = _toy()
+    s = kernel_sites(conv, tokens, mode="sequence")
+    # kernel 0: ACGAC -> first AC (0.5 > 0); GGGGG -> best -1.5, none; ANACT -> AC (windows with N skipped)
+    # kernel 1: ACGAC -> GA (2); GGGGG -> GG (3); ANACT -> every window 0 (not > 0), none
+    np.testing.assert_array_equal(s.nsites, [2, 2])
+    np.testing.assert_array_equal(s.counts[0], _count("AC", "AC"))
+    np.testing.assert_array_equal(s.counts[1], _count("GA", "GG"))
+    np.testing.assert_allclose(s.max_activation, [0.5, 3.0])
+
+
+def test_position_mode_counts_every_window_above_threshold_of_kernel_max():
+    conv, tokens = _toy()
+    s = kernel_sites(conv, tokens, mode="position", threshold=0.5)
+    # kernel 0: max 0.5, cut 0.25 -> AC twice in ACGAC, once in ANACT
+    # kernel 1: max 3, cut 1.5 -> GA (2) in ACGAC, four GG (3) in GGGGG
+    np.testing.assert_array_equal(s.nsites, [3, 5])
+    np.testing.assert_array_equal(s.counts[0], _count("AC", "AC", "AC"))
+    np.testing.assert_array_equal(s.counts[1], _count("GA", "GG", "GG", "GG", "GG"))
+    # a higher threshold keeps only the GG windows for kernel 1
+    s = kernel_sites(conv, tokens, mode="position", threshold=0.9)
+    np.testing.assert_array_equal(s.nsites, [3, 4])
+
+
+def test_batching_does_not_change_counts(rng):
+    conv = torch.nn.Conv1d(4, 7, 5)
+    torch.manual_seed(0)
+    tokens = rng.integers(0, 5, size=(37, 30)).astype(np.uint8)
+    for mode in ("sequence", "position"):
+        a = kernel_sites(conv, tokens, mode=mode, batch_size=1)
+        b = kernel_sites(conv, tokens, mode=mode, batch_size=100)
+        np.testing.assert_array_equal(a.counts, b.counts)
+        np.testing.assert_array_equal(a.nsites, b.nsites)
+
+
+def test_sequence_mode_matches_a_plain_loop(rng):
+    torch.manual_seed(1)
+    conv = torch.nn.Conv1d(4, 6, 4)
+    tokens = rng.integers(0, 5, size=(20, 15)).astype(np.uint8)
+    W, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    expect = np.zeros((6, 4, 4))
+    for seq in tokens:
+        x = np.zeros((4, len(seq)))
+        x[seq[seq < 4], np.flatnonzero(seq < 4)] = 1
+        for k in range(6):
+            acts = [(W[k] * x[:, p:p + 4]).sum() + b[k] if (seq[p:p + 4] < 4).all() else -np.inf
+                    for p in range(len(seq) - 3)]
+            p = int(np.argmax(acts))
+            if acts[p] > 0:
+                expect[k, np.arange(4), seq[p:p + 4]] += 1
+    got = kernel_sites(conv, tokens).counts
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_kernel_that_never_fires_is_listed_not_written():
+    conv, tokens = _toy()
+    with torch.no_grad():
+        conv.bias[0] = -10.0
+    motifs, skipped, _ = extract_motifs(conv, tokens, min_sites=1)
+    assert skipped == [0]
+    assert [m.id for m in motifs] == ["kernel_1"]
+    motifs, skipped, _ = extract_motifs(conv, tokens, min_sites=3)
+    assert skipped == [0, 1] and motifs == []
+
+
+def test_seeded_kernels_are_named_by_their_jaspar_motif():
+    conv, tokens = _toy()
+    jmap = [{"kernel": 1, "motif_id": "MA0139.1", "name": "CTCF", "offset": 0, "strand": "+"}]
+    motifs, _, _ = extract_motifs(conv, tokens, min_sites=1, jaspar_map=jmap)
+    assert [(m.id, m.name) for m in motifs] == [("kernel_0", ""), ("kernel_1", "MA0139.1_CTCF")]
+    assert seed_names(None) == {}
+
+
+def test_pad_sequences_pads_with_n_and_padding_is_never_counted():
+    tokens = pad_sequences(["ACG", "ACGTAC"])
+    assert tokens.shape == (2, 6) and tokens.dtype == np.uint8
+    np.testing.assert_array_equal(tokens[0], [0, 1, 2, 4, 4, 4])
+    w = np.zeros((1, 2, 4))
+    w[0] = 1.0  # fires on every window without N (activation 2 + bias)
+    s = kernel_sites(_conv(w, [0.0]), tokens, mode="position", threshold=0.0)
+    assert s.nsites[0] == 2 + 5
+
+
+def test_bad_inputs_raise_motifq_error():
+    conv, tokens = _toy()
+    with pytest.raises(MotifqError, match="mode"):
+        kernel_sites(conv, tokens, mode="basset")
+    with pytest.raises(MotifqError, match="4 input channels"):
+        kernel_sites(torch.nn.Conv1d(5, 2, 2), tokens)
+    with pytest.raises(MotifqError, match="shorter"):
+        kernel_sites(torch.nn.Conv1d(4, 2, 9), tokens)
+    with pytest.raises(MotifqError, match="min-sites"):
+        sites_to_motifs(kernel_sites(conv, tokens), min_sites=0)
