@@ -217,7 +217,7 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
                        int(N), mode, float(threshold))
 
 
-def seed_names(jaspar_map) -> dict:
+def seed_names(jaspar_map=None) -> dict:
     """Kernel index -> ``"<matrix id>_<name>"`` for JASPAR-seeded kernels.
 
     Parameters

@@ -11,7 +11,8 @@ import numpy as np
 
 from .errors import check
 
-__all__ = ["LETTER_COLORS", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement"]
+__all__ = ["LETTER_COLORS", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
+           "tomtom_placement"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
 LETTER_COLORS = np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 1.0], [1.0, 0.65, 0.0], [1.0, 0.0, 0.0]])
@@ -92,6 +93,32 @@ def match_placement(query_width: int, target_width: int, offset: int, strand: st
     check(strand in ("+", "-"), f"strand: expected + or -, got {strand!r}")
     q, t = max(0, -int(offset)), max(0, int(offset))
     return q, t
+
+
+def tomtom_placement(query_width: int, target_width: int, optimal_offset: int, orientation: str) -> int:
+    """Convert a Tomtom-style ``Optimal_offset`` into the offset :func:`plot_match` takes.
+
+    Tomtom (and :func:`motifq.compare.compare`) report the offset of the query relative to the
+    target as drawn in `orientation` (the target, or its reverse complement for ``-``): a
+    positive value means the query starts that many columns to the right of the target, i.e.
+    the oriented target's column ``optimal_offset`` lies under the query's column 0.
+
+    Parameters
+    ----------
+    query_width, target_width : int
+        Widths of the query and the target.
+    optimal_offset : int
+        Tomtom's ``Optimal_offset``.
+    orientation : str
+        Tomtom's ``Orientation``, ``+`` or ``-``.
+
+    Returns
+    -------
+    int
+        Column of the query under which the oriented target's column 0 lies.
+    """
+    check(orientation in ("+", "-"), f"orientation: expected + or -, got {orientation!r}")
+    return -int(optimal_offset)
 
 
 def plot_match(query, target, offset: int, strand: str = "+", pvalue: float | None = None,

@@ -124,3 +124,32 @@ def test_duplicate_ids_are_refused():
     a = _from_consensus("ACGTTG", "a")
     with pytest.raises(MotifqError, match="unique"):
         cluster_motifs([a, a])
+
+
+def test_cli_cluster_writes_table_summaries_and_figures(tmp_path, capsys):
+    import pandas as pd
+
+    from motifq.cli import main
+    from motifq.formats import read_meme, write_meme
+
+    ctcf = _from_consensus("TGGCCACCAGGGGGCGCTA", "ctcf")
+    motifs = [ctcf, replace(ctcf.reverse_complement(), id="ctcf_rc"), _from_consensus("AAATTTAAAT", "at_rich"),
+              _from_consensus("GATAAG", "gata")]
+    write_meme(tmp_path / "in.meme", motifs)
+    out = tmp_path / "clusters"
+    assert main(["cluster", str(tmp_path / "in.meme"), "-o", str(out)]) == 0
+    table = pd.read_csv(out / "clusters.tsv", sep="\t")
+    assert list(table.columns) == ["motif", "name", "cluster", "strand", "offset", "width"]
+    by = table.set_index("motif")
+    assert by.loc["ctcf", "cluster"] == by.loc["ctcf_rc", "cluster"]
+    assert by.loc["ctcf", "strand"] != by.loc["ctcf_rc", "strand"]
+    assert table["cluster"].nunique() == 3
+    summaries = read_meme(out / "summaries.meme")
+    assert len(summaries) == 3 and {m.id for m in summaries} == set(table["cluster"])
+    for name in ("tree_letters.png", "tree_ic.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "4 motifs -> 3 clusters" in capsys.readouterr().err
+    # a bad input fails without output
+    (tmp_path / "bad.meme").write_text("not a motif file\n")
+    assert main(["-q", "cluster", str(tmp_path / "bad.meme"), "-o", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad" / "clusters.tsv").exists()

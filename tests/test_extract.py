@@ -175,3 +175,91 @@ def test_bad_inputs_raise_motifq_error():
         kernel_sites(torch.nn.Conv1d(4, 2, 9), tokens)
     with pytest.raises(MotifqError, match="min-sites"):
         sites_to_motifs(kernel_sites(conv, tokens), min_sites=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# motifq extract-motifs
+# ---------------------------------------------------------------------------------------------
+def _checkpoint(tmp_path, rng, n_targets=2):
+    """A small untrained danq whose kernel 5 is set to CTCF (PFM - 0.25) and kernel 7 never fires;
+    planted CTCF sites in half of the FASTA sequences and a dataset with those as positives."""
+    from motifq.config import ModelConfig
+    from motifq.data.dataset import Split, write_dataset
+    from motifq.models import build_model, save_checkpoint
+    from motifq.sequence import write_fasta
+
+    ctcf = load_motifs("jaspar2016:MA0139.1")[0]
+    cfg = ModelConfig(kind="danq", n_targets=n_targets, length=60, conv_kernels=8, conv_width=25, pool=5,
+                      lstm_units=4, dense=4)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    P = ctcf.probabilities()
+    with torch.no_grad():
+        model.conv.weight[5].zero_()
+        model.conv.weight[5, :, 3:22] = torch.tensor((P - 0.25).T, dtype=torch.float32)
+        model.conv.bias[5] = -0.6 * float((P - 0.25).max(axis=1).sum())
+        model.conv.weight[7] = -1.0
+        model.conv.bias[7] = -1.0
+    jmap = [{"kernel": 5, "motif_id": "MA0139.1", "name": "CTCF", "offset": 3, "strand": "+", "width": 19,
+             "trimmed": [0, 0]}]
+    ckpt = save_checkpoint(tmp_path / "model.pt", model, targets=["CTCF", "other"][:n_targets], jaspar=jmap)
+    tokens = rng.integers(0, 4, size=(120, 60)).astype(np.uint8)
+    labels = np.zeros((120, n_targets), dtype=np.uint8)
+    for i in range(0, 120, 2):
+        site = np.array([rng.choice(4, p=p) for p in P])
+        j = rng.integers(0, 60 - 19)
+        tokens[i, j:j + 19] = site
+        labels[i, 0] = 1
+    seqs = ["".join("ACGT"[t] for t in row) for row in tokens]
+    write_fasta(tmp_path / "seqs.fa", [f"s{i}" for i in range(120)], seqs)
+    split = Split.from_arrays(tokens, labels, ["CTCF", "other"][:n_targets])
+    write_dataset(tmp_path / "data", {"train": split, "valid": split, "test": split})
+    return ckpt, ctcf
+
+
+def test_cli_extract_from_fasta_writes_meme_and_lists_left_out_kernels(tmp_path, rng, capsys):
+    from motifq.cli import main
+    from motifq.formats import read_meme
+
+    ckpt, ctcf = _checkpoint(tmp_path, rng)
+    out = tmp_path / "out" / "motifs.meme"
+    rc = main(["extract-motifs", str(ckpt), "--fasta", str(tmp_path / "seqs.fa"), "--min-sites", "20",
+               "--batch-size", "32", "-o", str(out)])
+    assert rc == 0
+    motifs = {m.id: m for m in read_meme(out)}
+    assert "kernel_7" not in motifs
+    assert motifs["kernel_5"].name == "MA0139.1_CTCF"
+    assert 40 <= motifs["kernel_5"].nsites <= 70  # most of the 60 planted sites fire, few others
+    core = motifs["kernel_5"].probabilities()[3:22]
+    assert np.abs(core - ctcf.probabilities()).mean() < 0.06
+    err = capsys.readouterr().err
+    assert "kernel_7" in err and "left out" in err
+
+
+def test_cli_extract_positives_and_max_seqs_from_a_dataset(tmp_path, rng):
+    from motifq.cli import main
+    from motifq.formats import read_meme
+
+    ckpt, _ = _checkpoint(tmp_path, rng)
+    out = tmp_path / "pos.meme"
+    rc = main(["-q", "extract-motifs", str(ckpt), "--data", str(tmp_path / "data"), "--split", "test",
+               "--positives", "CTCF", "--max-seqs", "40", "--min-sites", "1", "-o", str(out)])
+    assert rc == 0
+    m = {m.id: m for m in read_meme(out)}["kernel_5"]
+    assert 30 <= m.nsites <= 40  # 40 positives, each with a planted site
+
+
+def test_cli_extract_errors_leave_no_output(tmp_path, rng, capsys):
+    from motifq.cli import main
+
+    ckpt, _ = _checkpoint(tmp_path, rng)
+    out = tmp_path / "x.meme"
+    fa = str(tmp_path / "seqs.fa")
+    assert main(["-q", "extract-motifs", str(ckpt), "--fasta", fa, "--min-sites", "100000", "-o", str(out)]) == 2
+    assert "nothing written" in capsys.readouterr().err
+    assert main(["-q", "extract-motifs", str(ckpt), "--fasta", fa, "--positives", "CTCF", "-o", str(out)]) == 2
+    assert main(["-q", "extract-motifs", str(ckpt), "--data", str(tmp_path / "data"), "--positives", "nope",
+                 "-o", str(out)]) == 2
+    assert main(["-q", "extract-motifs", str(tmp_path / "seqs.fa"), "--fasta", fa, "-o", str(out)]) == 2
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
