@@ -18,7 +18,9 @@ motif's columns all sum to its number of sites (``nsites``).
 Everything is batched torch: the convolution is ``torch.nn.functional.conv1d`` of the one-hot
 sequences (B, 4, L) with the kernel weights (K, 4, W); the best window is a max/argmax over
 positions; windows are gathered by index arithmetic on the (B, L) token tensor and counted
-with ``torch.bincount`` into a flat (K * W * 4) array.
+with ``torch.bincount`` into a flat (K * W * 4) array; when many windows pass (``position``
+mode with weak kernels), the counts are instead one matrix product of the (K, B * P) site mask
+and the (B * P, W * 4) one-hot windows.
 """
 from __future__ import annotations
 
@@ -127,6 +129,39 @@ def _count_windows(tok, b, k, p, K, W):
     return torch.bincount(index.reshape(-1), minlength=K * W * 4)
 
 
+def _count_dense(tok, hit, W):
+    """Window base counts for many sites at once, as one matrix product.
+
+    ``counts[k, w, b] = sum over (n, p) of hit[n, k, p] * onehot[n, p + w, b]``: the (K, B * P)
+    site mask times the (B * P, W * 4) one-hot windows (a view made by ``unfold``), so the cost
+    does not grow with the number of sites.
+
+    Parameters
+    ----------
+    tok : (B, L) int64 tensor of tokens (0..3 = A, C, G, T; 4 = N, an all-zero one-hot column).
+    hit : (B, K, P) bool tensor, P = L - W + 1.
+    W : int
+        Kernel width.
+
+    Returns
+    -------
+    (K, W, 4) int64 tensor, A, C, G, T.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    B, K, P = hit.shape
+    out = torch.zeros((K, W * 4), dtype=torch.int64, device=tok.device)
+    step = max(1, (1 << 22) // P)  # float32 sums of 0/1 stay exact below 2**24
+    for i in range(0, B, step):
+        t, h = tok[i:i + step], hit[i:i + step]
+        x = F.one_hot(t, 5)[..., :4].to(torch.float32)  # (b, L, 4)
+        windows = x.unfold(1, W, 1).transpose(2, 3).reshape(-1, W * 4)  # (b * P, W * 4)
+        mask = h.to(torch.float32).transpose(0, 1).reshape(K, -1)  # (K, b * P)
+        out += (mask @ windows).round().to(torch.int64)
+    return out.reshape(K, W, 4)
+
+
 def _batches(tokens, batch_size, device):
     import torch
 
@@ -208,9 +243,14 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
             with bar("extracting") as pb:
                 for tok in _batches(tokens, batch_size, device):
                     act = _batch_activations(weight, bias, tok)
-                    b, k, p = torch.nonzero(act > cut, as_tuple=True)
-                    counts += _count_windows(tok, b, k, p, K, W)
-                    nsites += torch.bincount(k, minlength=K)
+                    hit = act > cut  # (B, K, P)
+                    per_kernel = hit.sum(dim=(0, 2))
+                    if int(per_kernel.sum()) * 64 < hit.numel():  # sparse: gather the few windows
+                        b, k, p = torch.nonzero(hit, as_tuple=True)
+                        counts += _count_windows(tok, b, k, p, K, W)
+                    else:  # dense: one matrix product
+                        counts += _count_dense(tok, hit, W).reshape(-1)
+                    nsites += per_kernel
                     pb.update(len(tok))
     return KernelSites(counts.reshape(K, W, 4).cpu().numpy().astype(np.float64),
                        nsites.cpu().numpy(), kmax.cpu().numpy().astype(np.float64),

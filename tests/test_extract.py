@@ -136,6 +136,29 @@ def test_sequence_mode_matches_a_plain_loop(rng):
     np.testing.assert_array_equal(got, expect)
 
 
+@pytest.mark.parametrize("threshold", [0.95, 0.1])  # few sites (gathered) and many (matrix product)
+def test_position_mode_matches_a_plain_loop(rng, threshold):
+    torch.manual_seed(2)
+    conv = torch.nn.Conv1d(4, 5, 3)
+    tokens = rng.integers(0, 5, size=(25, 12)).astype(np.uint8)
+    W, b = conv.weight.detach().numpy().astype(np.float64), conv.bias.detach().numpy()
+    acts = np.full((25, 5, 10), -np.inf)
+    for n, seq in enumerate(tokens):
+        x = np.zeros((4, len(seq)))
+        x[seq[seq < 4], np.flatnonzero(seq < 4)] = 1
+        for k in range(5):
+            for p in range(10):
+                if (seq[p:p + 3] < 4).all():
+                    acts[n, k, p] = (W[k] * x[:, p:p + 3]).sum() + b[k]
+    cut = threshold * acts.max(axis=(0, 2))
+    expect = np.zeros((5, 3, 4))
+    for n, k, p in zip(*np.nonzero(acts > cut[None, :, None] + 1e-5)):
+        expect[k, np.arange(3), tokens[n, p:p + 3]] += 1
+    got = kernel_sites(conv, tokens, mode="position", threshold=threshold, batch_size=7)
+    np.testing.assert_array_equal(got.counts, expect)
+    np.testing.assert_array_equal(got.nsites, expect[:, 0].sum(axis=1))
+
+
 def test_kernel_that_never_fires_is_listed_not_written():
     conv, tokens = _toy()
     with torch.no_grad():
