@@ -197,7 +197,7 @@ def _run_extract_motifs(args) -> int:
     if db is not None:
         from .compare import compare
 
-        matches = compare(motifs, db, dist="pearson", min_overlap=5, evalue_threshold=args.evalue)
+        matches = compare(motifs, db, dist="pearson", min_overlap=5, thresh=args.evalue, evalue=True)
     write_meme(args.output, motifs)
     _say(args, f"wrote {len(motifs)}/{K} motifs to {args.output}")
     if skipped:
@@ -354,7 +354,7 @@ def _run_logos(args) -> int:
                 row = best[m.id]
                 target = targets[str(row["Target_ID"])]
                 offset = tomtom_placement(m.width, target.width, int(row["Optimal_offset"]), row["Orientation"])
-                cell = gs[c // cols, c % cols].subgridspec(2, 1, hspace=0.45)
+                cell = gs[c // cols, c % cols].subgridspec(2, 1, hspace=0.3)
                 axes = [fig.add_subplot(cell[0])]
                 axes.append(fig.add_subplot(cell[1], sharex=axes[0]))
                 plot_match(m, target, offset, row["Orientation"], pvalue=float(row["p-value"]),

@@ -98,10 +98,9 @@ def match_placement(query_width: int, target_width: int, offset: int, strand: st
 def tomtom_placement(query_width: int, target_width: int, optimal_offset: int, orientation: str) -> int:
     """Convert a Tomtom-style ``Optimal_offset`` into the offset :func:`plot_match` takes.
 
-    Tomtom (and :func:`motifq.compare.compare`) report the offset of the query relative to the
-    target as drawn in `orientation` (the target, or its reverse complement for ``-``): a
-    positive value means the query starts that many columns to the right of the target, i.e.
-    the oriented target's column ``optimal_offset`` lies under the query's column 0.
+    Tomtom (and :func:`motifq.compare.compare`) report ``Optimal_offset = o`` when query column
+    ``i`` is aligned with column ``i + o`` of the target as reported (its reverse complement when
+    ``Orientation`` is ``-``). So the oriented target's column 0 lies under query column ``-o``.
 
     Parameters
     ----------
@@ -165,6 +164,7 @@ def plot_match(query, target, offset: int, strand: str = "+", pvalue: float | No
         title += "  " + ", ".join(stats)
     plot_logo(target, ax=axes[1], start=ts, reverse_complement=strand == "-", title=title)
     right = max(qs + query.width, ts + target.width)
+    axes[0].tick_params(labelbottom=False)
     for ax in axes:
         ax.set_xlim(-0.5, right - 0.5)
     return axes
