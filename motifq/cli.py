@@ -381,9 +381,11 @@ def _run_logos(args) -> int:
     else:
         order = sorted(range(len(motifs)), key=lambda i: -float(motifs[i].information_content().sum()))
     order = order[:args.top]
+    from tqdm.auto import tqdm
+
     out = Path(args.outdir)
     pages = []
-    for p0 in range(0, len(order), args.per_page):
+    for p0 in tqdm(range(0, len(order), args.per_page), desc="pages", unit="page", disable=args.quiet, leave=False):
         chunk = order[p0:p0 + args.per_page]
         cols = 2
         rows = (len(chunk) + cols - 1) // cols
