@@ -218,6 +218,7 @@ def _run_extract_motifs(args) -> int:
     check(args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
     check(0.0 <= args.threshold <= 1.0, f"threshold: must be in [0, 1], got {args.threshold}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    check(not device.startswith("cuda") or torch.cuda.is_available(), f"device: {device} asked for, but CUDA is not available")
     model, ckpt = load_checkpoint(args.model, device=device)
     conv = getattr(model, "conv", None)
     check(conv is not None, f"{args.model}: this model has no convolution layer to extract motifs from")
