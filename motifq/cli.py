@@ -304,7 +304,7 @@ def _extract_tokens(args):
         return tokens, f"{len(tokens)} sequences from {args.fasta}"
     split = _open_data(args, args.split)
     tokens = split.tokens
-    what = f"{args.split} split"
+    what = f"{args.split} split" if args.fasta is None else str(args.fasta)
     if args.positives is not None:
         names = list(split.targets)
         t = names.index(args.positives) if args.positives in names else None
