@@ -2,7 +2,7 @@
 
 Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
 
-1. ``_score_rows``: the score of every query column against every target column (both strands),
+1. ``_score_row``: the score of every query column against every target column (both strands),
    for ``dist`` 0 = ``ed`` (-sqrt(sum (q-t)^2)), 1 = ``pearson`` (correlation of the two columns
    around 1/4), 2 = ``sandelin`` (2 - sum (q-t)^2).
 2. Each row is shifted by its median (MEME's quantile: the mean of the sorted entries at
@@ -37,41 +37,38 @@ BINS = 100
 _SMALL_P = 1e-3
 
 
-@njit(cache=True, inline="always")
-def _score_rows(dist, Q, q0, W, Tt, tnorm, rows):
-    """Fill ``rows[i, j]`` with the score of query column ``q0 + i`` against target column j.
+@njit(cache=True)
+def _score_row(dist, Q, qc, Tt, r):
+    """Fill ``r[j]`` with the score of query column ``qc`` against target column j.
 
     Q : (n_query_columns, 4) float64, A, C, G, T.
-    Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4.
-    tnorm : (n_target_columns,) float64; for pearson ``sum (t - 1/4)^2``, else unused.
-    rows : (W, n_target_columns) float64, written.
+    Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4,
+        divided by their norm (0 for a uniform column).
+    r : (n_target_columns,) float64, written.
     """
     n = Tt.shape[1]
     t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
-    for i in range(W):
-        a0, a1, a2, a3 = Q[q0 + i, 0], Q[q0 + i, 1], Q[q0 + i, 2], Q[q0 + i, 3]
-        r = rows[i]
-        if dist == 0:
-            for j in range(n):
-                d0 = a0 - t0[j]
-                d1 = a1 - t1[j]
-                d2 = a2 - t2[j]
-                d3 = a3 - t3[j]
-                r[j] = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
-        elif dist == 1:
-            c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
-            qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
-            for j in range(n):
-                num = c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]
-                den = math.sqrt(qn * tnorm[j])
-                r[j] = num / den if den != 0.0 else 0.0
-        else:
-            for j in range(n):
-                d0 = a0 - t0[j]
-                d1 = a1 - t1[j]
-                d2 = a2 - t2[j]
-                d3 = a3 - t3[j]
-                r[j] = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+    a0, a1, a2, a3 = Q[qc, 0], Q[qc, 1], Q[qc, 2], Q[qc, 3]
+    if dist == 0:
+        for j in range(n):
+            d0 = a0 - t0[j]
+            d1 = a1 - t1[j]
+            d2 = a2 - t2[j]
+            d3 = a3 - t3[j]
+            r[j] = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+    elif dist == 1:
+        c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
+        qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
+        qinv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
+        for j in range(n):
+            r[j] = (c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]) * qinv
+    else:
+        for j in range(n):
+            d0 = a0 - t0[j]
+            d1 = a1 - t1[j]
+            d2 = a2 - t2[j]
+            d3 = a3 - t3[j]
+            r[j] = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
 
 
 _NB = 1024
@@ -306,25 +303,30 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
     cumulative sums of the bins along the diagonals of the (query column, target column) matrix.
     """
     n = r.shape[0]
-    for j in range(n):
-        bt[j] = int(((r[j] - med) - offset) * scale + 0.5)
-    for j in range(n):
-        h[np.uint64(bt[j])] += 1
+    b0 = int(((r[0] - med) - offset) * scale + 0.5)
+    bt[0] = b0
+    cur[0] = b0
     if first:
-        for j in range(n):
-            cur[j] = bt[j]
+        for j in range(1, n):
+            b = int(((r[j] - med) - offset) * scale + 0.5)
+            bt[j] = b
+            cur[j] = b
     else:
-        cur[0] = bt[0]
         p = prev[0:n - 1]
         c = cur[1:n]
-        b = bt[1:n]
+        x = r[1:n]
+        bb = bt[1:n]
         for j in range(n - 1):
-            c[j] = b[j] + p[j]
+            b = int(((x[j] - med) - offset) * scale + 0.5)
+            bb[j] = b
+            c[j] = b + p[j]
+    for j in range(n):
+        h[np.uint64(bt[j])] += 1
 
 
 @njit(cache=True)
-def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, norient,
-               min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
+def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, len_group,
+               end_idx, start_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
                ws_counts, ws_buf, pc_stamp, stamp):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
 
@@ -333,7 +335,6 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     """
     n = Tt.shape[1]
     rows = ws_rows[:W]
-    _score_rows(dist, Q, q0, W, Tt, tnorm, rows)
     k1 = n // 2 - 1
     k2 = (n + 1) // 2 - 1
     if k1 < 0:
@@ -344,6 +345,7 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     large = -np.inf
     meds = np.empty(W, np.float64)
     for i in range(W):
+        _score_row(dist, Q, q0 + i, Tt, rows[i])
         med, mn, mx = _row_stats(rows[i], k1, k2, lo, hi, ws_idx, ws_counts, ws_buf)
         meds[i] = med
         small = min(small, mn - med)
@@ -354,60 +356,83 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     scale = math.floor(BINS / (large - offset))
     K = int(-offset * scale)
     # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
-    # Kept: the last row, and for every target and strand the rows of its last column and of the
-    # column before its first (start_col, end_col), which give every diagonal sum in O(1).
+    # Kept: the last row, and for every target and strand (ts = t * norient + strand) the rows of
+    # its last column (ends[i, ts]) and of the column before its first (starts[i, ts]; 0 when it
+    # has none): every diagonal sum is then one or two look-ups.
     n_targets = t_len.shape[0]
+    nts = n_targets * norient
     prev = ws_diag[0]
     cur = ws_diag[1]
-    end_col = np.empty((n_targets, norient, W), np.int64)
-    start_col = np.empty((n_targets, norient, W), np.int64)
+    ends = np.empty((W, nts), np.int32)
+    starts = np.empty((W, nts), np.int32)
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
         _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
-        for t in range(n_targets):
-            tw = t_len[t]
-            for strand in range(norient):
-                base = t_start[strand, t]
-                end_col[t, strand, i] = cur[base + tw - 1]
-                start_col[t, strand, i] = cur[base - 1] if base > 0 else 0
+        cur[n] = 0
+        e_i = ends[i]
+        s_i = starts[i]
+        for ts in range(nts):
+            e_i[ts] = cur[end_idx[ts]]
+            s_i[ts] = cur[start_idx[ts]]
         prev, cur = cur, prev
     last = prev
     sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
 
+    # Best offset per target and strand: complete score ssum + (W - overlap) * K, ties to the
+    # larger overlap, then the first configuration (tomtom.c's compare_motifs).
     best_es = np.empty((n_targets, norient), np.int64)
-    for t in range(n_targets):
-        tw = t_len[t]
-        c_lo = 1
-        c_hi = W + tw - 1
+    maxc = W + lens[lens.shape[0] - 1]
+    c_last = np.empty((lens.shape[0], maxc), np.int64)
+    c_end = np.empty((lens.shape[0], maxc), np.int64)
+    c_start = np.empty((lens.shape[0], maxc), np.int64)
+    c_ovl = np.empty((lens.shape[0], maxc), np.int64)
+    c_lo = np.empty(lens.shape[0], np.int64)
+    c_n = np.empty(lens.shape[0], np.int64)
+    for g in range(lens.shape[0]):
+        tw = lens[g]
+        lo_c = 1
+        hi_c = W + tw - 1
         if min_overlap > 1:
             mo = min(min_overlap, W, tw)
-            c_lo = mo
-            c_hi = W + tw - mo
+            lo_c = mo
+            hi_c = W + tw - mo
+        c_lo[g] = lo_c
+        c_n[g] = hi_c - lo_c + 1
+        for c in range(lo_c, hi_c + 1):
+            o = c - W
+            i0 = max(0, -o)
+            i1 = min(W, tw - o) - 1
+            k = c - lo_c
+            c_last[g, k] = W - 1 + o if i1 == W - 1 else -(1 << 40)
+            c_end[g, k] = i1
+            c_start[g, k] = i0 - 1
+            c_ovl[g, k] = i1 - i0 + 1
+    for t in range(n_targets):
+        g = len_group[t]
+        ncf = c_n[g]
         for strand in range(norient):
+            ts = t * norient + strand
             base = t_start[strand, t]
-            ec = end_col[t, strand]
-            sc = start_col[t, strand]
             best_e = -1
             best_l = -1
-            best_c = 0
-            for c in range(c_lo, c_hi + 1):
-                o = c - W
-                i0 = max(0, -o)
-                i1 = min(W, tw - o) - 1
-                if i1 == W - 1:
-                    ssum = last[base + W - 1 + o]
+            best_k = 0
+            for k in range(ncf):
+                lo_off = c_last[g, k]
+                if lo_off >= -W:
+                    ssum = np.int64(last[base + lo_off])
                 else:
-                    ssum = ec[i1]
-                if i0 > 0:
-                    ssum -= sc[i0 - 1]
-                ovl = i1 - i0 + 1
+                    ssum = np.int64(ends[c_end[g, k], ts])
+                i0m = c_start[g, k]
+                if i0m >= 0:
+                    ssum -= starts[i0m, ts]
+                ovl = c_ovl[g, k]
                 e_val = ssum + (W - ovl) * K
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
                     best_e = e_val
                     best_l = ovl
-                    best_c = c
+                    best_k = k
             best_es[t, strand] = best_e
-            out_off[qi, t, strand] = best_c - W
+            out_off[qi, t, strand] = best_k + c_lo[g] - W
             out_ovl[qi, t, strand] = best_l
 
     Es = np.empty(n_targets * norient, np.int64)
@@ -489,6 +514,18 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
             lens[g] = t_len[t_by_len[u]]
             len_start[g] = u
     len_start[n_lens] = nt
+    len_group = np.empty(nt, np.int64)
+    for g in range(n_lens):
+        for u in range(len_start[g], len_start[g + 1]):
+            len_group[t_by_len[u]] = g
+    n_cols = Tt.shape[1]
+    end_idx = np.empty(nt * norient, np.int64)
+    start_idx = np.empty(nt * norient, np.int64)
+    for t in range(nt):
+        for strand in range(norient):
+            base = t_start[strand, t]
+            end_idx[t * norient + strand] = base + t_len[t] - 1
+            start_idx[t * norient + strand] = base - 1 if base > 0 else n_cols
     n = Tt.shape[1]
     maxq = 0
     for i in range(nq):
@@ -498,7 +535,7 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
     hi = _RANGE[dist, 1]
     for c in prange(n_chunks):
         ws_rows = np.empty((maxq, n), np.float64)
-        ws_diag = np.empty((2, n), np.int32)
+        ws_diag = np.empty((2, n + 1), np.int32)
         ws_bt = np.empty(n, np.int32)
         ws_idx = np.empty(n, np.int16)
         ws_counts = np.empty(_NB, np.int32)
@@ -507,6 +544,6 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
         for k in range(c, nq, n_chunks):
             qi = order[k]
             _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
-                       len_start, lens, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
+                       len_start, lens, len_group, end_idx, start_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
                        ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, pc_stamp, k)
     return out_p, out_off, out_ovl

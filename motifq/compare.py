@@ -138,9 +138,9 @@ def _kernel_inputs(qp, tp, dist):
     t_start = np.stack([start, start + fwd.shape[0]]).astype(np.int64)
     if DISTANCES[dist] == 1:
         T = T - 0.25
-        tnorm = (T * T).sum(axis=1)
-    else:
-        tnorm = np.zeros(T.shape[0])
+        norm = np.sqrt((T * T).sum(axis=1))
+        T = np.divide(T, norm[:, None], out=np.zeros_like(T), where=norm[:, None] > 0)
+    tnorm = np.zeros(T.shape[0])
     Tt = np.ascontiguousarray(T.T)
     order = np.argsort(-q_len, kind="stable").astype(np.int64)
     return Q, q_start, q_len, order, Tt, np.ascontiguousarray(tnorm), t_start, t_len
