@@ -37,14 +37,20 @@ BINS = 100
 _SMALL_P = 1e-3
 
 
+_NB = 1024
+
+
 @njit(cache=True)
-def _score_row(dist, Q, qc, Tt, r):
-    """Fill ``r[j]`` with the score of query column ``qc`` against target column j.
+def _score_row(dist, Q, qc, Tt, r, idx, lo, f):
+    """Fill ``r[j]`` with the score of query column ``qc`` against target column j, and
+    ``idx[j]`` with its bucket for :func:`_row_stats`: ``int((r[j] - lo) * f)`` clipped to
+    [0, _NB - 1].
 
     Q : (n_query_columns, 4) float64, A, C, G, T.
     Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4,
         divided by their norm (0 for a uniform column).
     r : (n_target_columns,) float64, written.
+    idx : (n_target_columns,) int16, written.
     """
     n = Tt.shape[1]
     t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
@@ -55,42 +61,43 @@ def _score_row(dist, Q, qc, Tt, r):
             d1 = a1 - t1[j]
             d2 = a2 - t2[j]
             d3 = a3 - t3[j]
-            r[j] = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            x = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            r[j] = x
+            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
     elif dist == 1:
         c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
         qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
         qinv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
         for j in range(n):
-            r[j] = (c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]) * qinv
+            x = (c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]) * qinv
+            r[j] = x
+            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
     else:
         for j in range(n):
             d0 = a0 - t0[j]
             d1 = a1 - t1[j]
             d2 = a2 - t2[j]
             d3 = a3 - t3[j]
-            r[j] = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            x = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            r[j] = x
+            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
 
 
-_NB = 1024
 #: Range of each column score (ed, pearson, sandelin), used to bucket a row for its median.
 _RANGE = np.array([[-1.4142135623730951, 0.0], [-1.0, 1.0], [0.0, 2.0]])
 
 
 @njit(cache=True)
-def _row_stats(row, k1, k2, lo, hi, idx, counts, buf):
+def _row_stats(row, k1, k2, idx, counts, buf):
     """Exact (MEME's median, min, max) of one row in linear time.
 
-    MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). The
-    entries are bucketed into ``_NB`` equal buckets over [lo, hi] (the score's range; entries
-    outside go to the end buckets); the buckets holding the two ranks are found from the counts
-    and only their entries are sorted; the minimum and maximum are those of the first and last
-    non-empty buckets. idx (n,) int16, counts (_NB,) int32 and buf (n,) float64 are scratch.
+    MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). idx
+    (n,) int16 holds each entry's bucket (``_NB`` equal buckets over the score's range, filled
+    by :func:`_score_row`; monotone in the entry); the buckets holding the two ranks are found
+    from the counts and only their entries are sorted; the minimum and maximum are those of the
+    first and last non-empty buckets. counts (_NB,) int32 and buf (n,) float64 are scratch.
     """
     n = row.shape[0]
-    f = (_NB - 1) / (hi - lo)
-    for j in range(n):
-        b = int((row[j] - lo) * f)
-        idx[j] = min(max(b, 0), _NB - 1)
     counts[:] = 0
     for j in range(n):
         counts[np.uint64(idx[j])] += 1
@@ -343,10 +350,11 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
         k2 = k1
     small = np.inf
     large = -np.inf
+    fb = (_NB - 1) / (hi - lo)
     meds = np.empty(W, np.float64)
     for i in range(W):
-        _score_row(dist, Q, q0 + i, Tt, rows[i])
-        med, mn, mx = _row_stats(rows[i], k1, k2, lo, hi, ws_idx, ws_counts, ws_buf)
+        _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx, lo, fb)
+        med, mn, mx = _row_stats(rows[i], k1, k2, ws_idx, ws_counts, ws_buf)
         meds[i] = med
         small = min(small, mn - med)
         large = max(large, mx - med)
@@ -379,60 +387,53 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
 
     # Best offset per target and strand: complete score ssum + (W - overlap) * K, ties to the
-    # larger overlap, then the first configuration (tomtom.c's compare_motifs).
+    # larger overlap, then the first configuration (tomtom.c's compare_motifs). With o the offset
+    # (query column i on target column i + o), the overlap ends on the query's last column when
+    # o <= tw - W (its sum is a look-up in `last`) and starts on the query's first when o >= 0;
+    # otherwise `ends` / `starts` hold the prefix sums at the target's edges. The offsets are
+    # scanned in increasing order in up to four runs with no branch on the case.
     best_es = np.empty((n_targets, norient), np.int64)
-    maxc = W + lens[lens.shape[0] - 1]
-    c_last = np.empty((lens.shape[0], maxc), np.int64)
-    c_end = np.empty((lens.shape[0], maxc), np.int64)
-    c_start = np.empty((lens.shape[0], maxc), np.int64)
-    c_ovl = np.empty((lens.shape[0], maxc), np.int64)
-    c_lo = np.empty(lens.shape[0], np.int64)
-    c_n = np.empty(lens.shape[0], np.int64)
-    for g in range(lens.shape[0]):
-        tw = lens[g]
-        lo_c = 1
-        hi_c = W + tw - 1
+    for t in range(n_targets):
+        tw = t_len[t]
+        o_lo = 1 - W
+        o_hi = tw - 1
         if min_overlap > 1:
             mo = min(min_overlap, W, tw)
-            lo_c = mo
-            hi_c = W + tw - mo
-        c_lo[g] = lo_c
-        c_n[g] = hi_c - lo_c + 1
-        for c in range(lo_c, hi_c + 1):
-            o = c - W
-            i0 = max(0, -o)
-            i1 = min(W, tw - o) - 1
-            k = c - lo_c
-            c_last[g, k] = W - 1 + o if i1 == W - 1 else -(1 << 40)
-            c_end[g, k] = i1
-            c_start[g, k] = i0 - 1
-            c_ovl[g, k] = i1 - i0 + 1
-    for t in range(n_targets):
-        g = len_group[t]
-        ncf = c_n[g]
+            o_lo = mo - W
+            o_hi = tw - mo
+        cut_last = tw - W  # o <= cut_last: the overlap reaches the query's last column
         for strand in range(norient):
             ts = t * norient + strand
             base = t_start[strand, t]
-            best_e = -1
-            best_l = -1
-            best_k = 0
-            for k in range(ncf):
-                lo_off = c_last[g, k]
-                if lo_off >= -W:
-                    ssum = np.int64(last[base + lo_off])
-                else:
-                    ssum = np.int64(ends[c_end[g, k], ts])
-                i0m = c_start[g, k]
-                if i0m >= 0:
-                    ssum -= starts[i0m, ts]
-                ovl = c_ovl[g, k]
-                e_val = ssum + (W - ovl) * K
+            best_e = np.int64(-1)
+            best_l = np.int64(-1)
+            best_o = np.int64(0)
+            # o < 0 and o <= cut_last: last[...] - starts[-o-1]
+            for o in range(o_lo, min(-1, cut_last) + 1):
+                e_val = np.int64(last[base + W - 1 + o]) - starts[-o - 1, ts] + (-o) * K
+                ovl = W + o
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
-                    best_e = e_val
-                    best_l = ovl
-                    best_k = k
+                    best_e, best_l, best_o = e_val, ovl, o
+            # o < 0 and o > cut_last: ends[tw-o-1] - starts[-o-1] (target inside the query)
+            for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
+                ovl = tw
+                e_val = np.int64(ends[tw - o - 1, ts]) - starts[-o - 1, ts] + (W - ovl) * K
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e, best_l, best_o = e_val, ovl, o
+            # o >= 0 and o <= cut_last: last[...] (query inside the target)
+            for o in range(max(o_lo, 0), min(cut_last, o_hi) + 1):
+                e_val = np.int64(last[base + W - 1 + o])
+                ovl = W
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e, best_l, best_o = e_val, ovl, o
+            # o >= 0 and o > cut_last: ends[tw-o-1]
+            for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
+                ovl = tw - o
+                e_val = np.int64(ends[tw - o - 1, ts]) + (W - ovl) * K
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e, best_l, best_o = e_val, ovl, o
             best_es[t, strand] = best_e
-            out_off[qi, t, strand] = best_k + c_lo[g] - W
+            out_off[qi, t, strand] = best_o
             out_ovl[qi, t, strand] = best_l
 
     Es = np.empty(n_targets * norient, np.int64)
