@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numba
 from numba import njit, prange
 
 BINS = 100
@@ -295,10 +296,10 @@ def _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, out
                 elif k > sp_hi[s, e]:
                     t = 0.0
                 else:
-                    t = tail[sp_off[s, e] + k - lo]
+                    t = min(tail[sp_off[s, e] + k - lo], 1.0)
                 acc += math.log1p(-t)
             p = -math.expm1(norient * acc)
-        out[u] = p
+        out[u] = min(max(p, 0.0), 1.0)
 
 
 @njit(cache=True)
@@ -462,43 +463,16 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             pc_stamp[g, Es[u]] = -1
 
 
-@njit(cache=True, parallel=True)
-def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, norient,
-                  min_overlap, n_chunks):
-    """p-values, offsets and overlaps of every query against every target, per strand.
+@njit(cache=True)
+def _target_groups(t_len, t_start, norient, n_cols):
+    """Targets grouped by width, and the columns whose diagonal prefix sums each target needs.
 
-    Parameters
-    ----------
-    dist : int
-        0 ed, 1 pearson, 2 sandelin.
-    Q : (n_query_columns, 4) float64
-        Query columns, A, C, G, T, queries one after another.
-    q_start, q_len : (n_queries,) int64
-    order : (n_queries,) int64
-        Queries in the order to hand out to threads (widest first balances the load).
-    Tt : (4, n_target_columns) float64
-        Target columns of both strands as rows A, C, G, T (pearson: minus 1/4).
-    tnorm : (n_target_columns,) float64
-    t_start : (2, n_targets) int64
-        First column of each target on the forward (row 0) and reverse (row 1) strand.
-    t_len : (n_targets,) int64
-    norient : int
-        2 with reverse complements, 1 without.
-    min_overlap : int
-    n_chunks : int
-        Number of threads to spread the queries over.
-
-    Returns
-    -------
-    p : (n_queries, n_targets, 2) float64
-    offset, overlap : (n_queries, n_targets, 2) int64
+    Returns (t_by_len, len_start, lens, len_group, end_idx, start_idx): targets sorted by
+    width, the start of each width group in it (n_groups + 1), the group widths, each target's
+    group; for ts = t * norient + strand the target's last column and the column before its
+    first (``n_cols``, a zero entry, when it has none).
     """
-    nq = q_start.shape[0]
     nt = t_len.shape[0]
-    out_p = np.ones((nq, nt, 2), np.float64)
-    out_off = np.zeros((nq, nt, 2), np.int64)
-    out_ovl = np.zeros((nq, nt, 2), np.int64)
-    # targets grouped by width
     t_by_len = np.argsort(t_len, kind="mergesort")
     n_lens = 1
     for u in range(1, nt):
@@ -519,7 +493,6 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
     for g in range(n_lens):
         for u in range(len_start[g], len_start[g + 1]):
             len_group[t_by_len[u]] = g
-    n_cols = Tt.shape[1]
     end_idx = np.empty(nt * norient, np.int64)
     start_idx = np.empty(nt * norient, np.int64)
     for t in range(nt):
@@ -527,24 +500,67 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
             base = t_start[strand, t]
             end_idx[t * norient + strand] = base + t_len[t] - 1
             start_idx[t * norient + strand] = base - 1 if base > 0 else n_cols
-    n = Tt.shape[1]
-    maxq = 0
-    for i in range(nq):
-        maxq = max(maxq, q_len[i])
-    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
+    return t_by_len, len_start, lens, len_group, end_idx, start_idx
+
+
+@njit(cache=True, parallel=True)
+def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, t_by_len,
+                     len_start, lens, len_group, end_idx, start_idx, norient, min_overlap, out_p,
+                     out_off, out_ovl, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf,
+                     pc_stamp):
+    """The queries in parallel, each thread in its own workspace (index get_thread_id())."""
     lo = _RANGE[dist, 0]
     hi = _RANGE[dist, 1]
-    for c in prange(n_chunks):
-        ws_rows = np.empty((maxq, n), np.float64)
-        ws_diag = np.empty((2, n + 1), np.int32)
-        ws_bt = np.empty(n, np.int32)
-        ws_idx = np.empty(n, np.int16)
-        ws_counts = np.empty(_NB, np.int32)
-        ws_buf = np.empty(n, np.float64)
-        pc_stamp = np.full((n_lens, max_ext + 1), -1, np.int64)
-        for k in range(c, nq, n_chunks):
-            qi = order[k]
-            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
-                       len_start, lens, len_group, end_idx, start_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
-                       ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, pc_stamp, k)
+    for k in prange(q_start.shape[0]):
+        tid = numba.get_thread_id()
+        qi = order[k]
+        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
+                   len_start, lens, len_group, end_idx, start_idx, norient, min_overlap, out_p,
+                   out_off, out_ovl, qi, lo, hi, ws_rows[tid], ws_diag[tid], ws_bt[tid],
+                   ws_idx[tid], ws_counts[tid], ws_buf[tid], pc_stamp[tid], k)
+
+
+def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, norient,
+                  min_overlap, n_threads):
+    """p-values, offsets and overlaps of every query against every target, per strand.
+
+    Parameters
+    ----------
+    dist : int
+        0 ed, 1 pearson, 2 sandelin.
+    Q : (n_query_columns, 4) float64
+        Query columns, A, C, G, T, queries one after another.
+    q_start, q_len : (n_queries,) int64
+    order : (n_queries,) int64
+        Queries in the order to hand out to threads (widest first balances the load).
+    Tt : (4, n_target_columns) float64
+        Target columns of both strands as rows A, C, G, T (pearson: minus 1/4, normalised).
+    tnorm : (n_target_columns,) float64
+    t_start : (2, n_targets) int64
+        First column of each target on the forward (row 0) and reverse (row 1) strand.
+    t_len : (n_targets,) int64
+    norient : int
+        2 with reverse complements, 1 without.
+    min_overlap : int
+    n_threads : int
+        numba's number of threads (one workspace each).
+
+    Returns
+    -------
+    p : (n_queries, n_targets, 2) float64
+    offset, overlap : (n_queries, n_targets, 2) int64
+    """
+    nq, nt, n = q_start.shape[0], t_len.shape[0], Tt.shape[1]
+    groups = _target_groups(t_len, t_start, norient, n)
+    maxq = int(q_len.max())
+    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
+    out_p = np.ones((nq, nt, 2))
+    out_off = np.zeros((nq, nt, 2), np.int64)
+    out_ovl = np.zeros((nq, nt, 2), np.int64)
+    ws = (np.empty((n_threads, maxq, n)), np.empty((n_threads, 2, n + 1), np.int32),
+          np.empty((n_threads, n), np.int32), np.empty((n_threads, n), np.int16),
+          np.empty((n_threads, _NB), np.int32), np.empty((n_threads, n)),
+          np.full((n_threads, groups[2].shape[0], max_ext + 1), -1, np.int64))
+    _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, *groups, norient,
+                     min_overlap, out_p, out_off, out_ovl, *ws)
     return out_p, out_off, out_ovl

@@ -154,8 +154,12 @@ def _run_kernel(qp, tp, dist, min_overlap):
     from ._tomtom import tomtom_kernel
 
     Q, q_start, q_len, order, Tt, tnorm, t_start, t_len = _kernel_inputs(qp, tp, dist)
-    return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 2,
-                         int(min_overlap), numba.get_num_threads())
+    chunk = numba.set_parallel_chunksize(1)  # hand queries out one at a time
+    try:
+        return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 2,
+                             int(min_overlap), numba.get_num_threads())
+    finally:
+        numba.set_parallel_chunksize(chunk)
 
 
 def _numba_cache_setup() -> None:
@@ -229,7 +233,7 @@ def _pi_zero(sorted_p: np.ndarray) -> np.ndarray:
 def _qvalues_rows(p: np.ndarray) -> np.ndarray:
     """Storey q-values of each row of p (n_rows, m), each row its own family."""
     n, m = p.shape
-    order = np.argsort(p, axis=1, kind="stable")
+    order = np.argsort(p, axis=1)  # tied p-values get the same q whatever their order
     sp = np.take_along_axis(p, order, axis=1)
     pi0 = _pi_zero(sp) if m > _MIN_SAMPLES else np.ones(n)
     fdr = np.minimum(1.0, pi0[:, None] * sp * m / np.arange(1, m + 1))
