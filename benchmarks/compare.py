@@ -54,15 +54,6 @@ def as_memelite(motifs):
     return [m.probabilities().T.copy() for m in motifs]
 
 
-def timed(fn, repeats):
-    out, times = None, []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times), min(times)
-
-
 _FIRST_CALL = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
@@ -150,19 +141,25 @@ def main(argv=None):
     pvalue_matrix(queries, targets, dist="ed")
     pvalue_matrix(queries, targets, dist="pearson")
 
-    rows = []
-    ml, ml_med, ml_min = timed(lambda: tomtom(Q, T), args.repeats)
-    rows.append(("memelite.tomtom (ed)", ml_med, ml_min))
-    res = {}
-    for dist in ("ed", "pearson"):
-        res[dist], med, mn = timed(lambda: pvalue_matrix(queries, targets, dist=dist), args.repeats)
-        rows.append((f"motifq pvalue_matrix ({dist})", med, mn))
-    for dist in ("ed", "pearson"):
-        _, med, mn = timed(lambda: compare(queries, targets, dist=dist, all=True), args.repeats)
-        rows.append((f"motifq compare, full table with q-values ({dist})", med, mn))
-    # memelite again at the end, so a change in machine load shows
-    _, ml_med2, ml_min2 = timed(lambda: tomtom(Q, T), args.repeats)
-    rows.append(("memelite.tomtom (ed), again", ml_med2, ml_min2))
+    # the calls are interleaved (one of each per round), so a change in machine load hits all alike
+    fns = {
+        "memelite.tomtom (ed)": lambda: tomtom(Q, T),
+        "motifq pvalue_matrix (ed)": lambda: pvalue_matrix(queries, targets, dist="ed"),
+        "motifq pvalue_matrix (pearson)": lambda: pvalue_matrix(queries, targets, dist="pearson"),
+        "motifq compare, full table with q-values (ed)": lambda: compare(queries, targets, dist="ed", all=True),
+        "motifq compare, full table with q-values (pearson)":
+            lambda: compare(queries, targets, dist="pearson", all=True),
+    }
+    times = {k: [] for k in fns}
+    outs = {}
+    for _ in range(args.repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            outs[k] = fn()
+            times[k].append(time.perf_counter() - t0)
+    ml = outs["memelite.tomtom (ed)"]
+    base = statistics.median(times["memelite.tomtom (ed)"])
+    rows = [(k, statistics.median(v), min(v), statistics.median(v) / base) for k, v in times.items()]
 
     first = [("memelite.tomtom (ed)", first_call("memelite")),
              ("motifq pvalue_matrix (ed)", first_call("motifq", "ed")),
@@ -193,12 +190,12 @@ def main(argv=None):
         f"{load[0]:.1f} (the machine is shared, so absolute times vary between runs; compare rows "
         f"within this run).",
         "",
-        "## Warm calls (median and best of {} calls)".format(args.repeats),
+        "## Warm calls (median and best of {} interleaved rounds)".format(args.repeats),
         "",
-        "| what | median (s) | best (s) |",
-        "| --- | ---: | ---: |",
+        "| what | median (s) | best (s) | median / memelite |",
+        "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {name} | {med:.3f} | {mn:.3f} |" for name, med, mn in rows]
+    lines += [f"| {name} | {med:.3f} | {mn:.3f} | {ratio:.2f} |" for name, med, mn, ratio in rows]
     lines += ["", "## First call in a fresh process (import of the tool and numba included, data loading excluded)", "",
               "| what | numba cache warm (s) |" + (" empty numba cache (s) |" if cold else ""),
               "| --- | ---: |" + (" ---: |" if cold else "")]

@@ -365,21 +365,20 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     order = np.lexsort((ti, -L[qi, ti], P[qi, ti], qi))
     qi, ti = qi[order], ti[order]
     st = s[qi, ti]
-    q_cons = [_consensus(x) for x in qp]
-    t_cons = [[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]
-    q_ids = [m.id for m in queries]
-    t_ids = [m.id for m in targets]
+    obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731
+    q_cons = obj([_consensus(x) for x in qp])
+    t_cons = obj([[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]).reshape(len(tp), 2)
     return {
-        "Query_ID": [q_ids[i] for i in qi],
-        "Target_ID": [t_ids[j] for j in ti],
+        "Query_ID": obj([m.id for m in queries])[qi],
+        "Target_ID": obj([m.id for m in targets])[ti],
         "Optimal_offset": O[qi, ti],
         "p-value": P[qi, ti],
         "E-value": E[qi, ti],
         "q-value": Qv[qi, ti],
         "Overlap": L[qi, ti],
-        "Query_consensus": [q_cons[i] for i in qi],
-        "Target_consensus": [t_cons[j][k] for j, k in zip(ti, st)],
-        "Orientation": np.where(st == 0, "+", "-"),
+        "Query_consensus": q_cons[qi],
+        "Target_consensus": t_cons[ti, st],
+        "Orientation": obj(["+", "-"])[st],
     }
 
 
