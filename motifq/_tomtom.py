@@ -38,7 +38,7 @@ BINS = 100
 _SMALL_P = 1e-3
 
 
-_NB = 1024
+_NB = 4096
 
 
 @njit(cache=True)
@@ -366,23 +366,21 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     K = int(-offset * scale)
     # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
     # Kept: the last row, and for every target and strand (ts = t * norient + strand) the rows of
-    # its last column (ends[i, ts]) and of the column before its first (starts[i, ts]; 0 when it
+    # its last column (ends[ts, i]) and of the column before its first (starts[ts, i]; 0 when it
     # has none): every diagonal sum is then one or two look-ups.
     n_targets = t_len.shape[0]
     nts = n_targets * norient
     prev = ws_diag[0]
     cur = ws_diag[1]
-    ends = np.empty((W, nts), np.int32)
-    starts = np.empty((W, nts), np.int32)
+    ends = np.empty((nts, W), np.int32)
+    starts = np.empty((nts, W), np.int32)
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
         _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
         cur[n] = 0
-        e_i = ends[i]
-        s_i = starts[i]
         for ts in range(nts):
-            e_i[ts] = cur[end_idx[ts]]
-            s_i[ts] = cur[start_idx[ts]]
+            ends[ts, i] = cur[end_idx[ts]]
+            starts[ts, i] = cur[start_idx[ts]]
         prev, cur = cur, prev
     last = prev
     sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
@@ -406,19 +404,21 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
         for strand in range(norient):
             ts = t * norient + strand
             base = t_start[strand, t]
+            e_ts = ends[ts]
+            s_ts = starts[ts]
             best_e = np.int64(-1)
             best_l = np.int64(-1)
             best_o = np.int64(0)
             # o < 0 and o <= cut_last: last[...] - starts[-o-1]
             for o in range(o_lo, min(-1, cut_last) + 1):
-                e_val = np.int64(last[base + W - 1 + o]) - starts[-o - 1, ts] + (-o) * K
+                e_val = np.int64(last[base + W - 1 + o]) - s_ts[-o - 1] + (-o) * K
                 ovl = W + o
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
                     best_e, best_l, best_o = e_val, ovl, o
             # o < 0 and o > cut_last: ends[tw-o-1] - starts[-o-1] (target inside the query)
             for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
                 ovl = tw
-                e_val = np.int64(ends[tw - o - 1, ts]) - starts[-o - 1, ts] + (W - ovl) * K
+                e_val = np.int64(e_ts[tw - o - 1]) - s_ts[-o - 1] + (W - ovl) * K
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
                     best_e, best_l, best_o = e_val, ovl, o
             # o >= 0 and o <= cut_last: last[...] (query inside the target)
@@ -430,7 +430,7 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             # o >= 0 and o > cut_last: ends[tw-o-1]
             for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
                 ovl = tw - o
-                e_val = np.int64(ends[tw - o - 1, ts]) + (W - ovl) * K
+                e_val = np.int64(e_ts[tw - o - 1]) + (W - ovl) * K
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
                     best_e, best_l, best_o = e_val, ovl, o
             best_es[t, strand] = best_e
