@@ -101,9 +101,10 @@ def _run_compare(args) -> int:
     from .jaspar import load_motifs
 
     queries = load_motifs(args.query)
-    targets = [m for spec in args.targets for m in load_motifs(spec)]
+    dbs = [load_motifs(spec) for spec in args.targets]
+    targets = [m for ms in dbs for m in ms]
     table = _compare_columns(queries, targets, args.dist, args.min_overlap, args.motif_pseudo, args.thresh,
-                             args.evalue, args.all)
+                             args.evalue, args.all, _db=[i for i, ms in enumerate(dbs) for _ in ms])
     text = format_table(table)
     if args.output:
         with atomic_write(args.output) as fh:

@@ -337,7 +337,8 @@ def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif
         Columns :data:`COLUMNS` (Tomtom's: ``Query_ID``, ``Target_ID``, ``Optimal_offset``,
         ``p-value``, ``E-value``, ``q-value``, ``Overlap``, ``Query_consensus``,
         ``Target_consensus``, ``Orientation`` ``+``/``-``), one row per query-target pair kept,
-        sorted by query (input order) then p-value (ties: larger overlap, then target order).
+        sorted by query (input order) then p-value (ties as Tomtom: larger overlap, then
+        strand ``+`` before ``-``, then target id).
     """
     import pandas as pd
 
@@ -345,8 +346,9 @@ def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif
                         columns=COLUMNS)
 
 
-def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all) -> dict:
-    """The columns of :func:`compare`'s table as a dict of lists/arrays (no pandas)."""
+def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all, _db=None) -> dict:
+    """The columns of :func:`compare`'s table as a dict of lists/arrays (no pandas); `_db`
+    (n_targets,) is each target's database (file) number, for Tomtom's tie order."""
     check(thresh >= 0, f"thresh: must be >= 0, got {thresh}")
     check(evalue or all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
     queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
@@ -362,7 +364,14 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     else:
         keep = (E if evalue else Qv) <= thresh
     qi, ti = np.nonzero(keep)
-    order = np.lexsort((ti, -L[qi, ti], P[qi, ti], qi))
+    # Tomtom's order: p-value, larger overlap, target database (file), then the target's id with
+    # its strand in front ('+' before '-', then the id as a string)
+    t_ids = [m.id for m in targets]
+    id_rank = np.empty(nt, np.int64)
+    id_rank[sorted(range(nt), key=t_ids.__getitem__)] = np.arange(nt)
+    db = np.zeros(nt, np.int64) if _db is None else np.asarray(_db, np.int64)
+    st = s[qi, ti]
+    order = np.lexsort((id_rank[ti], st, db[ti], -L[qi, ti], P[qi, ti], qi))
     qi, ti = qi[order], ti[order]
     st = s[qi, ti]
     obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731
@@ -370,7 +379,7 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     t_cons = obj([[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]).reshape(len(tp), 2)
     return {
         "Query_ID": obj([m.id for m in queries])[qi],
-        "Target_ID": obj([m.id for m in targets])[ti],
+        "Target_ID": obj(t_ids)[ti],
         "Optimal_offset": O[qi, ti],
         "p-value": P[qi, ti],
         "E-value": E[qi, ti],
