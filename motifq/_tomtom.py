@@ -334,7 +334,7 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
 
 @njit(cache=True)
 def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, len_group,
-               end_idx, start_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
+               end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
                ws_counts, ws_buf, pc_stamp, stamp):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
 
@@ -365,22 +365,21 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     scale = math.floor(BINS / (large - offset))
     K = int(-offset * scale)
     # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
-    # Kept: the last row, and for every target and strand (ts = t * norient + strand) the rows of
-    # its last column (ends[ts, i]) and of the column before its first (starts[ts, i]; 0 when it
-    # has none): every diagonal sum is then one or two look-ups.
+    # Kept: the last row, and for every target and strand (ts = strand * n_targets + t, which is
+    # the order of their columns) the rows of its last column, ends[ts + 1, i]; the column before
+    # a target's first is the previous target's last, ends[ts, i] (ends[0] = 0): every diagonal
+    # sum is then one or two look-ups.
     n_targets = t_len.shape[0]
     nts = n_targets * norient
     prev = ws_diag[0]
     cur = ws_diag[1]
-    ends = np.empty((nts, W), np.int32)
-    starts = np.empty((nts, W), np.int32)
+    ends = np.zeros((nts + 1, W), np.int32)
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
         _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
         cur[n] = 0
         for ts in range(nts):
-            ends[ts, i] = cur[end_idx[ts]]
-            starts[ts, i] = cur[start_idx[ts]]
+            ends[ts + 1, i] = cur[end_idx[ts]]
         prev, cur = cur, prev
     last = prev
     sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
@@ -402,10 +401,10 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             o_hi = tw - mo
         cut_last = tw - W  # o <= cut_last: the overlap reaches the query's last column
         for strand in range(norient):
-            ts = t * norient + strand
+            ts = strand * n_targets + t
             base = t_start[strand, t]
-            e_ts = ends[ts]
-            s_ts = starts[ts]
+            e_ts = ends[ts + 1]
+            s_ts = ends[ts]
             best_e = np.int64(-1)
             best_l = np.int64(-1)
             best_o = np.int64(0)
@@ -467,10 +466,10 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
 def _target_groups(t_len, t_start, norient, n_cols):
     """Targets grouped by width, and the columns whose diagonal prefix sums each target needs.
 
-    Returns (t_by_len, len_start, lens, len_group, end_idx, start_idx): targets sorted by
-    width, the start of each width group in it (n_groups + 1), the group widths, each target's
-    group; for ts = t * norient + strand the target's last column and the column before its
-    first (``n_cols``, a zero entry, when it has none).
+    Returns (t_by_len, len_start, lens, len_group, end_idx): targets sorted by width, the start
+    of each width group in it (n_groups + 1), the group widths, each target's group; for
+    ts = strand * n_targets + t the target's last column. The targets' columns must follow one
+    another in ts order (as ``compare._kernel_inputs`` lays them out).
     """
     nt = t_len.shape[0]
     t_by_len = np.argsort(t_len, kind="mergesort")
@@ -494,18 +493,15 @@ def _target_groups(t_len, t_start, norient, n_cols):
         for u in range(len_start[g], len_start[g + 1]):
             len_group[t_by_len[u]] = g
     end_idx = np.empty(nt * norient, np.int64)
-    start_idx = np.empty(nt * norient, np.int64)
-    for t in range(nt):
-        for strand in range(norient):
-            base = t_start[strand, t]
-            end_idx[t * norient + strand] = base + t_len[t] - 1
-            start_idx[t * norient + strand] = base - 1 if base > 0 else n_cols
-    return t_by_len, len_start, lens, len_group, end_idx, start_idx
+    for strand in range(norient):
+        for t in range(nt):
+            end_idx[strand * nt + t] = t_start[strand, t] + t_len[t] - 1
+    return t_by_len, len_start, lens, len_group, end_idx
 
 
 @njit(cache=True, parallel=True)
 def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, t_by_len,
-                     len_start, lens, len_group, end_idx, start_idx, norient, min_overlap, out_p,
+                     len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
                      out_off, out_ovl, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf,
                      pc_stamp):
     """The queries in parallel, each thread in its own workspace (index get_thread_id())."""
@@ -515,7 +511,7 @@ def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 
         tid = numba.get_thread_id()
         qi = order[k]
         _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
-                   len_start, lens, len_group, end_idx, start_idx, norient, min_overlap, out_p,
+                   len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
                    out_off, out_ovl, qi, lo, hi, ws_rows[tid], ws_diag[tid], ws_bt[tid],
                    ws_idx[tid], ws_counts[tid], ws_buf[tid], pc_stamp[tid], k)
 
