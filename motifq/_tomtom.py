@@ -373,7 +373,8 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     nts = n_targets * norient
     prev = ws_diag[0]
     cur = ws_diag[1]
-    ends = np.zeros((nts + 1, W), np.int32)
+    ends = np.empty((nts + 1, W), np.int32)
+    ends[0] = 0
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
         _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
