@@ -61,12 +61,14 @@ def plot_logo(motif, ax=None, start: int = 0, reverse_complement: bool = False, 
         One letter (a patch) per base with non-zero height; y in bits (0 to 2).
     """
     import logomaker
+    from matplotlib.ticker import MaxNLocator
 
     ax = _new_axes(ax, (max(3.0, 0.3 * motif.width + 1), 1.8))
     m = motif.reverse_complement() if reverse_complement else motif
     logomaker.Logo(_heights_frame(m.letter_heights(pseudocount), start), ax=ax, color_scheme="classic")
     ax.set_ylim(0, float(np.log2(1 / m.background.min())))
     ax.set_ylabel("bits")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # positions are whole columns
     ax.spines[["top", "right"]].set_visible(False)
     label = f"{motif.id} {motif.name}".strip() + (" (reverse complement)" if reverse_complement else "")
     ax.set_title(label if title is None else title, fontsize=9, loc="left")
