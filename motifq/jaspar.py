@@ -9,10 +9,13 @@ run time.
 Wherever motifq expects a motif file it also takes a bundled name (``jaspar2016``,
 ``jaspar2024``, ``jaspar2026``, or ``jaspar`` for the newest), optionally with a selection of
 matrix IDs or names: ``jaspar2024:MA0139.2,MA0102.4`` or ``jaspar2024:CTCF,CEBPB``.
+
+:func:`seed_kernels` initialises a model's first convolution from motifs (DanQ-JASPAR).
 """
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 from .errors import MotifqError, check
@@ -20,7 +23,9 @@ from .formats import read_jaspar, read_motifs
 from .motif import Motif
 
 __all__ = ["BUNDLED", "LATEST", "bundled_dir", "bundled_path", "load_bundled", "load_motifs",
-           "is_bundled_name"]
+           "is_bundled_name", "seed_kernels", "trim_to_width"]
+
+log = logging.getLogger("motifq")
 
 #: Bundled releases: name -> (description, number of motifs).
 BUNDLED = {
@@ -129,3 +134,117 @@ def load_motifs(spec) -> list[Motif]:
         check(m is not None, f"{spec}: no motif {key!r} in {name}")
         out.append(m)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# kernel initialisation from motifs (DanQ-JASPAR)
+# ---------------------------------------------------------------------------------------------
+def trim_to_width(motif: Motif, width: int) -> tuple[Motif, int, int]:
+    """Drop edge columns of lowest information content until `motif` is at most `width` wide.
+
+    At each step the end whose column has the lower information content (bits, uniform
+    background, no pseudocount) is removed; ties remove the right end.
+
+    Parameters
+    ----------
+    motif : Motif
+        Counts (W, 4), A, C, G, T.
+    width : int
+        The widest allowed result (>= 1).
+
+    Returns
+    -------
+    motif : Motif
+        At most `width` columns.
+    left, right : int
+        Columns removed at each end.
+    """
+    ic = motif.information_content()
+    lo, hi = 0, motif.width
+    while hi - lo > width:
+        if ic[lo] < ic[hi - 1]:
+            lo += 1
+        else:
+            hi -= 1
+    if (lo, hi) == (0, motif.width):
+        return motif, 0, 0
+    from dataclasses import replace
+
+    return replace(motif, counts=motif.counts[lo:hi].copy()), lo, motif.width - hi
+
+
+def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: bool = False, rng=None,
+                 margin: int = 3) -> list[dict]:
+    """Seed kernels of a first convolution with motifs, as DanQ-JASPAR (in place).
+
+    For each chosen motif (and strand) one kernel, chosen at random, gets a random window of
+    the motif's width set to ``PFM - 0.25`` (probabilities (w, 4), A, C, G, T, transposed into
+    the kernel's (4, W) weight, whose input channels are A, C, G, T), leaving at least `margin`
+    untouched columns at each side where the kernel width allows (fewer, as evenly as
+    possible, when it does not). That kernel's bias is drawn from U(-1, 0). Weights outside the
+    windows and the other kernels are left as they are (``build_model`` initialises them
+    U(-0.05, 0.05) with bias 0, the paper's initialisation). Motifs wider than the kernel are
+    trimmed by information content (:func:`trim_to_width`) and logged on the ``motifq`` logger.
+
+    Parameters
+    ----------
+    conv : torch.nn.Conv1d
+        Weight (K, 4, W), input channels in A, C, G, T order; bias (K,).
+    motifs : list of Motif
+        Candidates (e.g. ``load_motifs("jaspar2016")``), counts (w, 4), A, C, G, T.
+    fraction : float
+        Seed about ``round(fraction * K)`` kernels, at most one per motif and strand.
+        Default is 0.5.
+    add_reverse_complements : bool
+        Also seed each chosen motif's reverse complement in its own kernel (within the same
+        budget of kernels). Default is False.
+    rng : numpy.random.Generator or int or None
+        Randomness for motif, kernel and window choice and the biases. Default is None: a
+        fresh unseeded generator.
+    margin : int
+        Untouched columns wanted at each side of a window. Default is 3.
+
+    Returns
+    -------
+    list of dict
+        One per seeded kernel, in kernel order: ``kernel`` (int), ``motif_id``, ``name``,
+        ``offset`` (first kernel column of the window), ``strand`` (``+`` or ``-``: the motif
+        or its reverse complement), ``width`` (columns written), ``trimmed`` ([left, right]
+        columns removed from the motif first).
+    """
+    import numpy as np
+    import torch
+
+    check(len(motifs) > 0, "jaspar-init: no motifs to seed kernels with")
+    check(0.0 < fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {fraction}")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    K, channels, W = conv.weight.shape
+    check(channels == 4, f"jaspar-init: the convolution has {channels} input channels, expected 4 (A, C, G, T)")
+    budget = max(1, int(round(fraction * K)))
+    per_motif = 2 if add_reverse_complements else 1
+    n_motifs = min(len(motifs), -(-budget // per_motif))
+    chosen = rng.choice(len(motifs), size=n_motifs, replace=False)
+    entries = [(motifs[i], s) for i in chosen for s in "+-"[:per_motif]][:budget]
+    kernels = rng.permutation(K)[:len(entries)]
+    out, n_trimmed = [], 0
+    with torch.no_grad():
+        for kernel, (motif, strand) in zip(kernels, entries):
+            m = motif if strand == "+" else motif.reverse_complement()
+            m, left, right = trim_to_width(m, W)
+            if left or right:
+                n_trimmed += 1
+                log.info("jaspar-init: %s %s (%s strand) is %d wide; trimmed %d+%d low-information columns "
+                         "to fit kernel width %d", motif.id, motif.name, strand, motif.width, left, right, W)
+            w = m.width
+            pad = min(margin, (W - w) // 2)
+            offset = int(rng.integers(pad, W - w - pad + 1))
+            pfm = torch.as_tensor(m.probabilities().T - 0.25, dtype=conv.weight.dtype)  # (4, w) A, C, G, T
+            conv.weight[kernel, :, offset:offset + w] = pfm.to(conv.weight.device)
+            if conv.bias is not None:
+                conv.bias[kernel] = float(rng.uniform(-1.0, 0.0))
+            out.append({"kernel": int(kernel), "motif_id": motif.id, "name": motif.name, "offset": offset,
+                        "strand": strand, "width": int(w), "trimmed": [int(left), int(right)]})
+    if n_trimmed:
+        log.warning("jaspar-init: %d motif(s) wider than the kernel (%d) were trimmed by information content",
+                    n_trimmed, W)
+    return sorted(out, key=lambda d: d["kernel"])
