@@ -137,9 +137,41 @@ def _run_simulate(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# convert-deepsea
+# ---------------------------------------------------------------------------------------------
+def _add_convert_deepsea(sub) -> None:
+    p = sub.add_parser("convert-deepsea",
+                       help="convert a DeepSEA bundle (train/valid/test.mat) once into a memory-mapped motifq cache")
+    p.add_argument("bundle", metavar="DIR", help="folder with train.mat, valid.mat, test.mat (one-hot A, G, C, T)")
+    p.add_argument("--cache", metavar="OUT", help="cache folder (a motifq dataset; default: DIR/motifq-cache)")
+    p.add_argument("--splits", default="train,valid,test", help="comma-separated splits (default: train,valid,test; "
+                                                               "a split without its .mat file is skipped)")
+    p.add_argument("--chunk-size", type=int, metavar="N", help="samples converted at a time (default: ~256 MB of one-hot)")
+    p.set_defaults(func=_run_convert_deepsea)
+
+
+def _run_convert_deepsea(args) -> int:
+    from .data.deepsea import convert_bundle, default_cache
+    from .data.dataset import read_info
+
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()]
+    done = convert_bundle(args.bundle, cache=args.cache, splits=splits, chunk_size=args.chunk_size,
+                          progress=not args.quiet)
+    cache = args.cache or default_cache(args.bundle)
+    if not done:
+        raise MotifqError(f"{args.bundle}: none of the splits {', '.join(splits)} has a .mat file")
+    info = read_info(cache)
+    for split, converted in done.items():
+        _say(args, f"{split}: {info['splits'][split]} sequences of length {info['length']}, "
+                   f"{len(info['targets'])} targets ({'converted' if converted else 'already cached'})")
+    _say(args, f"cache: {cache}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
-_COMMANDS = [_add_motifs, _add_simulate]
+_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea]
 
 
 def _say(args, message: str) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import check
+from ..errors import MotifqError, check, check_file
 from .dataset import SPLITS, Split, is_dataset, open_split
+from .deepsea import convert_bundle, is_bundle, open_bundle
+from .fasta import read_fasta_labels
 
-__all__ = ["open_data", "Split", "SPLITS"]
+__all__ = ["open_data", "Split", "SPLITS", "convert_bundle", "open_bundle", "read_fasta_labels"]
 
 
 def open_data(data=None, split: str = "train", fasta=None, labels=None, targets=None, cache=None,
@@ -21,12 +23,16 @@ def open_data(data=None, split: str = "train", fasta=None, labels=None, targets=
     ----------
     data : str or os.PathLike or None
         A motifq dataset folder (has ``dataset.json``) or a DeepSEA bundle folder (has
-        ``train.mat``, ``valid.mat``, ``test.mat``); told apart by what is inside. Default is None.
+        ``train.mat``, ``valid.mat``, ``test.mat``; one-hot in A, G, C, T order); told apart by
+        what is inside (``dataset.json`` wins). A bundle's split is converted into the cache on
+        first use and memory-mapped from there afterwards. Default is None.
     split : str
         ``train``, ``valid`` or ``test``. Default is ``train``.
     fasta, labels : str or os.PathLike or None
-        Instead of `data`: sequences and a TSV of 0/1 labels with a header of target names.
-        The whole file is one split (`split` is ignored). Default is None.
+        Instead of `data`: sequences (one length; IUPAC codes become N) and a TSV of 0/1 labels
+        with a header of target names, matched by name when its first column is ``name``, else
+        by order (see :mod:`motifq.data.fasta`). The whole file is one split (`split` is
+        ignored). Default is None.
     targets : str or os.PathLike or None
         A file of target names, one per line, replacing the data's names. Default is None.
     cache : str or os.PathLike or None
@@ -41,14 +47,25 @@ def open_data(data=None, split: str = "train", fasta=None, labels=None, targets=
     """
     check((data is None) != (fasta is None), "data: give either --data or --fasta/--labels")
     if data is not None:
+        check(labels is None, "labels: --labels goes with --fasta, not with --data")
         check(Path(data).is_dir(), f"{data}: no such folder")
-        check(is_dataset(data), f"{data}: neither a motifq dataset (dataset.json) nor a DeepSEA bundle (train.mat, valid.mat, test.mat)")
         check(split in SPLITS, f"split: {split!r} is not one of {', '.join(SPLITS)}")
-        out = open_split(data, split)
+        if is_dataset(data):
+            out = open_split(data, split)
+        elif is_bundle(data):
+            out = open_bundle(data, split, cache=cache, progress=progress)
+        else:
+            raise MotifqError(f"{data}: neither a motifq dataset (dataset.json) nor a DeepSEA bundle (train.mat, valid.mat, test.mat)")
     else:
-        raise NotImplementedError("FASTA + labels")  # replaced by the data stage
+        check(labels is not None, f"{fasta}: --fasta needs --labels (a TSV of 0/1 labels)")
+        out = read_fasta_labels(fasta, labels)
     if targets is not None:
-        names = [l.strip() for l in Path(targets).read_text().splitlines() if l.strip()]
+        p = check_file(targets)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise MotifqError(f"{p}: not a text file") from None
+        names = [l.strip() for l in text.splitlines() if l.strip()]
         check(len(names) == out.n_targets, f"{targets}: {len(names)} names for {out.n_targets} targets")
         out.targets = names
     return out
