@@ -169,9 +169,288 @@ def _run_convert_deepsea(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# extract-motifs / cluster / logos
+# ---------------------------------------------------------------------------------------------
+def _add_extract_motifs(sub) -> None:
+    p = sub.add_parser("extract-motifs", help="turn a model's first-layer kernels into motifs (DeepBind-style)",
+                       description="Run the first convolution layer (with its bias) over sequences and count, "
+                                   "per kernel, the bases of the kernel-wide windows it fires on; write the "
+                                   "PFMs as MEME (kernel_<k>, nsites = number of sites).")
+    p.add_argument("model", metavar="MODEL", help="checkpoint written by motifq train")
+    _add_data_args(p, split="test")
+    p.add_argument("--max-seqs", type=int, metavar="N", help="use at most the first N sequences (after --positives)")
+    p.add_argument("--positives", metavar="TARGET", help="only sequences labelled 1 for this target (name or index)")
+    p.add_argument("--mode", choices=["sequence", "position"], default="sequence",
+                   help="sequence: each sequence adds its best window if its activation > 0 (DanQ); "
+                        "position: every window above --threshold x the kernel's maximum (Basset). Default: sequence")
+    p.add_argument("--threshold", type=float, default=0.5, help="position mode: fraction of each kernel's maximum (default 0.5)")
+    p.add_argument("--min-sites", type=int, default=10, help="leave out kernels with fewer sites (default 10)")
+    p.add_argument("--trim", type=float, metavar="IC", help="trim edge columns below IC bits (default: keep the kernel width)")
+    p.add_argument("--match", metavar="NAME|FILE", help="compare with a database (e.g. jaspar2016) and write matches.tsv beside the output")
+    p.add_argument("--evalue", type=float, default=0.01, help="--match: E-value cut for the summary line and matches.tsv (default 0.01)")
+    p.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
+    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("-o", "--output", required=True, metavar="motifs.meme", help="MEME file to write")
+    p.set_defaults(func=_run_extract_motifs)
+
+
+def _extract_tokens(args):
+    """(N, L) uint8 ACGT tokens for extract-motifs, filtered by --positives and --max-seqs."""
+    import numpy as np
+
+    from .errors import check
+    from .extract import pad_sequences
+
+    check(args.max_seqs is None or args.max_seqs >= 1, f"max-seqs: must be at least 1, got {args.max_seqs}")
+    if args.fasta is not None and args.labels is None and args.data is None:
+        check(args.positives is None, "positives: needs labels (--data, or --fasta with --labels)")
+        from .sequence import read_fasta
+
+        _, seqs = read_fasta(args.fasta)
+        tokens = pad_sequences(seqs[:args.max_seqs])
+        return tokens, f"{len(tokens)} sequences from {args.fasta}"
+    split = _open_data(args, args.split)
+    tokens = split.tokens
+    what = f"{args.split} split"
+    if args.positives is not None:
+        names = list(split.targets)
+        t = names.index(args.positives) if args.positives in names else None
+        if t is None and args.positives.isdigit() and int(args.positives) < len(names):
+            t = int(args.positives)
+        check(t is not None, f"positives: no target {args.positives!r} in the data ({len(names)} targets)")
+        packed = split.packed_labels
+        hit = np.concatenate([(np.asarray(packed[i:i + 65536, t // 8]) >> (t % 8)) & 1
+                              for i in range(0, len(packed), 65536)]).astype(bool)
+        idx = np.flatnonzero(hit)[:args.max_seqs]
+        check(len(idx) > 0, f"positives: no sequence is labelled 1 for {names[t]}")
+        tokens = np.asarray(tokens[idx])
+        what += f", {len(idx)} positives for {names[t]}"
+    elif args.max_seqs is not None:
+        tokens = tokens[:args.max_seqs]
+    return tokens, f"{len(tokens)} sequences ({what})"
+
+
+def _matches_path(output):
+    from pathlib import Path
+
+    return Path(output).with_name("matches.tsv")
+
+
+def _run_extract_motifs(args) -> int:
+    import torch
+
+    from .errors import check
+    from .extract import extract_motifs
+    from .formats import write_meme
+    from .models import load_checkpoint
+
+    check(args.min_sites >= 1, f"min-sites: must be at least 1, got {args.min_sites}")
+    check(args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
+    check(0.0 <= args.threshold <= 1.0, f"threshold: must be in [0, 1], got {args.threshold}")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model, ckpt = load_checkpoint(args.model, device=device)
+    conv = getattr(model, "conv", None)
+    check(conv is not None, f"{args.model}: this model has no convolution layer to extract motifs from")
+    db = None
+    if args.match:
+        from .jaspar import load_motifs
+
+        db = load_motifs(args.match)  # fail early on a bad database
+    tokens, what = _extract_tokens(args)
+    _say(args, f"extracting {conv.out_channels} kernels of width {conv.kernel_size[0]} over {what} ({args.mode} mode, {device})")
+    motifs, skipped, sites = extract_motifs(conv, tokens, mode=args.mode, threshold=args.threshold,
+                                            min_sites=args.min_sites, trim=args.trim, jaspar_map=ckpt.get("jaspar"),
+                                            batch_size=args.batch_size, device=device, progress=not args.quiet)
+    check(len(motifs) > 0, f"{args.model}: no kernel has {args.min_sites} or more sites; nothing written "
+                           f"(try more sequences or a lower --min-sites)")
+    K = len(sites.nsites)
+    matches = None
+    if db is not None:
+        from .compare import compare
+
+        matches = compare(motifs, db, dist="pearson", min_overlap=5, evalue_threshold=args.evalue)
+    write_meme(args.output, motifs)
+    _say(args, f"wrote {len(motifs)}/{K} motifs to {args.output}")
+    if skipped:
+        _say(args, f"{len(skipped)} kernels with fewer than {args.min_sites} sites left out: "
+                   + " ".join(f"kernel_{k}" for k in skipped))
+    if matches is not None:
+        from .errors import atomic_write
+
+        path = _matches_path(args.output)
+        with atomic_write(path) as fh:
+            matches.to_csv(fh, sep="\t", index=False)
+            fh.write(f"# database: {args.match}\n")
+        k = matches.loc[matches["E-value"] < args.evalue, "Query_ID"].nunique()
+        print(f"{k}/{K} kernels match a known motif at E < {args.evalue:g}")
+        _say(args, f"wrote {path}")
+    return 0
+
+
+def _add_cluster(sub) -> None:
+    p = sub.add_parser("cluster", help="cluster motifs (RSAT matrix-clustering-like) and draw the tree",
+                       description="Align every pair (best offset and strand), build an average-linkage tree "
+                                   "on 1 - Ncor and cut it where the mean cor / Ncor of a node drop below the "
+                                   "thresholds. Writes clusters.tsv, summaries.meme, tree_letters.png, tree_ic.png.")
+    p.add_argument("motifs", metavar="MOTIFS", help="MEME or JASPAR file, or a bundled name")
+    p.add_argument("-o", "--outdir", default="clusters", help="output folder (default: clusters)")
+    p.add_argument("--cor", type=float, default=0.75, help="least mean Pearson correlation in a cluster (default 0.75)")
+    p.add_argument("--ncor", type=float, default=0.55, help="least mean width-normalised correlation (default 0.55)")
+    p.add_argument("--min-overlap", type=int, default=5, help="fewest aligned columns (default 5)")
+    p.set_defaults(func=_run_cluster)
+
+
+def _save_figure(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .errors import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _run_cluster(args) -> int:
+    import time
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from .cluster import cluster_motifs, clusters_table
+    from .errors import atomic_write
+    from .formats import write_meme
+    from .jaspar import load_motifs
+    from .plot import plot_cluster_heatmap
+
+    motifs = load_motifs(args.motifs)
+    start = time.perf_counter()
+    result = cluster_motifs(motifs, min_cor=args.cor, min_ncor=args.ncor, min_overlap=args.min_overlap)
+    seconds = time.perf_counter() - start
+    out = Path(args.outdir)
+    with atomic_write(out / "clusters.tsv") as fh:
+        clusters_table(result).to_csv(fh, sep="\t", index=False)
+    write_meme(out / "summaries.meme", result.summaries)
+    for kind, name in (("letter", "tree_letters.png"), ("position", "tree_ic.png")):
+        axes = plot_cluster_heatmap(result, color_by=kind)
+        _save_figure(axes[0].figure, out / name)
+    sizes = np.bincount(result.labels)[1:]
+    _say(args, f"{len(motifs)} motifs -> {len(sizes)} clusters ({int((sizes > 1).sum())} with 2 or more members, "
+               f"largest {int(sizes.max())}) in {seconds:.1f} s; wrote {out}/clusters.tsv, summaries.meme, "
+               f"tree_letters.png, tree_ic.png")
+    return 0
+
+
+def _add_logos(sub) -> None:
+    p = sub.add_parser("logos", help="information-content logos, with best known matches, as PNG pages + index.html")
+    p.add_argument("motifs", metavar="MOTIFS", help="MEME or JASPAR file, or a bundled name")
+    p.add_argument("--matches", metavar="matches.tsv", help="Tomtom-style table from extract-motifs --match / motifq compare")
+    p.add_argument("--db", metavar="NAME|FILE", help="the database the matches' targets come from "
+                                                       "(default: the '# database:' line of matches.tsv)")
+    p.add_argument("--top", type=int, metavar="N", help="only the N motifs with the best matches (or the most information)")
+    p.add_argument("--per-page", type=int, default=12, help="logos per PNG page (default 12)")
+    p.add_argument("-o", "--outdir", default="logos", help="output folder (default: logos)")
+    p.set_defaults(func=_run_logos)
+
+
+def _read_matches(path):
+    """The matches table (Tomtom columns) and the database named in its '# database:' line."""
+    import pandas as pd
+
+    from .errors import MotifqError, check, check_file
+
+    p = check_file(path)
+    db = None
+    for line in p.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# database:"):
+            db = line.split(":", 1)[1].strip()
+    try:
+        table = pd.read_csv(p, sep="\t", comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise MotifqError(f"{p}: not a matches table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    need = ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "Orientation"]
+    missing = [c for c in need if c not in table.columns]
+    check(not missing, f"{p}: missing columns {', '.join(missing)}")
+    return table, db
+
+
+def _run_logos(args) -> int:
+    import html
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .errors import atomic_write, check
+    from .jaspar import load_motifs
+    from .plot import plot_logo, plot_match, tomtom_placement
+
+    check(args.per_page >= 1, f"per-page: must be at least 1, got {args.per_page}")
+    check(args.top is None or args.top >= 1, f"top: must be at least 1, got {args.top}")
+    motifs = load_motifs(args.motifs)
+    best, targets = {}, {}
+    if args.matches:
+        table, db_name = _read_matches(args.matches)
+        db_name = args.db or db_name
+        check(db_name is not None, f"{args.matches}: no '# database:' line; say which database with --db")
+        for m in load_motifs(db_name):
+            targets.setdefault(m.id, m)
+        table = table.sort_values("E-value", kind="stable")
+        for row in table.to_dict("records"):
+            q = str(row["Query_ID"])
+            if q not in best and str(row["Target_ID"]) in targets:
+                best[q] = row
+    ids = [m.id for m in motifs]
+    if best:
+        order = sorted(range(len(motifs)), key=lambda i: (ids[i] not in best, float(best[ids[i]]["E-value"]) if ids[i] in best else 0.0))
+    else:
+        order = sorted(range(len(motifs)), key=lambda i: -float(motifs[i].information_content().sum()))
+    order = order[:args.top]
+    out = Path(args.outdir)
+    pages = []
+    for p0 in range(0, len(order), args.per_page):
+        chunk = order[p0:p0 + args.per_page]
+        cols = 2
+        rows = (len(chunk) + cols - 1) // cols
+        fig = plt.figure(figsize=(13, 3.6 * rows))
+        gs = fig.add_gridspec(rows, cols, hspace=0.55, wspace=0.15)
+        for c, i in enumerate(chunk):
+            m = motifs[i]
+            if m.id in best:
+                row = best[m.id]
+                target = targets[str(row["Target_ID"])]
+                offset = tomtom_placement(m.width, target.width, int(row["Optimal_offset"]), row["Orientation"])
+                cell = gs[c // cols, c % cols].subgridspec(2, 1, hspace=0.45)
+                axes = [fig.add_subplot(cell[0])]
+                axes.append(fig.add_subplot(cell[1], sharex=axes[0]))
+                plot_match(m, target, offset, row["Orientation"], pvalue=float(row["p-value"]),
+                           evalue=float(row["E-value"]), axes=axes)
+            else:
+                plot_logo(m, ax=fig.add_subplot(gs[c // cols, c % cols]))
+        name = f"page_{len(pages) + 1:03d}.png"
+        _save_figure(fig, out / name)
+        pages.append((name, [motifs[i] for i in chunk]))
+    with atomic_write(out / "index.html") as fh:
+        fh.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>motifq logos</title></head><body>\n")
+        fh.write(f"<h1>Logos of {html.escape(str(args.motifs))}</h1>\n<p>{len(order)} motifs"
+                 + (f", {sum(ids[i] in best for i in order)} with a known match" if args.matches else "") + "</p>\n")
+        for name, ms in pages:
+            fh.write(f"<h2>{name}</h2>\n<p>{html.escape(', '.join(m.id for m in ms))}</p>\n"
+                     f"<img src=\"{name}\" alt=\"{name}\" style=\"max-width:100%\">\n")
+        fh.write("</body></html>\n")
+    _say(args, f"wrote {len(pages)} pages of logos and index.html to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
-_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea]
+_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_extract_motifs, _add_cluster, _add_logos]
 
 
 def _say(args, message: str) -> None:

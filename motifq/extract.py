@@ -1,0 +1,394 @@
+"""First-layer convolution kernels -> sites -> position frequency matrices (DeepBind-style).
+
+A kernel of width W is turned into a motif by running the first convolution layer (with its
+bias, before any ReLU or pooling) over many sequences and counting the bases of the W-wide
+windows where it fires:
+
+* ``sequence`` mode (the DanQ authors' rule, DanQ issue #9): each sequence adds its single
+  best-scoring window for each kernel if that activation is above 0.
+* ``position`` mode (Basset's rule): every window whose activation is above
+  ``threshold * max_k`` adds itself, where ``max_k`` is the kernel's largest activation over
+  all the sequences (this needs a first pass over the data to find ``max_k``).
+
+Windows that contain an N (token 4) are never counted: in ``sequence`` mode the best window
+without an N is taken. Only the forward strand is scanned (as DeepBind and DanQ did). The
+counts are (W, 4) in **A, C, G, T** order and each site adds one count to every column, so a
+motif's columns all sum to its number of sites (``nsites``).
+
+Everything is batched torch: the convolution is ``torch.nn.functional.conv1d`` of the one-hot
+sequences (B, 4, L) with the kernel weights (K, 4, W); the best window is a max/argmax over
+positions; windows are gathered by index arithmetic on the (B, L) token tensor and counted
+with ``torch.bincount`` into a flat (K * W * 4) array; when many windows pass (``position``
+mode with weak kernels), the counts are instead one matrix product of the (K, B * P) site mask
+and the (B * P, W * 4) one-hot windows.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import check
+from .motif import Motif
+
+__all__ = ["KernelSites", "MODES", "kernel_sites", "sites_to_motifs", "extract_motifs", "seed_names",
+           "pad_sequences"]
+
+MODES = ("sequence", "position")
+
+
+class KernelSites(NamedTuple):
+    """What a pass over the data found for each kernel.
+
+    Attributes
+    ----------
+    counts : (K, W, 4) float64
+        Base counts of the windows each kernel fired on, A, C, G, T.
+    nsites : (K,) int64
+        Number of windows (sites) counted per kernel.
+    max_activation : (K,) float64
+        Largest activation (after the bias) of each kernel over all N-free windows; ``-inf``
+        when no sequence had an N-free window.
+    n_sequences : int
+        Number of sequences scanned.
+    mode : str
+        ``sequence`` or ``position``.
+    threshold : float
+        The fraction of ``max_activation`` used in ``position`` mode (recorded in both).
+    """
+
+    counts: np.ndarray
+    nsites: np.ndarray
+    max_activation: np.ndarray
+    n_sequences: int
+    mode: str
+    threshold: float
+
+
+def _conv_parts(conv):
+    """(K, 4, W) weight and (K,) bias tensors of a Conv1d (bias zeros when it has none)."""
+    import torch
+
+    weight = conv.weight.detach()
+    check(weight.ndim == 3 and weight.shape[1] == 4,
+          f"conv: expected a Conv1d with 4 input channels (A, C, G, T), got weight shape {tuple(weight.shape)}")
+    for attr in ("stride", "dilation"):
+        value = getattr(conv, attr, (1,))
+        check(tuple(value) == (1,), f"conv: {attr} must be 1 to extract windows, got {tuple(value)}")
+    check(getattr(conv, "groups", 1) == 1, "conv: groups must be 1")
+    bias = conv.bias.detach() if getattr(conv, "bias", None) is not None else torch.zeros(weight.shape[0])
+    return weight, bias
+
+
+def _batch_activations(weight, bias, tok):
+    """Activations and N-free mask for one batch.
+
+    Parameters
+    ----------
+    weight : (K, 4, W) tensor, input channels A, C, G, T.
+    bias : (K,) tensor.
+    tok : (B, L) int64 tensor of tokens (0..3 = A, C, G, T; 4 = N).
+
+    Returns
+    -------
+    act : (B, K, P) tensor, P = L - W + 1, with ``-inf`` at windows that contain an N.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    W = weight.shape[2]
+    x = F.one_hot(tok, 5)[..., :4].to(weight.dtype).transpose(1, 2)  # (B, 4, L), N -> all zeros
+    act = F.conv1d(x, weight, bias)  # (B, K, P)
+    isn = (tok == 4).to(torch.int32)  # (B, L)
+    csum = F.pad(isn.cumsum(1), (1, 0))  # (B, L + 1)
+    has_n = (csum[:, W:] - csum[:, :-W]) > 0  # (B, P)
+    if bool(has_n.any()):
+        act = act.masked_fill(has_n[:, None, :], float("-inf"))
+    return act
+
+
+def _count_windows(tok, b, k, p, K, W):
+    """Add the W-wide windows ``tok[b, p:p+W]`` of kernels ``k`` into a flat (K * W * 4) count.
+
+    Parameters
+    ----------
+    tok : (B, L) int64 tensor of tokens, none of the windows contain 4 (N).
+    b, k, p : (S,) int64 tensors: sequence in the batch, kernel, window start.
+    K, W : int
+        Number of kernels and their width.
+
+    Returns
+    -------
+    (K * W * 4,) int64 tensor, index ``(k * W + w) * 4 + base``.
+    """
+    import torch
+
+    cols = torch.arange(W, device=tok.device)
+    bases = tok[b[:, None], p[:, None] + cols]  # (S, W)
+    index = (k[:, None] * W + cols) * 4 + bases  # (S, W)
+    return torch.bincount(index.reshape(-1), minlength=K * W * 4)
+
+
+def _count_dense(tok, hit, W):
+    """Window base counts for many sites at once, as one matrix product.
+
+    ``counts[k, w, b] = sum over (n, p) of hit[n, k, p] * onehot[n, p + w, b]``: the (K, B * P)
+    site mask times the (B * P, W * 4) one-hot windows (a view made by ``unfold``), so the cost
+    does not grow with the number of sites.
+
+    Parameters
+    ----------
+    tok : (B, L) int64 tensor of tokens (0..3 = A, C, G, T; 4 = N, an all-zero one-hot column).
+    hit : (B, K, P) bool tensor, P = L - W + 1.
+    W : int
+        Kernel width.
+
+    Returns
+    -------
+    (K, W, 4) int64 tensor, A, C, G, T.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    B, K, P = hit.shape
+    out = torch.zeros((K, W * 4), dtype=torch.int64, device=tok.device)
+    step = max(1, (1 << 22) // P)  # float32 sums of 0/1 stay exact below 2**24
+    for i in range(0, B, step):
+        t, h = tok[i:i + step], hit[i:i + step]
+        x = F.one_hot(t, 5)[..., :4].to(torch.float32)  # (b, L, 4)
+        windows = x.unfold(1, W, 1).transpose(2, 3).reshape(-1, W * 4)  # (b * P, W * 4)
+        mask = h.to(torch.float32).transpose(0, 1).reshape(K, -1)  # (K, b * P)
+        out += (mask @ windows).round().to(torch.int64)
+    return out.reshape(K, W, 4)
+
+
+def _batches(tokens, batch_size, device):
+    import torch
+
+    for start in range(0, len(tokens), batch_size):
+        chunk = np.asarray(tokens[start:start + batch_size])
+        yield torch.from_numpy(chunk.astype(np.int64, copy=False)).to(device)
+
+
+def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, batch_size: int = 256,
+                 device: str = "cpu", progress: bool = False) -> KernelSites:
+    """Count the windows each first-layer kernel fires on.
+
+    Parameters
+    ----------
+    conv : torch.nn.Conv1d
+        The first convolution layer: weight (K, 4, W) with input channels in A, C, G, T order,
+        and its bias (zeros if it has none). Stride and dilation must be 1; padding is ignored
+        (only windows that lie inside the sequence are scanned).
+    tokens : (N, L) integer array
+        Sequences as tokens, A, C, G, T = 0..3 and N = 4 (a memory-mapped array is read in
+        batches). Pad sequences of different lengths with 4 (see :func:`pad_sequences`).
+    mode : str
+        ``sequence``: each sequence adds its best window (by activation after the bias) if that
+        activation is > 0. ``position``: every window with activation > ``threshold * max_k``
+        adds itself, ``max_k`` being the kernel's largest activation over the data (two passes).
+        Default is ``sequence``.
+    threshold : float
+        Fraction of each kernel's maximum, ``position`` mode only. Default is 0.5.
+    batch_size : int
+        Sequences per batch. Default is 256.
+    device : str
+        Torch device, e.g. ``cpu`` or ``cuda``. Default is ``cpu``.
+    progress : bool
+        Show a tqdm progress bar. Default is False.
+
+    Returns
+    -------
+    KernelSites
+        Counts (K, W, 4) A, C, G, T, sites per kernel (K,), each kernel's maximum activation.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    check(mode in MODES, f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    check(batch_size >= 1, f"batch-size: must be at least 1, got {batch_size}")
+    check(0.0 <= threshold <= 1.0 or mode == "sequence", f"threshold: must be in [0, 1], got {threshold}")
+    check(getattr(tokens, "ndim", 0) == 2, f"tokens: expected shape (N, L), got {getattr(tokens, 'shape', None)}")
+    weight, bias = _conv_parts(conv)
+    weight = weight.to(device=device, dtype=torch.float32)
+    bias = bias.to(device=device, dtype=torch.float32)
+    K, _, W = weight.shape
+    N, L = tokens.shape
+    check(L >= W, f"tokens: sequences of length {L} are shorter than the kernels ({W})")
+
+    def bar(desc):
+        return tqdm(total=N, desc=desc, unit="seq", disable=not progress, leave=False)
+
+    counts = torch.zeros(K * W * 4, dtype=torch.int64, device=device)
+    nsites = torch.zeros(K, dtype=torch.int64, device=device)
+    kmax = torch.full((K,), float("-inf"), device=device)
+    with torch.inference_mode():
+        if mode == "sequence":
+            with bar("extracting") as pb:
+                for tok in _batches(tokens, batch_size, device):
+                    act = _batch_activations(weight, bias, tok)
+                    best, pos = act.max(dim=2)  # (B, K)
+                    kmax = torch.maximum(kmax, best.max(dim=0).values)
+                    b, k = torch.nonzero(best > 0, as_tuple=True)
+                    counts += _count_windows(tok, b, k, pos[b, k], K, W)
+                    nsites += torch.bincount(k, minlength=K)
+                    pb.update(len(tok))
+        else:
+            with bar("maxima") as pb:
+                for tok in _batches(tokens, batch_size, device):
+                    act = _batch_activations(weight, bias, tok)
+                    kmax = torch.maximum(kmax, act.amax(dim=(0, 2)))
+                    pb.update(len(tok))
+            cut = (threshold * kmax)[None, :, None]
+            with bar("extracting") as pb:
+                for tok in _batches(tokens, batch_size, device):
+                    act = _batch_activations(weight, bias, tok)
+                    hit = act > cut  # (B, K, P)
+                    per_kernel = hit.sum(dim=(0, 2))
+                    if int(per_kernel.sum()) * 64 < hit.numel():  # sparse: gather the few windows
+                        b, k, p = torch.nonzero(hit, as_tuple=True)
+                        counts += _count_windows(tok, b, k, p, K, W)
+                    else:  # dense: one matrix product
+                        counts += _count_dense(tok, hit, W).reshape(-1)
+                    nsites += per_kernel
+                    pb.update(len(tok))
+    return KernelSites(counts.reshape(K, W, 4).cpu().numpy().astype(np.float64),
+                       nsites.cpu().numpy(), kmax.cpu().numpy().astype(np.float64),
+                       int(N), mode, float(threshold))
+
+
+def seed_names(jaspar_map=None) -> dict:
+    """Kernel index -> ``"<matrix id>_<name>"`` for JASPAR-seeded kernels.
+
+    Parameters
+    ----------
+    jaspar_map : list of dict or None
+        A checkpoint's record of seeded kernels, one dict per kernel with the kernel index
+        (key ``kernel``) and the motif's ID and name (keys ``motif_id`` or ``id``, and
+        ``name``). Default is None.
+
+    Returns
+    -------
+    dict of int -> str
+        E.g. ``{17: "MA0139.1_CTCF"}``.
+    """
+    out = {}
+    for entry in jaspar_map or []:
+        k = entry.get("kernel", entry.get("kernel_index", entry.get("index")))
+        mid = entry.get("motif_id", entry.get("id", ""))
+        name = entry.get("name", "")
+        if k is None:
+            continue
+        label = "_".join(str(s) for s in (mid, name) if s)
+        out[int(k)] = label.replace(" ", "_")
+    return out
+
+
+def sites_to_motifs(sites: KernelSites, min_sites: int = 10, trim: float | None = None, seeds=None,
+                    prefix: str = "kernel_") -> tuple[list[Motif], list[int]]:
+    """Turn kernel site counts into motifs, leaving out kernels with too few sites.
+
+    Parameters
+    ----------
+    sites : KernelSites
+        From :func:`kernel_sites`.
+    min_sites : int
+        Kernels with fewer sites are left out. At least 1. Default is 10.
+    trim : float or None
+        Trim edge columns whose information content (bits) is below this. Default is None
+        (keep the full kernel width, as the published DanQ motif files do).
+    seeds : dict of int -> str or None
+        Alternative names for JASPAR-seeded kernels (see :func:`seed_names`). Default is None.
+    prefix : str
+        Motif IDs are ``prefix + kernel index``. Default is ``kernel_``.
+
+    Returns
+    -------
+    motifs : list of Motif
+        One per kernel with enough sites, in kernel order; counts (W, 4) A, C, G, T, ``nsites``
+        the number of sites, ``name`` the JASPAR seed (``MA0139.1_CTCF``) or empty.
+    skipped : list of int
+        Kernel indices left out.
+    """
+    check(min_sites >= 1, f"min-sites: must be at least 1, got {min_sites}")
+    seeds = seeds or {}
+    motifs, skipped = [], []
+    for k in range(len(sites.nsites)):
+        n = int(sites.nsites[k])
+        if n < min_sites:
+            skipped.append(k)
+            continue
+        m = Motif(id=f"{prefix}{k}", counts=sites.counts[k], name=seeds.get(k, ""), nsites=float(n),
+                  source=f"{sites.mode} mode")
+        if trim is not None:
+            m = m.trim(trim)[0]
+        motifs.append(m)
+    return motifs, skipped
+
+
+def extract_motifs(conv, tokens, mode: str = "sequence", threshold: float = 0.5, min_sites: int = 10,
+                   trim: float | None = None, jaspar_map=None, batch_size: int = 256, device: str = "cpu",
+                   progress: bool = False) -> tuple[list[Motif], list[int], KernelSites]:
+    """Kernels of a first convolution layer -> motifs (:func:`kernel_sites` + :func:`sites_to_motifs`).
+
+    Parameters
+    ----------
+    conv : torch.nn.Conv1d
+        Weight (K, 4, W), input channels A, C, G, T.
+    tokens : (N, L) integer array
+        Tokens A, C, G, T = 0..3, N = 4.
+    mode : str
+        ``sequence`` or ``position`` (see :func:`kernel_sites`). Default is ``sequence``.
+    threshold : float
+        ``position`` mode: fraction of each kernel's maximum. Default is 0.5.
+    min_sites : int
+        Kernels with fewer sites are listed in `skipped`, not returned. Default is 10.
+    trim : float or None
+        Edge information-content cut in bits. Default is None.
+    jaspar_map : list of dict or None
+        A checkpoint's seeded-kernel record (see :func:`seed_names`). Default is None.
+    batch_size : int
+        Sequences per batch. Default is 256.
+    device : str
+        Torch device. Default is ``cpu``.
+    progress : bool
+        Show a progress bar. Default is False.
+
+    Returns
+    -------
+    motifs : list of Motif
+        ``kernel_<k>`` motifs, (W, 4) counts in A, C, G, T.
+    skipped : list of int
+        Kernels with fewer than `min_sites` sites.
+    sites : KernelSites
+        The raw counts.
+    """
+    sites = kernel_sites(conv, tokens, mode=mode, threshold=threshold, batch_size=batch_size, device=device,
+                         progress=progress)
+    motifs, skipped = sites_to_motifs(sites, min_sites=min_sites, trim=trim, seeds=seed_names(jaspar_map))
+    return motifs, skipped, sites
+
+
+def pad_sequences(seqs, length: int | None = None) -> np.ndarray:
+    """Tokenize DNA strings into one (N, L) array, padding shorter ones with N (token 4).
+
+    Parameters
+    ----------
+    seqs : sequence of str
+        DNA strings (IUPAC codes become N).
+    length : int or None
+        L. Default is None: the longest sequence.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, L) uint8 tokens, A, C, G, T = 0..3, N = 4. Padding windows are never counted.
+    """
+    from .sequence import tokenize
+
+    toks = [tokenize(s) for s in seqs]
+    L = max(len(t) for t in toks) if length is None else int(length)
+    out = np.full((len(toks), L), 4, dtype=np.uint8)
+    for i, t in enumerate(toks):
+        out[i, :min(L, len(t))] = t[:L]
+    return out

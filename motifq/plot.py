@@ -1,0 +1,258 @@
+"""Figures: information-content logos, matched pairs, and the clustered-motif heatmaps.
+
+Every function takes ``ax=None`` (or ``axes=None`` for figures with several panels), draws on
+what it is given or on a new figure, and returns the Axes. Letter colours are the classic ones
+(A green, C blue, G orange, T red); letter heights are ``p * IC`` in bits on the motif's
+background (see :mod:`motifq.motif`); matrices are (W, 4) in A, C, G, T order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import check
+
+__all__ = ["LETTER_COLORS", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
+           "tomtom_placement"]
+
+#: Classic logo colours, A, C, G, T (RGB in 0..1).
+LETTER_COLORS = np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 1.0], [1.0, 0.65, 0.0], [1.0, 0.0, 0.0]])
+
+
+def _new_axes(ax, figsize):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _heights_frame(heights, start: int = 0):
+    """(W, 4) letter heights A, C, G, T -> the DataFrame logomaker draws (index = positions)."""
+    import pandas as pd
+
+    return pd.DataFrame(np.asarray(heights, dtype=float), columns=list("ACGT"),
+                        index=np.arange(start, start + len(heights)))
+
+
+def plot_logo(motif, ax=None, start: int = 0, reverse_complement: bool = False, title: str | None = None,
+              pseudocount: float = 0.0):
+    """Information-content logo of a motif (logomaker).
+
+    Parameters
+    ----------
+    motif : Motif
+        (W, 4) counts, A, C, G, T.
+    ax : matplotlib.axes.Axes or None
+        Where to draw. Default is None (a new figure).
+    start : int
+        x position of the first column (used to align logos). Default is 0.
+    reverse_complement : bool
+        Draw the reverse complement. Default is False.
+    title : str or None
+        Axes title. Default is None: ``"<id> <name>"``.
+    pseudocount : float
+        Pseudocount for the probabilities (see :meth:`Motif.probabilities`). Default is 0.0.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One letter (a patch) per base with non-zero height; y in bits (0 to 2).
+    """
+    import logomaker
+
+    ax = _new_axes(ax, (max(3.0, 0.3 * motif.width + 1), 1.8))
+    m = motif.reverse_complement() if reverse_complement else motif
+    logomaker.Logo(_heights_frame(m.letter_heights(pseudocount), start), ax=ax, color_scheme="classic")
+    ax.set_ylim(0, float(np.log2(1 / m.background.min())))
+    ax.set_ylabel("bits")
+    ax.spines[["top", "right"]].set_visible(False)
+    label = f"{motif.id} {motif.name}".strip() + (" (reverse complement)" if reverse_complement else "")
+    ax.set_title(label if title is None else title, fontsize=9, loc="left")
+    return ax
+
+
+def match_placement(query_width: int, target_width: int, offset: int, strand: str) -> tuple[int, int]:
+    """x starts of a query and its target in a drawn alignment.
+
+    Parameters
+    ----------
+    query_width, target_width : int
+        Widths of the two motifs.
+    offset : int
+        Column of the query under which the oriented target's column 0 lies (negative: the target
+        starts before the query).
+    strand : str
+        ``+`` or ``-``: orientation of the target (``-`` = its reverse complement is drawn).
+
+    Returns
+    -------
+    (int, int)
+        x of the query's first column and of the (oriented) target's first column, the smaller
+        being 0.
+    """
+    check(strand in ("+", "-"), f"strand: expected + or -, got {strand!r}")
+    q, t = max(0, -int(offset)), max(0, int(offset))
+    return q, t
+
+
+def tomtom_placement(query_width: int, target_width: int, optimal_offset: int, orientation: str) -> int:
+    """Convert a Tomtom-style ``Optimal_offset`` into the offset :func:`plot_match` takes.
+
+    Tomtom (and :func:`motifq.compare.compare`) report the offset of the query relative to the
+    target as drawn in `orientation` (the target, or its reverse complement for ``-``): a
+    positive value means the query starts that many columns to the right of the target, i.e.
+    the oriented target's column ``optimal_offset`` lies under the query's column 0.
+
+    Parameters
+    ----------
+    query_width, target_width : int
+        Widths of the query and the target.
+    optimal_offset : int
+        Tomtom's ``Optimal_offset``.
+    orientation : str
+        Tomtom's ``Orientation``, ``+`` or ``-``.
+
+    Returns
+    -------
+    int
+        Column of the query under which the oriented target's column 0 lies.
+    """
+    check(orientation in ("+", "-"), f"orientation: expected + or -, got {orientation!r}")
+    return -int(optimal_offset)
+
+
+def plot_match(query, target, offset: int, strand: str = "+", pvalue: float | None = None,
+               evalue: float | None = None, axes=None):
+    """A motif above its matching known motif, aligned (the DanQ paper's Figure 4a).
+
+    Parameters
+    ----------
+    query : Motif
+        The learned motif, (W, 4) counts, A, C, G, T; drawn on top as it is.
+    target : Motif
+        The known motif; drawn below, reverse-complemented when `strand` is ``-``.
+    offset : int
+        Column of the query under which the oriented target's column 0 lies (see
+        :func:`match_placement`).
+    strand : str
+        ``+`` or ``-``. Default is ``+``.
+    pvalue, evalue : float or None
+        Shown in the target's title when given. Default is None.
+    axes : sequence of two matplotlib.axes.Axes or None
+        Top and bottom Axes. Default is None (a new figure with two rows).
+
+    Returns
+    -------
+    numpy.ndarray of two matplotlib.axes.Axes
+        Top (query) and bottom (target), with the same x range.
+    """
+    import matplotlib.pyplot as plt
+
+    qs, ts = match_placement(query.width, target.width, offset, strand)
+    if axes is None:
+        width = max(qs + query.width, ts + target.width)
+        _, axes = plt.subplots(2, 1, figsize=(max(3.0, 0.3 * width + 1), 3.4), sharex=True)
+    axes = np.asarray(axes).ravel()
+    check(len(axes) == 2, f"axes: expected two Axes, got {len(axes)}")
+    plot_logo(query, ax=axes[0], start=qs)
+    stats = []
+    if pvalue is not None:
+        stats.append(f"p = {pvalue:.2g}")
+    if evalue is not None:
+        stats.append(f"E = {evalue:.2g}")
+    title = f"{target.id} {target.name}".strip() + (" (-)" if strand == "-" else "")
+    if stats:
+        title += "  " + ", ".join(stats)
+    plot_logo(target, ax=axes[1], start=ts, reverse_complement=strand == "-", title=title)
+    right = max(qs + query.width, ts + target.width)
+    for ax in axes:
+        ax.set_xlim(-0.5, right - 0.5)
+    return axes
+
+
+def _letter_rgb(heights, max_bits: float = 2.0):
+    """(n, W, 4) letter heights (NaN where absent) -> (n, W, 3) RGB: each cell is the mix of its
+    letters' colours weighted by their heights, blended with white by IC / max_bits."""
+    h = np.nan_to_num(heights)
+    total = h.sum(axis=2, keepdims=True)  # (n, W, 1) = IC
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mix = np.where(total > 0, (h @ LETTER_COLORS) / np.where(total > 0, total, 1), 1.0)
+    a = np.clip(total / max_bits, 0, 1)
+    rgb = 1.0 - a * (1.0 - mix)
+    rgb[np.isnan(heights).all(axis=2)] = 0.92  # no column here: light grey
+    return rgb
+
+
+def plot_cluster_heatmap(result, axes=None, color_by: str = "letter", labels: bool | None = None):
+    """Dendrogram beside the aligned motifs as a heatmap (the DanQ paper's Figure 4b/c).
+
+    Each row is one motif, in dendrogram order, placed with its cluster's strand and offset
+    (see :mod:`motifq.cluster`); rows of one cluster share columns, and thin lines separate
+    clusters.
+
+    Parameters
+    ----------
+    result : ClusterResult
+        From :func:`motifq.cluster.cluster_motifs`.
+    axes : sequence of two matplotlib.axes.Axes or None
+        The dendrogram's and the heatmap's Axes. Default is None (a new figure).
+    color_by : str
+        ``letter``: each cell mixes its letters' colours (A green, C blue, G orange, T red) by
+        their heights ``p * IC``, faded to white for low information. ``position``: each cell is
+        the column's total information content in bits (0 to 2, grey scale). Default is
+        ``letter``.
+    labels : bool or None
+        Write motif IDs beside the rows. Default is None: when there are at most 80 motifs.
+
+    Returns
+    -------
+    numpy.ndarray of two matplotlib.axes.Axes
+        The dendrogram and the heatmap (one image, n motifs high).
+    """
+    import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram
+
+    check(color_by in ("letter", "position"), f"color-by: {color_by!r} is not letter or position")
+    from .cluster import aligned_matrix
+
+    motifs = result.motifs
+    n = len(motifs)
+    if axes is None:
+        fig = plt.figure(figsize=(9, max(3.0, 0.12 * n + 1)))
+        gs = fig.add_gridspec(1, 2, width_ratios=[1, 3], wspace=0.02)
+        axes = [fig.add_subplot(gs[0]), fig.add_subplot(gs[1])]
+    axes = np.asarray(axes).ravel()
+    check(len(axes) == 2, f"axes: expected two Axes, got {len(axes)}")
+    ax_tree, ax_heat = axes
+    if n > 1:
+        dn = dendrogram(result.linkage, orientation="left", ax=ax_tree, no_labels=True,
+                        color_threshold=0, above_threshold_color="black")
+        order = np.array(dn["leaves"])
+    else:
+        order = np.array([0])
+    ax_tree.set_ylim(0, 10 * n)
+    ax_tree.axis("off")
+
+    heights = aligned_matrix([motifs[i] for i in order], result.strand[order], result.offset[order], values="heights")
+    if color_by == "letter":
+        ax_heat.imshow(_letter_rgb(heights), aspect="auto", origin="lower", interpolation="nearest",
+                       extent=(0, heights.shape[1], 0, 10 * n))
+    else:
+        ic = heights.sum(axis=2)  # NaN stays NaN where no column
+        ax_heat.imshow(np.ma.masked_invalid(ic), aspect="auto", origin="lower", interpolation="nearest",
+                       cmap="Greys", vmin=0, vmax=2, extent=(0, heights.shape[1], 0, 10 * n))
+    ax_heat.set_ylim(0, 10 * n)
+    lab = result.labels[order]
+    for r in np.flatnonzero(lab[1:] != lab[:-1]):
+        ax_heat.axhline(10 * (r + 1), color="0.4", lw=0.4)
+    ax_heat.set_yticks([])
+    ax_heat.set_xlabel("aligned position")
+    if labels is None:
+        labels = n <= 80
+    if labels:
+        ax_heat.yaxis.tick_right()
+        ax_heat.set_yticks(10 * np.arange(n) + 5)
+        ax_heat.set_yticklabels([f"{motifs[i].id} {motifs[i].name}".strip() for i in order], fontsize=6)
+    ax_heat.set_title("letter information content" if color_by == "letter" else "position information content (bits)",
+                      fontsize=9)
+    return axes
