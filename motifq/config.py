@@ -202,8 +202,9 @@ class TrainConfig:
         are left). Default is False.
     valid_fraction : float
         For FASTA + labels input: the seeded fraction held out for validation. Default is 0.1.
-    valid_every : int
-        Validate every this many epochs. Default is 1.
+    checkpoint_minutes : float
+        Also write the resumable last checkpoint every this many minutes within an epoch
+        (0: only at epoch ends). Default is 10.0.
     """
 
     epochs: int = 60
@@ -221,7 +222,7 @@ class TrainConfig:
     jaspar_fraction: float = 0.5
     jaspar_reverse_complements: bool = False
     valid_fraction: float = 0.1
-    valid_every: int = 1
+    checkpoint_minutes: float = 10.0
 
     def __post_init__(self):
         self.validate()
@@ -238,7 +239,7 @@ class TrainConfig:
               f"device: {self.device!r} is not auto, cpu or cuda")
         check(0.0 < self.jaspar_fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {self.jaspar_fraction}")
         check(0.0 < self.valid_fraction < 1.0, f"valid-fraction: must be in (0, 1), got {self.valid_fraction}")
-        check(self.valid_every >= 1, f"valid-every: must be >= 1, got {self.valid_every}")
+        check(self.checkpoint_minutes >= 0, f"checkpoint-minutes: must be >= 0, got {self.checkpoint_minutes}")
 
     def to_dict(self) -> dict:
         """JSON-safe dict."""

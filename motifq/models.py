@@ -237,7 +237,7 @@ def one_hot_tokens(tokens, dtype=torch.float32):
         (N, 4, L), channels in A, C, G, T order; an N base is [0.25, 0.25, 0.25, 0.25].
     """
     if not torch.is_tensor(tokens):
-        tokens = torch.from_numpy(np.ascontiguousarray(tokens))
+        tokens = torch.from_numpy(np.array(tokens))
     table = _ONE_HOT_TABLE.to(device=tokens.device, dtype=dtype)
     return F.embedding(tokens.long(), table).transpose(1, 2)
 
@@ -297,7 +297,7 @@ def predict(model, tokens, batch_size: int = 1000, rc: bool = True, device=None,
     with _progress(n, progress, "predict") as bar:
         for start in range(0, n, batch_size):
             chunk = tokens[start:start + batch_size]
-            t = chunk if torch.is_tensor(chunk) else torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.uint8))
+            t = chunk if torch.is_tensor(chunk) else torch.from_numpy(np.array(chunk, dtype=np.uint8))  # copy: memmaps are read-only
             t = t.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 p = torch.sigmoid(model(one_hot_tokens(t)).float())

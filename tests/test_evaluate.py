@@ -1,0 +1,449 @@
+"""motifq.evaluate and motifq.plot_metrics: AUCs against scikit-learn, NA handling, Table S1
+summaries, the reference join, figures (checked by what was drawn), reverse-complement averaging
+and ``motifq evaluate`` end to end on a tiny dataset."""
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.metrics import roc_curve as sk_roc_curve  # noqa: E402
+
+from motifq import evaluate as ev  # noqa: E402
+from motifq import plot_metrics as pm  # noqa: E402
+from motifq.cli import main  # noqa: E402
+from motifq.data.dataset import Split, open_split, write_dataset  # noqa: E402
+from motifq.errors import MotifqError  # noqa: E402
+from motifq.sequence import detokenize, reverse_complement, tokenize  # noqa: E402
+
+
+def _sk(y, s):
+    """scikit-learn's (roc, ap) for one column, NaN when one class is missing."""
+    if y.min() == y.max():
+        return math.nan, math.nan
+    return roc_auc_score(y, s), average_precision_score(y, s)
+
+
+def _random_case(seed):
+    r = np.random.default_rng(seed)
+    n = int(r.choice([1, 2, 3, 5, 17, 60, 301]))
+    T = int(r.integers(1, 7))
+    y = (r.random((n, T)) < r.uniform(0.02, 0.9)).astype(np.uint8)
+    levels = int(r.choice([1, 2, 3, 7, 1000]))          # 1 level: every score tied
+    s = r.integers(-levels, levels + 1, (n, T)) / max(levels, 1) * r.uniform(0.1, 3)
+    return y, s
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_aucs_equal_sklearn_with_ties(dtype):
+    worst = 0.0
+    checked = 0
+    for seed in range(120):
+        y, s = _random_case(seed)
+        s = s.astype(dtype)
+        got = ev.target_aucs(y, s, block_size=int(seed % 4) + 1)
+        assert got.positives.tolist() == y.sum(0).tolist()
+        assert (got.negatives + got.positives).tolist() == [len(y)] * y.shape[1]
+        for t in range(y.shape[1]):
+            roc, ap = _sk(y[:, t], s[:, t])
+            if math.isnan(roc):
+                assert math.isnan(got.roc_auc[t]) and math.isnan(got.pr_auc[t])
+                continue
+            checked += 1
+            worst = max(worst, abs(got.roc_auc[t] - roc), abs(got.pr_auc[t] - ap))
+    assert checked > 150
+    assert worst < 1e-9
+
+
+def test_all_tied_scores_give_half_and_prevalence():
+    y = np.array([[0, 1, 0, 0, 1, 0, 0, 0]]).T
+    s = np.full((8, 1), 0.3)
+    got = ev.target_aucs(y, s)
+    assert got.roc_auc[0] == pytest.approx(0.5, abs=1e-12)
+    assert got.pr_auc[0] == pytest.approx(2 / 8, abs=1e-12)
+    assert got.pr_auc[0] == pytest.approx(average_precision_score(y[:, 0], s[:, 0]), abs=1e-12)
+
+
+def test_negative_scores_zero_signs_and_integers():
+    # -0.0 and 0.0 tie, negative floats order correctly, integer and bool scores work
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 1], dtype=np.uint8)
+    s = np.array([-0.0, 0.0, -2.5, -3.0, 1e-30, 7.0, -1e-30, 0.0])
+    assert ev.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert ev.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    si = np.array([3, 1, 2, 2, -1, 5, 0, 2])
+    assert ev.roc_auc(y, si) == pytest.approx(roc_auc_score(y, si), abs=1e-12)
+    sb = si > 1
+    assert ev.average_precision(y, sb) == pytest.approx(average_precision_score(y, sb), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-3, 3)), min_size=2, max_size=40))
+def test_aucs_property_against_sklearn(pairs):
+    y = np.array([p[0] for p in pairs], dtype=np.uint8)
+    s = np.array([p[1] for p in pairs], dtype=np.float64) / 3
+    roc, ap = _sk(y, s)
+    got = ev.target_aucs(y[:, None], s[:, None])
+    if math.isnan(roc):
+        assert np.isnan(got.roc_auc[0]) and np.isnan(got.pr_auc[0])
+    else:
+        assert abs(got.roc_auc[0] - roc) < 1e-9 and abs(got.pr_auc[0] - ap) < 1e-9
+    # ROC AUC is symmetric: flipping labels and negating scores keeps it
+    if not math.isnan(roc):
+        flip = ev.target_aucs(1 - y[:, None], -s[:, None])
+        assert flip.roc_auc[0] == pytest.approx(got.roc_auc[0], abs=1e-12)
+
+
+def test_split_labels_and_memmap_match_arrays(tmp_path, rng):
+    N, T = 257, 19   # T not a multiple of 8: the packed labels' last byte is partial
+    y = (rng.random((N, T)) < 0.1).astype(np.uint8)
+    s = rng.random((N, T)).astype(np.float32)
+    s[rng.random((N, T)) < 0.3] = 0.5        # ties
+    write_dataset(tmp_path / "d", {"test": Split.from_arrays(np.zeros((N, 4), np.uint8), y, [f"t{i}" for i in range(T)])})
+    split = open_split(tmp_path / "d", "test")
+    mm = np.lib.format.open_memmap(tmp_path / "p.npy", mode="w+", dtype=np.float32, shape=(N, T))
+    mm[:] = s
+    a = ev.target_aucs(y, s, block_size=5)
+    b = ev.target_aucs(split, mm, block_size=5)     # rounded up to 8 for the packed labels
+    for x, z in zip(a, b):
+        np.testing.assert_array_equal(x, z)
+    for t in range(T):
+        roc, ap = _sk(y[:, t], s[:, t])
+        assert a.roc_auc[t] == pytest.approx(roc, abs=1e-9) and a.pr_auc[t] == pytest.approx(ap, abs=1e-9)
+
+
+def test_na_targets_and_bad_input():
+    y = np.zeros((6, 3), np.uint8)
+    y[:, 1] = 1                      # no negatives
+    y[[0, 3], 2] = 1                 # fine
+    s = np.linspace(0, 1, 18).reshape(6, 3)
+    got = ev.target_aucs(y, s)
+    assert np.isnan(got.roc_auc[:2]).all() and np.isnan(got.pr_auc[:2]).all()
+    assert np.isfinite(got.roc_auc[2])
+    assert got.positives.tolist() == [0, 6, 2] and got.negatives.tolist() == [6, 0, 4]
+    summ = ev.summarize(got)
+    assert summ["targets_na"] == 2 and summ["roc_auc_mean"] == pytest.approx(got.roc_auc[2])
+    none = ev.summarize(ev.target_aucs(y[:, :2], s[:, :2]))
+    assert none["roc_auc_mean"] is None and none["pr_auc_median"] is None
+    bad = s.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(MotifqError, match="NaN in target 1"):
+        ev.target_aucs(y, bad)
+    with pytest.raises(MotifqError, match="other than 0 and 1"):
+        ev.target_aucs(y * 2, s)
+    with pytest.raises(MotifqError, match="does not match"):
+        ev.target_aucs(y[:5], s)
+
+
+def test_curves_equal_sklearn(rng):
+    y = (rng.random(200) < 0.2).astype(int)
+    s = np.round(rng.random(200), 1)
+    fpr, tpr = ev.roc_curve(y, s)
+    F, Tp, _ = sk_roc_curve(y, s, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, F, atol=1e-12)
+    np.testing.assert_allclose(tpr, Tp, atol=1e-12)
+    rec, prec = ev.pr_curve(y, s)
+    P, R, _ = precision_recall_curve(y, s)
+    np.testing.assert_allclose(rec, R[::-1], atol=1e-12)
+    np.testing.assert_allclose(prec, P[::-1], atol=1e-12)
+    assert np.isnan(ev.roc_curve(np.zeros(5), np.arange(5.0))[0]).all()
+
+
+def test_loss_accuracy_and_all_zeros(rng):
+    N, T = 50, 4
+    y = (rng.random((N, T)) < 0.2).astype(np.uint8)
+    y[:, 3] = 0
+    p = rng.random((N, T)).astype(np.float32)
+    p[0, 0] = 0.0                    # clipped, not -inf
+    loss, acc = ev.loss_and_accuracy(y, p, rows=7)
+    q = np.clip(p.astype(np.float64), ev.BCE_EPS, 1 - ev.BCE_EPS)
+    assert loss == pytest.approx(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)), rel=1e-10)
+    assert acc == pytest.approx(np.mean((p > 0.5) == y), abs=1e-12)
+    # the analytic all-zeros row equals scoring an all-zeros prediction
+    aucs = ev.target_aucs(y, p)
+    zeros = np.zeros((N, T))
+    direct = ev.summarize(ev.target_aucs(y, zeros), *ev.loss_and_accuracy(y, zeros))
+    analytic = ev.all_zeros_summary(aucs)
+    for key in direct:
+        a, b = direct[key], analytic[key]
+        assert (a is None and b is None) or a == pytest.approx(b, rel=1e-12), key
+    assert analytic["accuracy"] == pytest.approx(1 - y.mean())
+    with pytest.raises(MotifqError, match="outside"):
+        ev.loss_and_accuracy(y, p + 1)
+
+
+def test_compare_models():
+    a = np.array([0.9, 0.8, 0.7, np.nan, 0.5])
+    b = np.array([0.8, 0.8, 0.9, 0.6, 0.4])
+    c = ev.compare_models(a, b)
+    assert c == {"targets": 4, "a_better": 2, "b_better": 1, "ties": 1, "a_better_share": 0.5}
+
+
+def _danq_style(path, rows, models=("DeepSEA", "DanQ")):
+    head = ["Cell Type", "TF/DNase/HistoneMark", "Treatment"] + [f"{m} ROC AUC" for m in models] + \
+           [f"{m} PR AUC" for m in models]
+    lines = ["\t".join(head)] + ["\t".join(map(str, r)) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_reference_joined_by_name_with_repeats(tmp_path):
+    targets = ["A|CTCF|None", "B|USF-1|None", "A|CTCF|None", "C|DNase|None"]
+    rows = [("C", "DNase", "None", 0.91, 0.81, 0.31, 0.21),
+            ("A", "CTCF", "None", 0.92, 0.82, 0.32, 0.22),
+            ("B", "USF1", "None", 0.93, "NA", 0.33, 0.23),    # USF1 vs USF-1: matched ignoring punctuation
+            ("A", "CTCF", "None", 0.94, 0.84, 0.34, 0.24)]
+    refs, how = ev.read_reference(_danq_style(tmp_path / "ref.txt", rows), targets)
+    assert how == "name" and list(refs) == ["DeepSEA", "DanQ"]
+    np.testing.assert_allclose(refs["DeepSEA"].roc_auc, [0.92, 0.93, 0.94, 0.91])
+    np.testing.assert_allclose(refs["DanQ"].pr_auc, [0.22, 0.23, 0.24, 0.21])
+    assert np.isnan(refs["DanQ"].roc_auc[1]) and np.isnan(refs["DanQ"].positives).all()
+    # a subset of the reference's targets, by name
+    sub, how = ev.read_reference(tmp_path / "ref.txt", ["C|DNase|None"])
+    assert how == "name" and sub["DanQ"].roc_auc.tolist() == [0.81]
+
+
+def test_reference_by_order_and_errors(tmp_path):
+    rows = [("x", "y", "z", 0.6, 0.7, 0.1, 0.2), ("x", "q", "z", 0.65, 0.75, 0.15, 0.25)]
+    p = _danq_style(tmp_path / "ref.txt", rows)
+    refs, how = ev.read_reference(p, ["t0", "t1"])
+    assert how == "order" and refs["DanQ"].roc_auc.tolist() == [0.7, 0.75]
+    with pytest.raises(MotifqError, match="2 rows"):
+        ev.read_reference(p, ["t0", "t1", "t2"])
+    (tmp_path / "none.tsv").write_text("a\tb\n1\t2\n")
+    with pytest.raises(MotifqError, match="no AUC columns"):
+        ev.read_reference(tmp_path / "none.tsv", ["t0"])
+    bad = _danq_style(tmp_path / "bad.txt", [("x", "y", "z", "high", 0.7, 0.1, 0.2)])
+    with pytest.raises(MotifqError, match="not a number"):
+        ev.read_reference(bad, ["x|y|z"])
+
+
+def test_metrics_tsv_round_trips_as_reference(tmp_path, rng):
+    y = (rng.random((40, 3)) < 0.3).astype(np.uint8)
+    y[:, 2] = 0
+    res = {"m": ev.target_aucs(y, rng.random((40, 3)))}
+    table = ev.metrics_table(res, ["a", "b", "c"])
+    ev.write_metrics(tmp_path / "metrics.tsv", table)
+    text = (tmp_path / "metrics.tsv").read_text().splitlines()
+    assert text[0].split("\t") == ["model", "target_index", "target", "positives", "negatives", "roc_auc", "pr_auc"]
+    assert text[3].split("\t")[3:] == ["0", "40", "NA", "NA"]
+    refs, how = ev.read_reference(tmp_path / "metrics.tsv", ["a", "b", "c"])
+    assert how == "name"
+    np.testing.assert_allclose(refs["m"].roc_auc, res["m"].roc_auc, atol=1e-9)
+
+
+def test_choose_curve_targets():
+    pr = np.array([0.3, np.nan, 0.1, 0.5, 0.2, 0.4])
+    aucs = ev.TargetAUCs(np.ones(6), np.ones(6), pr, pr)
+    names = ["a", "b", "c", "d", "e", "f"]
+    assert ev.choose_curve_targets(aucs, names, k=3) == [2, 0, 3]   # lowest, middle, highest PR AUC
+    assert ev.choose_curve_targets(aucs, names, ["d", "1"]) == [3, 1]
+    with pytest.raises(MotifqError, match="not a target"):
+        ev.choose_curve_targets(aucs, names, ["zz"])
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+# ---------------------------------------------------------------------------------------------
+def test_plot_roc_and_pr(rng):
+    y = (rng.random(300) < 0.2).astype(int)
+    s = np.stack([y + rng.normal(0, 1, 300), rng.random(300)], axis=1)
+    fig, (a1, a2) = plt.subplots(1, 2)
+    assert pm.plot_roc(y, s, names=["good", "random"], ax=a1) is a1
+    assert len(a1.lines) == 3                         # two curves and the chance diagonal
+    np.testing.assert_allclose(a1.lines[2].get_xydata(), [[0, 0], [1, 1]])
+    labels = [t.get_text() for t in a1.get_legend().get_texts()]
+    assert labels[0] == f"good (AUC {roc_auc_score(y, s[:, 0]):.3f})" and len(labels) == 2
+    x0, y0 = a1.lines[0].get_data()
+    assert x0[0] == 0 and y0[0] == 0 and x0[-1] == 1 and y0[-1] == 1 and np.all(np.diff(x0) >= 0)
+    assert pm.plot_pr(y, s[:, 0], ax=a2) is a2
+    assert len(a2.lines) == 2                         # the curve and the positives' share
+    assert a2.lines[1].get_ydata()[0] == pytest.approx(y.mean())
+    assert f"(AP {average_precision_score(y, s[:, 0]):.3f})" in a2.get_legend().get_texts()[0].get_text()
+    plt.close(fig)
+    ax = pm.plot_roc(y, rng.random((300, 1)), max_points=50)
+    assert len(ax.lines[0].get_xdata()) <= 51
+    plt.close(ax.figure)
+
+
+def test_plot_auc_histogram():
+    fig, ax = plt.subplots()
+    out = pm.plot_auc_histogram({"A": [0.6, 0.7, np.nan, 0.9], "B": [0.5, 0.55, 0.8, 0.85]}, "PR AUC", bins=10, ax=ax)
+    assert out is ax and len(ax.patches) == 2 and ax.get_xlabel() == "PR AUC"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["A (mean 0.733, n=3)", "B (mean 0.675, n=4)"]
+    plt.close(fig)
+
+
+def test_plot_auc_scatter():
+    a = np.array([0.9, 0.8, 0.7, np.nan, 0.6])
+    b = np.array([0.8, 0.85, 0.6, 0.5, 0.5])
+    fig, ax = plt.subplots()
+    assert pm.plot_auc_scatter(a, b, "DanQ", "DeepSEA", "ROC AUC", ax=ax) is ax
+    assert ax.get_title() == "DanQ > DeepSEA on 75.0% of targets"
+    offsets = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(offsets, [[0.9, 0.8], [0.8, 0.85], [0.7, 0.6], [0.6, 0.5]])
+    diag = ax.lines[0].get_xydata()
+    assert len(ax.lines) == 1 and diag[0, 0] == diag[0, 1] and diag[1, 0] == diag[1, 1]
+    assert diag[0, 0] < 0.5 and diag[1, 0] > 0.9
+    assert ax.get_xlabel() == "DanQ ROC AUC" and ax.get_ylabel() == "DeepSEA ROC AUC"
+    plt.close(fig)
+
+
+def test_plot_training_curves(tmp_path):
+    hist = [{"epoch": e, "train_loss": 0.1 - 0.01 * e, "valid_loss": v, "valid_roc_auc": 0.5}
+            for e, v in zip(range(1, 6), [0.09, 0.07, 0.06, 0.065, 0.07])]
+    ax = pm.plot_training_curves(hist)
+    assert [l.get_label() for l in ax.lines] == ["train_loss", "valid_loss", "best epoch 3"]
+    assert ax.lines[2].get_xdata()[0] == 3
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.09, 0.07, 0.06, 0.065, 0.07])
+    plt.close(ax.figure)
+    pd.DataFrame(hist).to_csv(tmp_path / "metrics.tsv", sep="\t", index=False)
+    (tmp_path / "m.json").write_text(json.dumps({"history": hist}))
+    for f in ("metrics.tsv", "m.json"):
+        ax = pm.plot_training_curves(tmp_path / f)
+        assert len(ax.lines) == 3
+        plt.close(ax.figure)
+    with pytest.raises(MotifqError, match="no loss column"):
+        pm.plot_training_curves([{"epoch": 1, "auc": 0.5}])
+
+
+# ---------------------------------------------------------------------------------------------
+# reverse-complement averaging and the command line
+# ---------------------------------------------------------------------------------------------
+class _FirstBase(torch.nn.Module):
+    """Sees only the first base of the strand it is given: logit = w[base at position 0]."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([-2.0, -0.5, 0.7, 1.9]))
+        self.config = type("C", (), {"n_targets": 1})()
+
+    def forward(self, x):                       # x (B, 4, L) one-hot, A, C, G, T
+        return (x[:, :, 0] * self.w).sum(1, keepdim=True)
+
+
+def test_rc_average_is_mean_of_both_strands(tmp_path, rng):
+    N, L = 40, 12
+    tokens = rng.integers(0, 4, (N, L)).astype(np.uint8)
+    split = Split.from_arrays(tokens, rng.integers(0, 2, (N, 1)), ["t"])
+    model = _FirstBase()
+    w = model.w.detach().numpy().astype(np.float64)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    fwd = sig(w[tokens[:, 0]])
+    rc_first = np.array([tokenize(reverse_complement(detokenize(t)))[0] for t in tokens])
+    assert (rc_first == 3 - tokens[:, -1]).all()
+    expect = (fwd + sig(w[rc_first])) / 2
+    got = ev.predict_split(model, split, tmp_path / "p.npy", rc=True, batch_size=7)
+    assert isinstance(got, np.memmap) and got.shape == (N, 1) and got.dtype == np.float32
+    np.testing.assert_allclose(got[:, 0], expect, rtol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy")[:, 0], expect, rtol=1e-6)
+    np.testing.assert_allclose(ev.predict_split(model, split, rc=False)[:, 0], fwd, rtol=1e-6)
+    half = ev.predict_split(model, split, rc=True, dtype="float16")
+    assert half.dtype == np.float16 and np.allclose(half[:, 0], expect, atol=1e-3)
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """A 6-target dataset (target 5 has no positives) and two tiny DanQ checkpoints."""
+    from motifq.config import ModelConfig
+    from motifq.models import build_model, save_checkpoint
+
+    r = np.random.default_rng(3)
+    N, L, T = 120, 40, 6
+    tokens = r.integers(0, 4, (N, L)).astype(np.uint8)
+    labels = (r.random((N, T)) < 0.25).astype(np.uint8)
+    labels[:, 5] = 0
+    targets = [f"GM12878|TF{i}|None" for i in range(T)]
+    write_dataset(tmp_path / "data", {"test": Split.from_arrays(tokens, labels, targets)})
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = build_model(ModelConfig.for_kind("danq", n_targets=T, length=L, conv_kernels=6, conv_width=7,
+                                                 pool=4, lstm_units=3, dense=5))
+        paths.append(save_checkpoint(tmp_path / f"m{seed}.pt", model, targets=targets))
+    rows = [("GM12878", f"TF{i}", "None", 0.6 + i / 100, 0.2 + i / 100) for i in range(T)][::-1]
+    ref = tmp_path / "published.txt"
+    ref.write_text("Cell Type\tTF/DNase/HistoneMark\tTreatment\tPaper ROC AUC\tPaper PR AUC\n"
+                   + "".join("\t".join(map(str, row)) + "\n" for row in rows))
+    return tmp_path, paths, labels, targets
+
+
+def test_main_end_to_end(tiny_run, capsys):
+    tmp, (m0, m1), labels, targets = tiny_run
+    out = tmp / "out"
+    code = main(["-q", "evaluate", str(m0), f"second={m1}", "--data", str(tmp / "data"), "-o", str(out),
+                 "--reference", str(tmp / "published.txt"), "--curves", f"{targets[2]},4", "--batch-size", "16",
+                 "--keep-predictions"])
+    assert code == 0
+    stdout = capsys.readouterr().out.splitlines()
+    assert stdout[0].split("\t")[:3] == ["model", "loss", "accuracy"]
+    assert [l.split("\t")[0] for l in stdout[1:]] == ["m0", "second", "all-zeros", "Paper"]
+    files = sorted(p.name for p in out.iterdir())
+    assert files == sorted(["metrics.tsv", "summary.json", "auc_histogram.png", "curves_2_GM12878_TF2_None.png",
+                            "curves_4_GM12878_TF4_None.png", "scatter_m0_vs_second.png", "scatter_m0_vs_Paper.png",
+                            "scatter_second_vs_Paper.png", "predictions_m0.npy", "predictions_second.npy"])
+    table = pd.read_csv(out / "metrics.tsv", sep="\t", keep_default_na=False)
+    assert len(table) == 3 * len(targets)
+    assert table["model"].tolist() == ["m0"] * 6 + ["second"] * 6 + ["Paper"] * 6
+    assert table[table.model == "m0"].iloc[5][["positives", "roc_auc", "pr_auc"]].tolist() == ["0", "NA", "NA"]
+    assert table[table.model == "Paper"]["positives"].tolist() == ["NA"] * 6
+    # the reference rows were reversed in the file: joined back by name
+    np.testing.assert_allclose(table[table.model == "Paper"]["roc_auc"].astype(float), [0.6 + i / 100 for i in range(6)])
+    # the kept predictions are the RC-averaged probabilities; metrics agree with scikit-learn
+    pred = np.load(out / "predictions_m0.npy")
+    assert pred.shape == (120, 6) and pred.dtype == np.float32
+    m0rows = table[table.model == "m0"]
+    for t in range(5):
+        assert float(m0rows.iloc[t]["roc_auc"]) == pytest.approx(roc_auc_score(labels[:, t], pred[:, t]), abs=1e-9)
+        assert float(m0rows.iloc[t]["pr_auc"]) == pytest.approx(average_precision_score(labels[:, t], pred[:, t]), abs=1e-9)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rc_averaged"] is True and summary["reference"]["joined_by"] == "name"
+    assert summary["curve_targets"] == [targets[2], targets[4]]
+    row = summary["models"]["m0"]
+    loss, acc = ev.loss_and_accuracy(labels, pred)
+    assert row["loss"] == pytest.approx(loss, rel=1e-9) and row["accuracy"] == pytest.approx(acc)
+    assert row["targets_na"] == 1 and row["kind"] == "danq"
+    assert summary["models"]["all-zeros"]["accuracy"] == pytest.approx(1 - labels.mean())
+    assert summary["models"]["all-zeros"]["roc_auc_mean"] == 0.5
+    assert summary["models"]["Paper"]["loss"] is None
+    pairs = {(c["a"], c["b"], c["metric"]) for c in summary["comparisons"]}
+    assert ("m0", "second", "pr_auc") in pairs and ("second", "Paper", "roc_auc") in pairs and len(pairs) == 6
+
+
+def test_main_no_rc_and_failures_leave_nothing(tiny_run, capsys):
+    tmp, (m0, m1), labels, targets = tiny_run
+    out = tmp / "fwd"
+    assert main(["-q", "evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(out), "--no-rc",
+                 "--keep-predictions"]) == 0
+    fwd = np.load(out / "predictions_m0.npy")
+    assert json.loads((out / "summary.json").read_text())["rc_averaged"] is False
+    assert sorted(p.name for p in out.glob("scatter*")) == []       # one model, no reference: no scatter
+    assert len(list(out.glob("curves_*.png"))) == 4
+    model, _ = __import__("motifq.models", fromlist=["load_checkpoint"]).load_checkpoint(m0)
+    both = ev.predict_split(model, open_split(tmp / "data", "test"), rc=True)
+    assert not np.allclose(fwd, both)
+    capsys.readouterr()
+    bad = tmp / "bad"
+    assert main(["evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(bad), "--curves", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("motifq: error: --curves: 'nope'") and err.count("\n") == 1
+    assert not bad.exists() or list(bad.iterdir()) == []
+    assert main(["evaluate", str(tmp / "missing.pt"), "--data", str(tmp / "data"), "-o", str(bad)]) == 2
+    assert "missing.pt: no such file" in capsys.readouterr().err
+    (tmp / "ref.tsv").write_text("x\tM ROC AUC\n1\t0.5\n")
+    assert main(["evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(bad), "--reference",
+                 str(tmp / "ref.tsv")]) == 2
+    assert "1 rows" in capsys.readouterr().err
+    assert not bad.exists() or list(bad.iterdir()) == []
