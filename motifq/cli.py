@@ -74,6 +74,47 @@ def _run_motifs_convert(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# compare (Tomtom-like)
+# ---------------------------------------------------------------------------------------------
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="compare motifs with motif databases, as MEME's Tomtom (p-, E-, q-values)",
+                       description="Compare each query motif with every target motif on both strands, as MEME's "
+                                   "Tomtom does (complete scores; Gupta et al. 2007), and print Tomtom's -text table.")
+    p.add_argument("query", metavar="QUERY", help="query motifs: MEME or JASPAR file, or a bundled name (jaspar2024:CTCF)")
+    p.add_argument("targets", metavar="TARGET", nargs="+",
+                   help="target motifs: files or bundled names (jaspar2016, jaspar2024, jaspar2026)")
+    p.add_argument("--dist", choices=["pearson", "ed", "sandelin"], default="pearson",
+                   help="column similarity (default: pearson; MEME's command-line default is ed)")
+    p.add_argument("--min-overlap", type=int, default=1, metavar="N", help="minimum aligned columns (default: 1)")
+    p.add_argument("--motif-pseudo", type=float, default=0.1, metavar="S",
+                   help="pseudocount added to query and target motifs (default: 0.1)")
+    p.add_argument("--evalue", action="store_true", help="threshold on the E-value instead of the q-value")
+    p.add_argument("--thresh", type=float, default=0.5, metavar="X", help="significance threshold (default: 0.5)")
+    p.add_argument("--all", action="store_true", help="write every query-target pair (no threshold)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the table here (TSV) instead of printing it")
+    p.set_defaults(func=_run_compare)
+
+
+def _run_compare(args) -> int:
+    from .compare import compare, format_table
+    from .errors import atomic_write
+    from .jaspar import load_motifs
+
+    queries = load_motifs(args.query)
+    targets = [m for spec in args.targets for m in load_motifs(spec)]
+    table = compare(queries, targets, dist=args.dist, min_overlap=args.min_overlap, motif_pseudo=args.motif_pseudo,
+                    thresh=args.thresh, evalue=args.evalue, all=args.all)
+    text = format_table(table)
+    if args.output:
+        with atomic_write(args.output) as fh:
+            fh.write(text)
+        _say(args, f"wrote {len(table)} matches of {len(queries)} queries against {len(targets)} targets to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # shared arguments
 # ---------------------------------------------------------------------------------------------
 def _add_data_args(p, split: str | None = "test") -> None:
@@ -625,7 +666,7 @@ def _run_evaluate(args) -> int:
 # plumbing
 # ---------------------------------------------------------------------------------------------
 _COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate,
-             _add_extract_motifs, _add_cluster, _add_logos]
+             _add_extract_motifs, _add_compare, _add_cluster, _add_logos]
 
 
 def _say(args, message: str) -> None:

@@ -1,0 +1,428 @@
+"""numba kernels for :mod:`motifq.compare` (private; the public API is in ``compare.py``).
+
+Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
+
+1. ``_score_rows``: the score of every query column against every target column (both strands),
+   for ``dist`` 0 = ``ed`` (-sqrt(sum (q-t)^2)), 1 = ``pearson`` (correlation of the two columns
+   around 1/4), 2 = ``sandelin`` (2 - sum (q-t)^2).
+2. Each row is shifted by its median (MEME's quantile: the mean of the sorted entries at
+   ``floor(n/2)-1`` and ``ceil(n/2)-1``), so that an unaligned query column adds 0.
+3. The shifted scores are discretised with one offset and scale per query:
+   ``offset = floor(min)``, ``scale = floor(BINS / (max - offset))``,
+   ``bin = nint((x - offset) * scale)`` in ``[0, BINS]``.
+4. ``_span_tables``: the null distribution of the summed bins over every span of query columns
+   (each column drawn independently from its histogram over all target columns), by dynamic
+   programming; each span's distribution is moved onto MEME's "extended" axis, on which an
+   alignment's value is ``sum of bins + (W - overlap) * K`` with ``K = -offset * scale``: the
+   complete score with the median (0) for the unaligned query columns, shifted to be >= 0.
+5. ``_best_offsets``: for each target and strand, the offset with the highest complete score
+   (ties: larger overlap, then the first offset), within the allowed overlaps.
+6. ``_pvalue``: the p-value of a complete score ``E`` for a target of width ``w`` is the chance
+   that the best of all ``W + w - 1`` alignments on both strands (independent under the null)
+   reaches ``E``: ``1 - prod_a P(S_a < E)^2``. MEME builds the pmf of that maximum and sums its
+   tail; the product form gives the same number, and when it is small it is evaluated as
+   ``-expm1(2 * sum_a log1p(-P(S_a >= E)))`` so that small p-values keep full precision.
+
+Arrays: query and target columns are (n_columns, 4) float64, A, C, G, T order, probabilities
+after the pseudocount.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+BINS = 100
+_SMALL_P = 1e-3
+
+
+@njit(cache=True, inline="always")
+def _score_rows(dist, Q, q0, W, Tt, tnorm, rows):
+    """Fill ``rows[i, j]`` with the score of query column ``q0 + i`` against target column j.
+
+    Q : (n_query_columns, 4) float64, A, C, G, T.
+    Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4.
+    tnorm : (n_target_columns,) float64; for pearson ``sum (t - 1/4)^2``, else unused.
+    rows : (W, n_target_columns) float64, written.
+    """
+    n = Tt.shape[1]
+    t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
+    for i in range(W):
+        a0, a1, a2, a3 = Q[q0 + i, 0], Q[q0 + i, 1], Q[q0 + i, 2], Q[q0 + i, 3]
+        r = rows[i]
+        if dist == 0:
+            for j in range(n):
+                d0 = a0 - t0[j]
+                d1 = a1 - t1[j]
+                d2 = a2 - t2[j]
+                d3 = a3 - t3[j]
+                r[j] = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+        elif dist == 1:
+            c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
+            qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
+            for j in range(n):
+                num = c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]
+                den = math.sqrt(qn * tnorm[j])
+                r[j] = num / den if den != 0.0 else 0.0
+        else:
+            for j in range(n):
+                d0 = a0 - t0[j]
+                d1 = a1 - t1[j]
+                d2 = a2 - t2[j]
+                d3 = a3 - t3[j]
+                r[j] = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+
+
+_NB = 2048
+#: Range of each column score (ed, pearson, sandelin), used to bucket a row for its median.
+_RANGE = np.array([[-1.4142135623730951, 0.0], [-1.0, 1.0], [0.0, 2.0]])
+
+
+@njit(cache=True)
+def _row_stats(row, k1, k2, lo, hi, idx, counts, buf):
+    """Exact (min, max, MEME's median) of one row in linear time.
+
+    MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). The
+    entries are bucketed into ``_NB`` equal buckets over [lo, hi] (the score's range; entries
+    outside go to the end buckets); the buckets holding the two ranks are found from the counts
+    and only their entries are sorted; the minimum and maximum are read from the first and last
+    non-empty buckets. idx (n,) int64, counts (_NB,) int64 and buf (n,) float64 are scratch.
+    """
+    n = row.shape[0]
+    f = (_NB - 1) / (hi - lo)
+    for j in range(n):
+        b = int((row[j] - lo) * f)
+        idx[j] = min(max(b, 0), _NB - 1)
+    counts[:] = 0
+    for j in range(n):
+        counts[np.uint64(idx[j])] += 1
+    b0 = 0
+    while counts[b0] == 0:
+        b0 += 1
+    b1 = _NB - 1
+    while counts[b1] == 0:
+        b1 -= 1
+    cum1 = 0
+    m1 = b0
+    while cum1 + counts[m1] <= k1:
+        cum1 += counts[m1]
+        m1 += 1
+    cum2 = cum1
+    m2 = m1
+    while cum2 + counts[m2] <= k2:
+        cum2 += counts[m2]
+        m2 += 1
+    mn = np.inf
+    mx = -np.inf
+    nb = 0
+    for j in range(n):
+        q = idx[j]
+        if q == m1 or q == m2:
+            buf[nb] = row[j]
+            nb += 1
+        if q == b0:
+            mn = min(mn, row[j])
+        if q == b1:
+            mx = max(mx, row[j])
+    srt = np.sort(buf[:nb])
+    a = srt[k1 - cum1]
+    if m2 == m1:
+        b = srt[k2 - cum1]
+    else:
+        b = srt[counts[m1] + k2 - cum2]
+    return (a + b) / 2.0, mn, mx
+
+
+@njit(cache=True, inline="always")
+def _axpy(c, x, y, m):
+    """y[:m] += c * x[:m] (x and y do not overlap)."""
+    for k in range(m):
+        y[k] += c * x[k]
+
+
+@njit(cache=True)
+def _span_tables(hist, W, K, nt_cols):
+    """Null distributions of every span of query columns, on the extended axis.
+
+    hist : (W, BINS + 1) int64, histogram of each query column's bins over all target columns.
+    Returns (sp_lo, sp_hi, sp_off, below, tail): span (s, e) has support [sp_lo, sp_hi] on the
+    extended axis; for k in it, ``below[sp_off + k - sp_lo] = P(S <= k - 1)`` and
+    ``tail[sp_off + k - sp_lo] = P(S >= k)``.
+    """
+    hlo = np.empty(W, np.int64)
+    hhi = np.empty(W, np.int64)
+    for i in range(W):
+        lo = BINS
+        hi = 0
+        for b in range(BINS + 1):
+            if hist[i, b] > 0:
+                if b < lo:
+                    lo = b
+                if b > hi:
+                    hi = b
+        hlo[i] = lo
+        hhi[i] = hi
+    sp_lo = np.zeros((W, W), np.int64)
+    sp_hi = np.zeros((W, W), np.int64)
+    sp_off = np.zeros((W, W), np.int64)
+    total = 0
+    for s in range(W):
+        lo = 0
+        hi = 0
+        for e in range(s, W):
+            lo += hlo[e]
+            hi += hhi[e]
+            shift = (W - (e - s + 1)) * K
+            sp_lo[s, e] = lo + shift
+            sp_hi[s, e] = hi + shift
+            sp_off[s, e] = total
+            total += hi - lo + 1
+    below = np.empty(total, np.float64)
+    tail = np.empty(total, np.float64)
+
+    inv = 1.0 / nt_cols
+    prob = np.empty((W, BINS + 1), np.float64)
+    for i in range(W):
+        for b in range(BINS + 1):
+            prob[i, b] = hist[i, b] * inv
+    cur = np.zeros(BINS * W + 1, np.float64)
+    nxt = np.zeros(BINS * W + 1, np.float64)
+    for s in range(W):
+        plo = hlo[s]
+        phi = hhi[s]
+        for b in range(plo, phi + 1):
+            cur[b] = prob[s, b]
+        for e in range(s, W):
+            if e > s:
+                nlo = plo + hlo[e]
+                nhi = phi + hhi[e]
+                for k in range(nlo, nhi + 1):
+                    nxt[k] = 0.0
+                src = cur[plo:phi + 1]
+                m = phi - plo + 1
+                for a in range(hlo[e], hhi[e] + 1):
+                    c = prob[e, a]
+                    if c != 0.0:
+                        _axpy(c, src, nxt[plo + a:plo + a + m], m)
+                cur, nxt = nxt, cur
+                plo = nlo
+                phi = nhi
+            off = sp_off[s, e]
+            n = phi - plo + 1
+            acc = 0.0
+            for j in range(n):
+                below[off + j] = acc
+                acc += cur[plo + j]
+            acc = 0.0
+            for j in range(n - 1, -1, -1):
+                acc += cur[plo + j]
+                tail[off + j] = acc
+    return sp_lo, sp_hi, sp_off, below, tail
+
+
+@njit(cache=True, inline="always")
+def _below(sp_lo, sp_hi, sp_off, below, s, e, k):
+    """P(S_span < k) on the extended axis."""
+    lo = sp_lo[s, e]
+    if k <= lo:
+        return 0.0
+    if k > sp_hi[s, e]:
+        return 1.0
+    return below[sp_off[s, e] + k - lo]
+
+
+@njit(cache=True, inline="always")
+def _tail(sp_lo, sp_hi, sp_off, tail, s, e, k):
+    """P(S_span >= k) on the extended axis."""
+    lo = sp_lo[s, e]
+    if k <= lo:
+        return 1.0
+    if k > sp_hi[s, e]:
+        return 0.0
+    return tail[sp_off[s, e] + k - lo]
+
+
+@njit(cache=True)
+def _pvalue(sp_lo, sp_hi, sp_off, below, tail, W, tw, E, norient):
+    """P(best complete score over all alignments with a width-`tw` target, both strands >= E)."""
+    prod = 1.0
+    for i in range(W + tw - 1):
+        if i < W:
+            s = W - i - 1
+            e = min(W, s + tw) - 1
+        else:
+            s = 0
+            e = min(W, tw + W - i - 1) - 1
+        prod *= _below(sp_lo, sp_hi, sp_off, below, s, e, E)
+    if norient == 2:
+        prod *= prod
+    p = 1.0 - prod
+    if p < _SMALL_P:
+        acc = 0.0
+        for i in range(W + tw - 1):
+            if i < W:
+                s = W - i - 1
+                e = min(W, s + tw) - 1
+            else:
+                s = 0
+                e = min(W, tw + W - i - 1) - 1
+            acc += math.log1p(-_tail(sp_lo, sp_hi, sp_off, tail, s, e, E))
+        p = -math.expm1(norient * acc)
+    return p
+
+
+@njit(cache=True, inline="always")
+def _add_into(d, b, m):
+    """d[:m] += b[:m]."""
+    for j in range(m):
+        d[j] += b[j]
+
+
+@njit(cache=True)
+def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, n_targets, norient, min_overlap,
+               len_index, n_lens, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_bins, ws_idx,
+               ws_counts, ws_buf):
+    """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :]."""
+    n = Tt.shape[1]
+    rows = ws_rows[:W]
+    _score_rows(dist, Q, q0, W, Tt, tnorm, rows)
+    k1 = n // 2 - 1
+    k2 = (n + 1) // 2 - 1
+    if k1 < 0:
+        k1 = 0
+    if k2 < k1:
+        k2 = k1
+    small = np.inf
+    large = -np.inf
+    for i in range(W):
+        r = rows[i]
+        med, mn, mx = _row_stats(r, k1, k2, lo, hi, ws_idx, ws_counts, ws_buf)
+        for j in range(n):
+            r[j] = r[j] - med
+        small = min(small, mn - med)
+        large = max(large, mx - med)
+    if large == small:
+        small = large - 1.0
+    offset = math.floor(small)
+    scale = math.floor(BINS / (large - offset))
+    K = int(-offset * scale)
+    bins = ws_bins[:W]
+    hist = np.zeros((W, BINS + 1), np.int64)
+    for i in range(W):
+        r = rows[i]
+        bi = bins[i]
+        for j in range(n):
+            bi[j] = int((r[j] - offset) * scale + 0.5)
+        hi_ = hist[i]
+        for j in range(n):
+            hi_[np.uint64(bi[j])] += 1
+    sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
+
+    ext_len = BINS * W + 1 + (W - 1) * K
+    cache = np.full((n_lens, ext_len + 1), -1.0)
+    maxw = 0
+    for t in range(n_targets):
+        if t_len[t] > maxw:
+            maxw = t_len[t]
+    diag = np.zeros(W + maxw + 1, np.int64)
+    for t in range(n_targets):
+        tw = t_len[t]
+        for strand in range(norient):
+            base = t_start[strand, t]
+            for c in range(W + tw + 1):
+                diag[c] = 0
+            for i in range(W):
+                _add_into(diag[W - i:W - i + tw], bins[i, base:base + tw], tw)
+            c_lo = 1
+            c_hi = W + tw - 1
+            if min_overlap > 1:
+                mo = min(min_overlap, W, tw)
+                c_lo = mo
+                c_hi = W + tw - mo
+            best_e = -1
+            best_l = -1
+            best_c = 0
+            for c in range(c_lo, c_hi + 1):
+                ovl = min(c, W, tw, W + tw - c)
+                e_val = diag[c] + (W - ovl) * K
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e = e_val
+                    best_l = ovl
+                    best_c = c
+            li = len_index[tw]
+            p = cache[li, best_e]
+            if p < 0.0:
+                p = _pvalue(sp_lo, sp_hi, sp_off, below, tail, W, tw, best_e, norient)
+                cache[li, best_e] = p
+            out_p[qi, t, strand] = p
+            out_off[qi, t, strand] = best_c - W
+            out_ovl[qi, t, strand] = best_l
+
+
+@njit(cache=True, parallel=True)
+def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, norient,
+                  min_overlap, n_chunks):
+    """p-values, offsets and overlaps of every query against every target, per strand.
+
+    Parameters
+    ----------
+    dist : int
+        0 ed, 1 pearson, 2 sandelin.
+    Q : (n_query_columns, 4) float64
+        Query columns, A, C, G, T, queries one after another.
+    q_start, q_len : (n_queries,) int64
+    order : (n_queries,) int64
+        Queries in the order to hand out to threads (widest first balances the load).
+    Tt : (4, n_target_columns) float64
+        Target columns of both strands as rows A, C, G, T (pearson: minus 1/4).
+    tnorm : (n_target_columns,) float64
+    t_start : (2, n_targets) int64
+        First column of each target on the forward (row 0) and reverse (row 1) strand.
+    t_len : (n_targets,) int64
+    norient : int
+        2 with reverse complements, 1 without.
+    min_overlap : int
+    n_chunks : int
+        Number of threads to spread the queries over.
+
+    Returns
+    -------
+    p : (n_queries, n_targets, 2) float64
+    offset, overlap : (n_queries, n_targets, 2) int64
+    """
+    nq = q_start.shape[0]
+    nt = t_len.shape[0]
+    out_p = np.ones((nq, nt, 2), np.float64)
+    out_off = np.zeros((nq, nt, 2), np.int64)
+    out_ovl = np.zeros((nq, nt, 2), np.int64)
+    maxw = 0
+    for t in range(nt):
+        if t_len[t] > maxw:
+            maxw = t_len[t]
+    len_index = np.full(maxw + 1, -1, np.int64)
+    n_lens = 0
+    for w in range(maxw + 1):
+        for t in range(nt):
+            if t_len[t] == w:
+                len_index[w] = n_lens
+                n_lens += 1
+                break
+    n = Tt.shape[1]
+    maxq = 0
+    for i in range(nq):
+        maxq = max(maxq, q_len[i])
+    lo = _RANGE[dist, 0]
+    hi = _RANGE[dist, 1]
+    for c in prange(n_chunks):
+        ws_rows = np.empty((maxq, n), np.float64)
+        ws_bins = np.empty((maxq, n), np.int32)
+        ws_idx = np.empty(n, np.int64)
+        ws_counts = np.empty(_NB, np.int64)
+        ws_buf = np.empty(n, np.float64)
+        for k in range(c, nq, n_chunks):
+            qi = order[k]
+            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, nt, norient,
+                       min_overlap, len_index, n_lens, out_p, out_off, out_ovl, qi, lo, hi,
+                       ws_rows, ws_bins, ws_idx, ws_counts, ws_buf)
+    return out_p, out_off, out_ovl

@@ -1,0 +1,376 @@
+"""Tomtom-like motif comparison: scores, offsets, strands, p-, E- and q-values.
+
+The method is MEME's Tomtom (Gupta, Stamatoyannopoulos, Bailey & Noble 2007, Genome Biology
+8:R24) with complete scores, following ``tomtom.c``:
+
+* **Pseudocount** (MEME's ``-motif-pseudo``, applied to query and target motifs):
+  ``p' = (p * nsites + s * bg) / (nsites + s)``, nsites truncated to an integer (20 when
+  unknown), ``bg`` the query background made strand-symmetric (uniform for JASPAR files).
+* **Column scores** between a query column ``q`` and a target column ``t`` (both (4,)
+  probabilities, A, C, G, T): ``pearson`` = correlation of the four values around 1/4;
+  ``ed`` = ``-sqrt(sum (q - t)^2)``; ``sandelin`` = ``2 - sum (q - t)^2``.
+* **Complete scores**: each query column is scored against every column of every target on both
+  strands, and its scores are shifted by their median, so that an unaligned query column adds 0.
+  The shifted scores are discretised into 0..100 (``offset = floor(min)``,
+  ``scale = floor(100 / (max - offset))``, one pair per query).
+* **Null distribution**: each query column's score is drawn from its histogram over all target
+  columns; the distribution of the summed score of every span of query columns comes from dynamic
+  programming, and for each target width the distribution of the best of all ``W + w - 1``
+  alignments on both strands is their independent maximum.
+* **p-value** of a target: that of its best offset on the better strand (ties go to the larger
+  overlap, then the forward strand); ``min_overlap`` limits the offsets searched (not the null).
+  **E-value** = p × number of targets. **q-values**: Storey's method per query over the
+  p-values of both strands of every target (pi0 chosen among 100 lambdas up to 0.5 by the
+  bootstrap mean-squared-error criterion, here in its exact expected form, so it is
+  deterministic).
+
+Tomtom's conventions: ``Optimal_offset`` = o means query position i is aligned with target
+position i + o (o > 0: the query starts o columns into the target; o < 0: the query overhangs
+the target's start by -o columns), measured on the target as reported, i.e. on the reverse
+complement when ``Orientation`` is ``-``. ``Overlap`` is the number of aligned columns.
+Consensus strings are the most probable letter of each column (Tomtom's, not IUPAC).
+
+Public functions: :func:`compare` (the Tomtom ``-text`` table), :func:`pvalue_matrix` (all
+pairs as arrays, e.g. for clustering) and :func:`qvalues` (Storey's q-values).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import check
+from .motif import Motif
+
+__all__ = ["compare", "pvalue_matrix", "qvalues", "format_table", "ComparisonMatrices", "COLUMNS", "DISTANCES"]
+
+#: Columns of the table :func:`compare` returns: Tomtom's ``-text`` output, in its order.
+COLUMNS = ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value", "Overlap",
+           "Query_consensus", "Target_consensus", "Orientation"]
+#: Column similarity functions, by name (kernel code).
+DISTANCES = {"ed": 0, "pearson": 1, "sandelin": 2}
+
+_NUM_LAMBDA = 100
+_MAX_LAMBDA = 0.5
+_BOOTSTRAP_SAMPLES = 1000
+_MIN_SAMPLES = 100
+
+
+class ComparisonMatrices(NamedTuple):
+    """All query-target pairs as arrays, each (n_queries, n_targets).
+
+    Attributes
+    ----------
+    pvalue : float64
+        p-value of the best alignment (better strand).
+    evalue : float64
+        ``pvalue * n_targets``.
+    offset : int64
+        Tomtom's ``Optimal_offset`` (on the reported strand).
+    overlap : int64
+        Aligned columns.
+    strand : int8
+        +1 when the target matched as given, -1 when its reverse complement matched.
+    """
+
+    pvalue: np.ndarray
+    evalue: np.ndarray
+    offset: np.ndarray
+    overlap: np.ndarray
+    strand: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------
+# input
+# ---------------------------------------------------------------------------------------------
+def _as_motifs(motifs, what: str) -> list[Motif]:
+    """A list of Motif from a list of Motif, a single Motif, or a path / bundled name."""
+    if isinstance(motifs, Motif):
+        motifs = [motifs]
+    elif isinstance(motifs, (str, bytes)) or hasattr(motifs, "__fspath__"):
+        from .jaspar import load_motifs
+
+        motifs = load_motifs(motifs)
+    motifs = list(motifs)
+    check(len(motifs) > 0, f"{what}: no motifs")
+    for m in motifs:
+        check(isinstance(m, Motif), f"{what}: expected Motif objects, got {type(m).__name__}")
+    return motifs
+
+
+def _pseudo_probabilities(m: Motif, pseudo: float, bg: np.ndarray) -> np.ndarray:
+    """MEME's ``apply_pseudocount_to_motif``: (W, 4) A, C, G, T."""
+    p = m.probabilities()
+    if pseudo == 0:
+        return p
+    sites = int(m.nsites) if m.nsites and m.nsites > 0 else 20
+    return (p * sites + pseudo * bg) / (sites + pseudo)
+
+
+def _consensus(p: np.ndarray) -> str:
+    """Tomtom's consensus: the most probable letter of each column (first on ties)."""
+    return "".join("ACGT"[i] for i in np.argmax(p.astype(np.float32), axis=1))
+
+
+def _prepare(queries, targets, dist, min_overlap, motif_pseudo):
+    check(dist in DISTANCES, f"dist: {dist!r} is not one of {', '.join(DISTANCES)}")
+    check(isinstance(min_overlap, (int, np.integer)) and min_overlap >= 0,
+          f"min_overlap: must be a non-negative integer, got {min_overlap!r}")
+    check(motif_pseudo >= 0, f"motif_pseudo: must be >= 0, got {motif_pseudo!r}")
+    queries = _as_motifs(queries, "queries")
+    targets = _as_motifs(targets, "targets")
+    bg = queries[0].background
+    bg = (bg + bg[::-1]) / 2
+    qp = [_pseudo_probabilities(m, motif_pseudo, bg) for m in queries]
+    tp = [_pseudo_probabilities(m, motif_pseudo, bg) for m in targets]
+    return queries, targets, qp, tp
+
+
+def _kernel_inputs(qp, tp, dist):
+    q_len = np.array([p.shape[0] for p in qp], dtype=np.int64)
+    q_start = np.concatenate([[0], np.cumsum(q_len)[:-1]]).astype(np.int64)
+    Q = np.ascontiguousarray(np.concatenate(qp), dtype=np.float64)
+    t_len = np.array([p.shape[0] for p in tp], dtype=np.int64)
+    fwd = np.concatenate(tp)
+    rev = np.concatenate([p[::-1, ::-1] for p in tp])
+    T = np.concatenate([fwd, rev])
+    start = np.concatenate([[0], np.cumsum(t_len)[:-1]]).astype(np.int64)
+    t_start = np.stack([start, start + fwd.shape[0]]).astype(np.int64)
+    if DISTANCES[dist] == 1:
+        T = T - 0.25
+        tnorm = (T * T).sum(axis=1)
+    else:
+        tnorm = np.zeros(T.shape[0])
+    Tt = np.ascontiguousarray(T.T)
+    order = np.argsort(-q_len, kind="stable").astype(np.int64)
+    return Q, q_start, q_len, order, Tt, np.ascontiguousarray(tnorm), t_start, t_len
+
+
+def _run_kernel(qp, tp, dist, min_overlap):
+    """(p, offset, overlap), each (n_queries, n_targets, 2): strand 0 forward, 1 reverse."""
+    _numba_cache_setup()
+    import numba
+
+    from ._tomtom import tomtom_kernel
+
+    Q, q_start, q_len, order, Tt, tnorm, t_start, t_len = _kernel_inputs(qp, tp, dist)
+    return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 2,
+                         int(min_overlap), numba.get_num_threads())
+
+
+def _numba_cache_setup() -> None:
+    """Make sure numba can cache the compiled kernels (``cache=True``).
+
+    numba writes its cache next to the module, or else in the user's cache folder. When neither
+    is writable (a read-only install and home), point ``NUMBA_CACHE_DIR`` at a per-user folder in
+    the temporary directory. Does nothing once numba is imported or when the variable is set.
+    """
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
+        return
+
+    def writable(d: Path) -> bool:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=d):
+                pass
+            return True
+        except OSError:
+            return False
+
+    here = Path(__file__).resolve().parent / "__pycache__"
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "numba"
+    if writable(here) or writable(home):
+        return
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    os.environ["NUMBA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"motifq-numba-{uid}")
+
+
+def _best_strand(p, off, ovl):
+    """Index (0 forward, 1 reverse) of the reported strand: lower p, then larger overlap."""
+    return ((p[..., 1] < p[..., 0]) | ((p[..., 1] == p[..., 0]) & (ovl[..., 1] > ovl[..., 0]))).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# q-values
+# ---------------------------------------------------------------------------------------------
+def _pi_zero(sorted_p: np.ndarray) -> float:
+    """Storey's pi0 as MEME's ``estimate_pi_zero``, with the bootstrap MSE in expectation.
+
+    For lambda_k = 0.5 k / 100 (k = 1..100), ``pi0(l) = #(p >= l) / ((1 - l) m)``; the plug-in
+    is the smallest; the chosen lambda minimises the mean-squared error of bootstrap estimates
+    (1000 draws with replacement) around the plug-in, whose expectation is
+    ``f (1 - f) / (1000 (1 - l)^2) + (pi0(l) - plug_in)^2`` with ``f = #(p >= l) / m``.
+    """
+    m = sorted_p.size
+    lambdas = (np.arange(1, _NUM_LAMBDA + 1) / _NUM_LAMBDA) * _MAX_LAMBDA
+    n_ge = m - np.searchsorted(sorted_p, lambdas, side="left")
+    f = n_ge / m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pi0 = np.where(n_ge > 0, f / (1 - lambdas), np.inf)
+    plug = pi0.min()
+    mse = f * (1 - f) / (_BOOTSTRAP_SAMPLES * (1 - lambdas) ** 2) + (pi0 - plug) ** 2
+    mse[~np.isfinite(pi0)] = np.inf
+    best = int(np.argmin(mse)) if np.isfinite(mse).any() else 0
+    return float(min(max(pi0[best], 0.0), 1.0))
+
+
+def qvalues(pvalues) -> np.ndarray:
+    """Storey q-values of one family of p-values, as MEME computes them.
+
+    Parameters
+    ----------
+    pvalues : (n,) array of float
+        p-values in [0, 1], any order.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64 q-values in the input order: ``min(1, pi0 * p * n / rank)`` made monotone
+        from the largest p down; pi0 is estimated (see :func:`_pi_zero`) when n > 100, else 1.
+    """
+    p = np.asarray(pvalues, dtype=np.float64).ravel()
+    if p.size == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    sp = p[order]
+    pi0 = _pi_zero(sp) if sp.size > _MIN_SAMPLES else 1.0
+    fdr = np.minimum(1.0, pi0 * sp * sp.size / np.arange(1, sp.size + 1))
+    q = np.minimum.accumulate(fdr[::-1])[::-1]
+    out = np.empty_like(q)
+    out[order] = q
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------------
+def pvalue_matrix(queries, targets=None, dist: str = "pearson", min_overlap: int = 1,
+                  motif_pseudo: float = 0.1) -> ComparisonMatrices:
+    """Compare every query with every target; return the results as matrices.
+
+    The fast all-against-all form of :func:`compare` (no table, no q-values), e.g. for
+    clustering: ``-log10(pvalue_matrix(motifs).pvalue)`` is a similarity matrix.
+
+    Parameters
+    ----------
+    queries : list of Motif, Motif, str or os.PathLike
+        Query motifs (counts (W, 4), A, C, G, T), or a motif file / bundled name
+        (``jaspar2024``; see :func:`motifq.jaspar.load_motifs`).
+    targets : list of Motif, str, os.PathLike or None
+        Target motifs. Default is None: the queries themselves (all against all). The null
+        distribution uses the target columns, so use at least ~50 targets.
+    dist : str
+        Column similarity: ``pearson``, ``ed`` or ``sandelin``. Default is ``pearson``.
+    min_overlap : int
+        Only offsets where at least this many columns overlap (or the narrower motif's width,
+        if less) are searched. Default is 1.
+    motif_pseudo : float
+        Pseudocount added to query and target motifs, as MEME's ``-motif-pseudo``.
+        Default is 0.1.
+
+    Returns
+    -------
+    ComparisonMatrices
+        ``pvalue``, ``evalue``, ``offset``, ``overlap`` and ``strand``, each
+        (n_queries, n_targets).
+    """
+    if targets is None:
+        targets = queries
+    queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
+    p, off, ovl = _run_kernel(qp, tp, dist, min_overlap)
+    s = _best_strand(p, off, ovl)
+    take = lambda a: np.take_along_axis(a, s[..., None], axis=2)[..., 0]  # noqa: E731
+    pv = take(p)
+    return ComparisonMatrices(pvalue=pv, evalue=pv * len(targets), offset=take(off),
+                              overlap=take(ovl), strand=np.where(s == 0, 1, -1).astype(np.int8))
+
+
+def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif_pseudo: float = 0.1,
+            thresh: float = 0.5, evalue: bool = False, all: bool = False):
+    """Compare query motifs with target motifs as MEME's Tomtom does (``tomtom -text``).
+
+    Parameters
+    ----------
+    queries : list of Motif, Motif, str or os.PathLike
+        Query motifs (counts (W, 4), A, C, G, T), or a motif file / bundled name.
+    targets : list of Motif, Motif, str or os.PathLike
+        Target motifs (a database such as ``jaspar2024``), searched on both strands.
+    dist : str
+        Column similarity: ``pearson``, ``ed`` or ``sandelin``. Default is ``pearson``.
+    min_overlap : int
+        Minimum number of overlapping columns. Default is 1.
+    motif_pseudo : float
+        Pseudocount for query and target motifs. Default is 0.1.
+    thresh : float
+        Keep matches with q-value <= thresh (E-value with ``evalue=True``). Default is 0.5.
+    evalue : bool
+        Threshold on the E-value instead of the q-value. Default is False.
+    all : bool
+        Keep every query-target pair, ignoring `thresh`. Default is False.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS` (Tomtom's: ``Query_ID``, ``Target_ID``, ``Optimal_offset``,
+        ``p-value``, ``E-value``, ``q-value``, ``Overlap``, ``Query_consensus``,
+        ``Target_consensus``, ``Orientation`` ``+``/``-``), one row per query-target pair kept,
+        sorted by query (input order) then p-value (ties: larger overlap, then target order).
+    """
+    import pandas as pd
+
+    check(thresh >= 0, f"thresh: must be >= 0, got {thresh}")
+    check(evalue or all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
+    queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
+    p, off, ovl = _run_kernel(qp, tp, dist, min_overlap)
+    nq, nt = p.shape[:2]
+    q = np.empty_like(p)
+    for i in range(nq):
+        q[i] = qvalues(p[i].ravel()).reshape(nt, 2)
+    s = _best_strand(p, off, ovl)
+    take = lambda a: np.take_along_axis(a, s[..., None], axis=2)[..., 0]  # noqa: E731
+    P, O, L, Qv = take(p), take(off), take(ovl), take(q)
+    E = P * nt
+    qi, ti = np.meshgrid(np.arange(nq), np.arange(nt), indexing="ij")
+    if all:
+        keep = np.ones_like(P, dtype=bool)
+    else:
+        keep = (E if evalue else Qv) <= thresh
+    qi, ti = qi[keep], ti[keep]
+    order = np.lexsort((ti, -L[qi, ti], P[qi, ti], qi))
+    qi, ti = qi[order], ti[order]
+    st = s[qi, ti]
+    q_cons = [_consensus(x) for x in qp]
+    t_cons = [[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]
+    return pd.DataFrame({
+        "Query_ID": [queries[i].id for i in qi],
+        "Target_ID": [targets[j].id for j in ti],
+        "Optimal_offset": O[qi, ti],
+        "p-value": P[qi, ti],
+        "E-value": E[qi, ti],
+        "q-value": Qv[qi, ti],
+        "Overlap": L[qi, ti],
+        "Query_consensus": [q_cons[i] for i in qi],
+        "Target_consensus": [t_cons[j][k] for j, k in zip(ti, st)],
+        "Orientation": np.where(st == 0, "+", "-"),
+    }, columns=COLUMNS)
+
+
+def format_table(table) -> str:
+    """Tab-separated text of a :func:`compare` table, numbers as Tomtom prints them (``%g``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As returned by :func:`compare`.
+
+    Returns
+    -------
+    str
+        Header line and one line per row, each ending in a newline.
+    """
+    return table.to_csv(sep="\t", index=False, float_format="%g", lineterminator="\n")
