@@ -644,11 +644,9 @@ def _run_evaluate(args) -> int:
     from .evaluate import evaluate_models
 
     check(args.batch_size >= 1, f"--batch-size: must be >= 1, got {args.batch_size}")
-    device = args.device
-    if device == "auto":
-        import torch
+    from .train import resolve_device
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(args.device)
     split = _open_data(args, args.split)
     curves = [c for c in (args.curves or "").split(",") if c.strip()] or None
     summary = evaluate_models(args.models, split, args.out, rc=args.rc, batch_size=args.batch_size, device=device,

@@ -241,9 +241,10 @@ def plot_training_curves(metrics, ax=None):
     ----------
     metrics : list of dict, dict of lists, pandas.DataFrame, or str / os.PathLike
         One record per epoch, e.g. ``{"epoch": 1, "train_loss": 0.08, "valid_loss": 0.07}``; or a
-        TSV/CSV/JSON/JSON-lines file of them (a JSON object may hold them under ``history``,
-        ``metrics`` or ``epochs``). The x axis is the ``epoch`` column if there is one, else
-        1, 2, ...
+        TSV/CSV/JSON/JSON-lines file of them (``motifq train``'s ``<model>.metrics.jsonl``, or a
+        checkpoint's ``metrics`` list; a JSON object may hold them under ``history``, ``metrics``
+        or ``epochs``). The x axis is the ``epoch`` column when its values are unique, else the
+        ``step`` column, else 1, 2, ...
     ax : matplotlib.axes.Axes or None
         Where to draw. Default is None: a new figure.
 
@@ -265,7 +266,13 @@ def plot_training_curves(metrics, ax=None):
     check(len(df) > 0, "training curves: no epochs")
     loss_cols = [c for c in df.columns if "loss" in str(c).lower()]
     check(loss_cols, f"training curves: no loss column (have {', '.join(map(str, df.columns))})")
-    x = df["epoch"].to_numpy() if "epoch" in df.columns else np.arange(1, len(df) + 1)
+    xname = "epoch"
+    if "epoch" in df.columns and df["epoch"].is_unique:
+        x = df["epoch"].to_numpy()
+    elif "step" in df.columns:       # several validations per epoch: the optimizer step
+        x, xname = df["step"].to_numpy(), "step"
+    else:
+        x = np.arange(1, len(df) + 1)
     ax = _axes(ax)
     for c in loss_cols:
         y = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=np.float64)
@@ -275,8 +282,8 @@ def plot_training_curves(metrics, ax=None):
         v = pd.to_numeric(df[valid], errors="coerce").to_numpy(dtype=np.float64)
         if np.isfinite(v).any():
             best = int(np.nanargmin(v))
-            ax.axvline(x[best], ls=":", lw=1, color="0.4", label=f"best epoch {x[best]}")
-    ax.set_xlabel("epoch")
+            ax.axvline(x[best], ls=":", lw=1, color="0.4", label=f"best {xname} {x[best]}")
+    ax.set_xlabel(xname)
     ax.set_ylabel("loss")
     ax.legend(fontsize="small", frameon=False)
     return ax

@@ -447,3 +447,26 @@ def test_main_no_rc_and_failures_leave_nothing(tiny_run, capsys):
                  str(tmp / "ref.tsv")]) == 2
     assert "1 rows" in capsys.readouterr().err
     assert not bad.exists() or list(bad.iterdir()) == []
+
+
+def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
+    """A model trained by motifq.train.fit evaluates from the command line; its metrics log plots."""
+    from motifq.config import ModelConfig, TrainConfig
+    from motifq.train import fit, metrics_path
+
+    r = np.random.default_rng(5)
+    N, L, T = 96, 30, 3
+    tokens = r.integers(0, 4, (N, L)).astype(np.uint8)
+    labels = np.stack([tokens[:, 10] == 0, tokens[:, 20] == 3, r.random(N) < 0.3], axis=1).astype(np.uint8)
+    targets = ["a|A10|None", "b|T20|None", "c|noise|None"]
+    train, valid, test = (Split.from_arrays(tokens[s], labels[s], targets) for s in (slice(0, 64), slice(64, 80), slice(80, None)))
+    write_dataset(tmp_path / "data", {"train": train, "valid": valid, "test": test})
+    cfg = ModelConfig.for_kind("cnn", n_targets=T, length=L, conv_kernels=4, conv_width=5, pool=5, dense=4)
+    fit(cfg, train, valid, tmp_path / "cnn.pt", TrainConfig(epochs=2, batch_size=16, device="cpu", seed=1), progress=False)
+    assert main(["-q", "evaluate", str(tmp_path / "cnn.pt"), "--data", str(tmp_path / "data"), "-o", str(tmp_path / "ev")]) == 0
+    table = pd.read_csv(tmp_path / "ev" / "metrics.tsv", sep="\t")
+    assert table["target"].tolist() == targets and table["positives"].tolist() == labels[80:].sum(0).tolist()
+    ax = pm.plot_training_curves(metrics_path(tmp_path / "cnn.pt"))
+    labels_drawn = [l.get_label() for l in ax.lines]
+    assert "train_loss" in labels_drawn and "valid_loss" in labels_drawn and len(ax.lines[0].get_xdata()) == 2
+    plt.close(ax.figure)
