@@ -661,10 +661,39 @@ def _run_evaluate(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# quickstart
+# ---------------------------------------------------------------------------------------------
+def _add_quickstart(sub) -> None:
+    p = sub.add_parser("quickstart", help="the whole method on simulated data in minutes: train, evaluate, "
+                                          "extract, compare, cluster, one report",
+                       description="Simulate data with planted JASPAR motifs, train a small DanQ from random kernels "
+                                   "and the CNN and LR baselines, evaluate all three, turn the DanQ kernels into "
+                                   "motifs, compare them with JASPAR 2024, cluster them and write DIR/report.html "
+                                   "(self-contained) and DIR/report.md.")
+    p.add_argument("-o", "--output", default="motifq-quickstart", metavar="DIR",
+                   help="output folder (default: motifq-quickstart)")
+    p.add_argument("--size", default="small", choices=["small", "tiny"],
+                   help="small: the demonstration (minutes on a 2-core CPU); tiny: a smoke run in seconds "
+                        "(default: small)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.set_defaults(func=_run_quickstart)
+
+
+def _run_quickstart(args) -> int:
+    from .quickstart import quickstart
+
+    quickstart(args.output, size=args.size, device=args.device, seed=args.seed, progress=not args.quiet,
+               say=lambda m: _say(args, m))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
 _COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate,
-             _add_extract_motifs, _add_compare, _add_cluster, _add_logos]
+             _add_extract_motifs, _add_compare, _add_cluster, _add_logos,
+             _add_quickstart]
 
 
 def _say(args, message: str) -> None:
