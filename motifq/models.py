@@ -46,7 +46,7 @@ from .errors import MotifqError, atomic_path, check, check_file
 
 __all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "one_hot_tokens",
            "reverse_complement_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
-           "load_checkpoint", "read_checkpoint", "CHECKPOINT_FORMAT"]
+           "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "motifq-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -55,10 +55,39 @@ CHECKPOINT_VERSION = 1
 # ---------------------------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------------------------
+_LSTM_AUTOCAST: dict = {}
+
+
+def _cuda_autocast_dtype():
+    """The CUDA autocast dtype, or None when autocast is off (torch >= 2.4 and older spellings)."""
+    try:
+        return torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") else None
+    except (TypeError, AttributeError):
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+
+
+def _cuda_lstm_autocasts(device) -> bool:
+    """Whether the cuDNN LSTM runs (forward and backward) under the current CUDA autocast dtype
+    (bf16 RNNs need cuDNN >= 9.13); probed once per device and dtype."""
+    key = (str(device), _cuda_autocast_dtype())
+    if key not in _LSTM_AUTOCAST:
+        try:
+            with torch.enable_grad():
+                lstm = nn.LSTM(8, 8, batch_first=True, bidirectional=True).to(device)
+                out, _ = lstm(torch.randn(2, 3, 8, device=device))
+                out.float().sum().backward()
+            _LSTM_AUTOCAST[key] = True
+        except RuntimeError:
+            _LSTM_AUTOCAST[key] = False
+    return _LSTM_AUTOCAST[key]
+
+
 class DanQ(nn.Module):
     """DanQ (``danq``, ``danq-jaspar``) and DanQ without its BiLSTM (``cnn``).
 
     conv (ReLU) -> max-pool -> dropout -> BiLSTM -> dropout -> flatten -> dense (ReLU) -> logits.
+    (The ReLU is applied after the max-pool: the same values, since ReLU is monotonic, computed
+    on a tensor `pool` times smaller.)
     For ``cnn`` the BiLSTM is left out (``self.lstm`` is None) and the second dropout follows
     the first.
     """
@@ -82,12 +111,17 @@ class DanQ(nn.Module):
 
     def forward(self, x):
         # x: (N, 4, L) one-hot, A, C, G, T
-        h = F.relu(self.conv(x))              # (N, K, L - w + 1)
-        h = self.pool(h)                      # (N, K, S)   S = (L - w + 1) // pool
+        h = self.conv(x)                      # (N, K, L - w + 1)
+        h = F.relu(self.pool(h))              # (N, K, S)   S = (L - w + 1) // pool; pool-then-ReLU
+                                              #             equals ReLU-then-pool, on pool x fewer values
         h = self.drop1(h)
         h = h.transpose(1, 2)                 # (N, S, K)   batch, steps, features
         if self.lstm is not None:
-            h, _ = self.lstm(h)               # (N, S, 2U)  forward and backward outputs concatenated
+            if h.is_cuda and _cuda_autocast_dtype() is not None and not _cuda_lstm_autocasts(h.device):
+                with torch.autocast("cuda", enabled=False):   # this cuDNN has no bf16 RNN: fp32 (TF32)
+                    h, _ = self.lstm(h.float())
+            else:
+                h, _ = self.lstm(h)           # (N, S, 2U)  forward and backward outputs concatenated
         h = self.drop2(h)
         h = h.flatten(1)                      # (N, S * 2U)  (S * K without the LSTM)
         h = F.relu(self.dense(h))             # (N, D)
@@ -115,8 +149,8 @@ class DeepSEA(nn.Module):
 
     def forward(self, x):
         # x: (N, 4, L) one-hot, A, C, G, T
-        h = self.drop1(self.pool(F.relu(self.conv(x))))    # (N, 320, S1)  S1 = (L - w + 1) // p
-        h = self.drop2(self.pool(F.relu(self.conv2(h))))   # (N, 480, S2)  S2 = (S1 - w + 1) // p
+        h = self.drop1(F.relu(self.pool(self.conv(x))))    # (N, 320, S1)  S1 = (L - w + 1) // p
+        h = self.drop2(F.relu(self.pool(self.conv2(h))))   # (N, 480, S2)  S2 = (S1 - w + 1) // p
         h = self.drop3(F.relu(self.conv3(h)))              # (N, 960, S3)  S3 = S2 - w + 1
         h = h.flatten(1)                                   # (N, 960 * S3)
         h = F.relu(self.dense(h))                          # (N, D)
@@ -461,6 +495,24 @@ def load_checkpoint(path, device="cpu"):
         Keys in the module docstring (``targets``, ``jaspar``, ``metrics``, ...).
     """
     ckpt = read_checkpoint(path, device)
+    return model_from_checkpoint(ckpt, path).to(device).eval(), ckpt
+
+
+def model_from_checkpoint(ckpt: dict, path="checkpoint") -> nn.Module:
+    """Rebuild the model of a checkpoint dict (from :func:`read_checkpoint`) and load its weights.
+
+    Parameters
+    ----------
+    ckpt : dict
+        Keys in the module docstring.
+    path : str or os.PathLike
+        Named in error messages. Default is ``checkpoint``.
+
+    Returns
+    -------
+    torch.nn.Module
+        On the CPU, in train mode.
+    """
     try:
         config = ModelConfig.from_dict(ckpt["model_config"])
     except (TypeError, MotifqError) as exc:
@@ -473,4 +525,4 @@ def load_checkpoint(path, device="cpu"):
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise MotifqError(f"{path}: checkpoint weights do not fit its model config ({first})") from None
-    return model.to(device).eval(), ckpt
+    return model

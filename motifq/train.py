@@ -48,10 +48,10 @@ import torch.nn.functional as F
 from .config import ModelConfig, TrainConfig
 from .data.dataset import Split
 from .errors import MotifqError, atomic_write, check
-from .models import (build_model, fit_kmer_stats, load_checkpoint, one_hot_tokens, read_checkpoint,
-                     reverse_complement_tokens, save_checkpoint)
+from .models import (build_model, fit_kmer_stats, load_checkpoint, model_from_checkpoint, one_hot_tokens,
+                     read_checkpoint, reverse_complement_tokens, save_checkpoint)
 
-__all__ = ["fit", "holdout_split", "resolve_device", "last_path", "metrics_path", "load_checkpoint",
+__all__ = ["fit", "train_step", "holdout_split", "resolve_device", "last_path", "metrics_path", "load_checkpoint",
            "save_checkpoint", "make_optimizer"]
 
 log = logging.getLogger("motifq")
@@ -97,13 +97,15 @@ def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
 
 def make_optimizer(model, config: TrainConfig):
     """The optimizer `config` names: RMSprop (Keras's defaults as in the paper: rho 0.9,
-    epsilon 1e-6), Adam, or AdamW (decoupled weight decay ``config.weight_decay``)."""
+    epsilon 1e-6), Adam, or AdamW (decoupled weight decay ``config.weight_decay``); Adam and
+    AdamW use PyTorch's fused implementation. Build it after moving the model to its device."""
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-6)
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)   # one fused kernel per step
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, fused=fused)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 
 def holdout_split(split: Split, fraction: float = 0.1, seed: int = 0) -> tuple[Split, Split]:
@@ -150,10 +152,14 @@ def _distributed():
     return rank, world, local_rank, True
 
 
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 def _epoch_order(n: int, seed: int, epoch: int, rank: int, world: int) -> np.ndarray:
     """This process's sample indices for `epoch` (DistributedSampler-like padding by wrapping)."""
     perm = np.random.default_rng([seed, epoch]).permutation(n)
-    per_rank = -(-n // world)
+    per_rank = _ceil_div(n, world)
     if per_rank * world > n:
         perm = np.concatenate([perm, perm[:per_rank * world - n]])
     return perm[rank::world]
@@ -185,7 +191,7 @@ class _Batches:
 
     def _work(self):
         try:
-            for b in range(self.start, -(-len(self.order) // self.bs)):
+            for b in range(self.start, _ceil_div(len(self.order), self.bs)):
                 if self.stop.is_set():
                     return
                 idx = self.order[b * self.bs:(b + 1) * self.bs]
@@ -224,6 +230,45 @@ def _l2(model, l2: float):
         return 0.0
     return l2 * sum((p.float() ** 2).sum() for n, p in model.named_parameters()
                     if not n.rsplit(".", 1)[-1].startswith("bias"))
+
+
+def train_step(net, optimizer, tokens, labels, flips, device, amp: bool = False, l2: float = 0.0) -> float:
+    """One optimizer step on one minibatch; the loop body of :func:`fit`.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        The model (or its DistributedDataParallel wrapper), in train mode.
+    optimizer : torch.optim.Optimizer
+    tokens : (B, L) uint8 tensor
+        0..3 = A, C, G, T; 4 = N. Moved to `device` as uint8 and one-hot encoded there.
+    labels : (B, T) uint8 tensor of 0/1
+    flips : (B,) bool tensor
+        Samples to replace by their reverse complement (augmentation).
+    device : torch.device
+    amp : bool
+        bf16 autocast for the forward pass. Default is False.
+    l2 : float
+        L2 penalty on the weights added to the loss. Default is 0.0.
+
+    Returns
+    -------
+    torch.Tensor
+        The minibatch's mean BCE over samples and targets (without the L2 term): a detached
+        scalar on `device` (reading it with ``float()`` waits for the GPU).
+    """
+    tokens = tokens.to(device, non_blocking=True)
+    y = labels.to(device, non_blocking=True).float()
+    flips = flips.to(device, non_blocking=True)
+    tokens = torch.where(flips[:, None], reverse_complement_tokens(tokens), tokens)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = net(one_hot_tokens(tokens))                       # (B, T)
+    loss = F.binary_cross_entropy_with_logits(logits.float(), y)
+    total = loss + _l2(getattr(net, "module", net), l2)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    return loss.detach()
 
 
 @torch.no_grad()
@@ -319,7 +364,7 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
         check(last.exists(), f"--resume: {last}: no such file (nothing to resume)")
         ckpt = read_checkpoint(last)
         check("resume" in ckpt, f"--resume: {last}: has no training state")
-        model, _ = load_checkpoint(last)
+        model = model_from_checkpoint(ckpt, last)
         model_config = model.config
         state = ckpt["resume"]
         jaspar_map, metrics = list(ckpt["jaspar"]), list(ckpt["metrics"])
@@ -392,7 +437,7 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
         metrics.append(row)
         return row
 
-    n_batches = -(-(-(-len(train) // world)) // tc.batch_size)
+    n_batches = _ceil_div(_ceil_div(len(train), world), tc.batch_size)   # per process and epoch
     stopped = "epochs"
     show = progress and rank == 0
     last_save = time.monotonic()
@@ -402,12 +447,24 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
         if tc.max_steps is not None and step >= tc.max_steps:
             stopped = "max_steps"
             break
+        if bad >= tc.patience:          # a resumed run that had already stopped early
+            stopped = "early"
+            break
         order = _epoch_order(len(train), tc.seed, epoch, rank, world)
         flips = _epoch_flips(len(order), tc.seed, epoch, rank) if tc.rc_augment else np.zeros(len(order), bool)
         batches = _Batches(train, order, flips, tc.batch_size, start_batch=batch0, pin=pin)
         bar = tqdm(total=n_batches, initial=batch0, disable=not show, desc=f"epoch {epoch + 1}/{tc.epochs}",
                    unit="batch", dynamic_ncols=True, leave=False)
         b = batch0
+        pending: list = []
+
+        def fold():                      # add the losses still on the device to the running sum
+            nonlocal loss_sum, loss_count
+            if pending:
+                loss_sum += float(torch.stack(pending).double().sum())
+                loss_count += len(pending)
+                pending.clear()
+
         t0 = t_bar = time.monotonic()
         steps0 = 0
         try:
@@ -415,23 +472,14 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
                 if tc.max_steps is not None and step >= tc.max_steps:
                     break
                 torch.manual_seed(_step_seed(tc.seed, step, rank))
-                tokens = tokens.to(device, non_blocking=True)
-                y = labels.to(device, non_blocking=True).float()
-                flip = flip.to(device, non_blocking=True)
-                tokens = torch.where(flip[:, None], reverse_complement_tokens(tokens), tokens)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    logits = net(one_hot_tokens(tokens))                       # (B, T)
-                loss = F.binary_cross_entropy_with_logits(logits.float(), y)
-                total = loss + _l2(model, c.l2)
-                optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer.step()
+                pending.append(train_step(net, optimizer, tokens, labels, flip, device, amp, c.l2))
                 step += 1
                 b += 1
                 steps0 += 1
-                loss_sum += float(loss.detach())
-                loss_count += 1
+                if len(pending) >= 50:
+                    fold()
                 if show and (steps0 % 10 == 0 or b == n_batches):
+                    fold()
                     dt = time.monotonic() - t_bar
                     bar.set_postfix(loss=f"{loss_sum / loss_count:.4f}",
                                     samples_s=f"{steps0 * tc.batch_size * world / max(dt, 1e-9):.0f}", refresh=False)
@@ -439,15 +487,18 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
                 if tc.checkpoint_minutes and time.monotonic() - last_save > 60 * tc.checkpoint_minutes:
                     seconds += time.monotonic() - t0
                     t0 = time.monotonic()
+                    fold()
                     save(last, epoch, b, True)
                     last_save = time.monotonic()
         except KeyboardInterrupt:
             seconds += time.monotonic() - t0
+            fold()
             save(last, epoch, b, True)
             raise
         finally:
             batches.close()
             bar.close()
+        fold()
         seconds += time.monotonic() - t0
         if b < n_batches:               # stopped by max_steps in the middle of an epoch
             row = evaluate(epoch, partial=True)

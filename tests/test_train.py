@@ -84,10 +84,10 @@ def test_loss_falls_on_planted_motifs(tmp_path):
     assert sum(row["best"] for row in rows) >= 2 and rows[0]["best"]
 
 
-@pytest.mark.parametrize("stop_at", [3, 5])   # mid-epoch, and exactly at an epoch end
-def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, stop_at):
+@pytest.mark.parametrize("stop_at,optimizer", [(3, "rmsprop"), (5, "rmsprop"), (4, "adam")])  # mid-epoch, epoch end
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, stop_at, optimizer):
     train, valid = planted(100, seed=2), planted(30, seed=3)
-    cfg = dict(epochs=2, batch_size=20, seed=7)
+    cfg = dict(epochs=2, batch_size=20, seed=7, optimizer=optimizer)
     a = fit(tiny(), train, valid, tmp_path / "a.pt", TrainConfig(**cfg), progress=False)
     b1 = fit(tiny(), train, valid, tmp_path / "b.pt", TrainConfig(max_steps=stop_at, **cfg), progress=False)
     assert b1["stopped"] == "max_steps" and b1["steps"] == stop_at
@@ -99,8 +99,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, stop_at):
         assert torch.equal(wa[k], wb[k]), k
     oa = torch.load(last_path(tmp_path / "a.pt"), weights_only=True)["resume"]["optimizer"]["state"]
     ob = torch.load(last_path(tmp_path / "b.pt"), weights_only=True)["resume"]["optimizer"]["state"]
+    assert oa.keys() == ob.keys()
     for k in oa:
-        assert torch.equal(oa[k]["square_avg"], ob[k]["square_avg"])
+        for name, value in oa[k].items():
+            assert torch.equal(value, ob[k][name]), (k, name)
     full = [m for m in b2["metrics"] if not m["partial"]]
     assert [m["valid_loss"] for m in full] == [m["valid_loss"] for m in a["metrics"]]
 
@@ -249,3 +251,39 @@ def test_torchrun_two_processes_on_cpu_with_gloo(tmp_path):
         logits = model(one_hot_tokens(torch.from_numpy(np.array(v.tokens))))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(v.labels()).float())
     assert float(loss) == pytest.approx(ckpt["metrics"][-1]["valid_loss"], abs=1e-5)
+
+
+class _Interrupting:
+    """(N, L) tokens that raise KeyboardInterrupt on the `after`-th read (a Ctrl-C mid-epoch)."""
+
+    def __init__(self, tokens, after):
+        self.tokens, self.after, self.reads = tokens, after, 0
+        self.shape = tokens.shape
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def __getitem__(self, index):
+        self.reads += 1
+        if self.reads == self.after:
+            raise KeyboardInterrupt
+        return self.tokens[index]
+
+
+def test_ctrl_c_saves_a_last_checkpoint_that_resumes_exactly(tmp_path):
+    train, valid = planted(100, seed=2), planted(30, seed=3)
+    cfg = TrainConfig(epochs=2, batch_size=20, seed=11)
+    a = fit(tiny(), train, valid, tmp_path / "a.pt", cfg, progress=False)
+    # 5 batch reads in epoch 1, then the 3rd batch read of epoch 2 fails (2 steps into it)
+    broken = Split(_Interrupting(train.tokens, after=5 + 3), train.packed_labels, train.targets)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny(), broken, valid, tmp_path / "b.pt", cfg, progress=False)
+    state = torch.load(last_path(tmp_path / "b.pt"), weights_only=True)["resume"]
+    assert (state["epoch"], state["batch"], state["step"]) == (1, 2, 7)
+    b = fit(tiny(), train, valid, tmp_path / "b.pt", cfg, resume=True, progress=False)
+    assert b["steps"] == a["steps"] == 10
+    wa, wb = _weights(last_path(tmp_path / "a.pt")), _weights(last_path(tmp_path / "b.pt"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # resuming a finished run does nothing more
+    c = fit(tiny(), train, valid, tmp_path / "b.pt", cfg, resume=True, progress=False)
+    assert c["steps"] == 10 and c["epochs"] == 2
