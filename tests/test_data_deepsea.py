@@ -36,11 +36,11 @@ def _agct_one_hot(tokens):
     return table[tokens].transpose(0, 2, 1).copy()
 
 
-def _write_v73(path, split, x, y, **kw):
-    """MATLAB v7.3 layout: h5py sees x as (L, 4, N) and y as (T, N)."""
+def _write_v73(path, split, x, y, chunk=None, **kw):
+    """MATLAB v7.3 layout: h5py sees x as (L, 4, N) and y as (T, N); `chunk` samples per HDF5 chunk."""
     with h5py.File(path, "w", userblock_size=512) as f:
-        f.create_dataset(f"{split}xdata", data=x.transpose(2, 1, 0), **kw)
-        f.create_dataset(f"{split}data", data=y.T, **kw)
+        f.create_dataset(f"{split}xdata", data=x.transpose(2, 1, 0), chunks=chunk and (x.shape[2], 4, chunk), **kw)
+        f.create_dataset(f"{split}data", data=y.T, chunks=chunk and (y.shape[1], chunk), **kw)
 
 
 def _write_v5(path, split, x, y, **kw):
@@ -133,6 +133,7 @@ def test_half_written_cache_is_not_complete(bundle):
     (cache / ".train.labels.npy.x.tmp").write_bytes(b"partial")
     assert cached_splits(d) == ["valid"]
     assert np.array_equal(open_data(d, "train", progress=False).tokens, tokens)
+    assert not list(cache.glob("*.tmp"))                              # the killed run's leftovers are gone
 
 
 def test_compressed_v5_falls_back_with_warning(tmp_path, rng):
@@ -151,7 +152,7 @@ def test_chunked_hdf5_and_double_v5(tmp_path, rng):
     x = _agct_one_hot(tokens)
     d = tmp_path / "b"
     d.mkdir()
-    _write_v73(d / "train.mat", "train", x, labels, chunks=True, compression="gzip")
+    _write_v73(d / "train.mat", "train", x, labels, chunk=8, compression="gzip")
     _write_v5(d / "valid.mat", "valid", x.astype(np.float64), labels.astype(np.float64))
     for split in ("train", "valid"):
         s = open_bundle(d, split, chunk_size=7, progress=False)
@@ -247,3 +248,71 @@ def test_open_data_tells_folders_apart(bundle, tmp_path):
     with pytest.raises(MotifqError, match="no valid.mat"):
         os.remove(d / "valid.mat")
         open_data(d, "valid", progress=False)
+
+
+def test_corrupt_chunk_mid_conversion_leaves_no_cache(tmp_path, rng):
+    tokens, labels = _data(rng, 200)
+    d = tmp_path / "b"
+    d.mkdir()
+    f = d / "train.mat"
+    _write_v73(f, "train", _agct_one_hot(tokens), labels, chunk=20, compression="gzip")
+    data = bytearray(f.read_bytes())
+    i = len(data) // 2
+    data[i:i + 100] = b"\xff" * 100        # same size, a compressed chunk destroyed
+    f.write_bytes(bytes(data))
+    with pytest.raises(MotifqError, match="cannot read samples") as err:
+        open_bundle(d, "train", chunk_size=20, progress=False)
+    assert "\n" not in str(err.value) and str(f) in str(err.value)
+    assert _no_cache(d)
+
+
+def test_failure_keeps_other_cached_splits(bundle):
+    d, tokens, labels = bundle
+    open_data(d, "valid", progress=False)
+    bad = labels.copy()
+    bad[0, 0] = 3
+    _write_v5(d / "test.mat", "test", _agct_one_hot(tokens), bad)
+    with pytest.raises(MotifqError, match="test.mat: testdata samples 1..37: labels must be 0 or 1"):
+        open_data(d, "test", progress=False)
+    cache = d / "motifq-cache"
+    assert sorted(p.name for p in cache.iterdir() if not p.name.startswith(".")) == [
+        "dataset.json", "valid.labels.npy", "valid.tokens.npy"]
+    assert not list(cache.glob("*.tmp")) and cached_splits(d) == ["valid"]
+
+
+def test_concurrent_conversions_convert_once(bundle):
+    import threading
+
+    d, tokens, _ = bundle
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(convert_split(d, "train", chunk_size=2, progress=False)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, True]
+    assert np.array_equal(open_data(d, progress=False).tokens, tokens)
+
+
+def test_single_sample_v5_small_elements(tmp_path):
+    # 1 sample, 1 target: validdata is a 1-byte "small data element" in the v5 file
+    d = tmp_path / "b"
+    d.mkdir()
+    x = _agct_one_hot(tokenize("GATTACA")[None, :])
+    _write_v5(d / "valid.mat", "valid", x, np.array([[1]], dtype=np.uint8))
+    s = open_data(d, "valid", progress=False)
+    assert s.tokens.tolist() == [tokenize("GATTACA").tolist()] and s.labels().tolist() == [[1]]
+    assert s.targets == ["target_1"]
+
+
+def test_lengths_must_agree_across_splits(bundle, rng):
+    d, tokens, labels = bundle
+    open_data(d, "train", progress=False)
+    _write_v5(d / "valid.mat", "valid", _agct_one_hot(tokens[:, :10]), labels)
+    with pytest.raises(MotifqError, match="length 10, but the cache .* holds length 17"):
+        open_data(d, "valid", progress=False)
+    _write_v5(d / "valid.mat", "valid", _agct_one_hot(tokens), labels[:, :5])
+    with pytest.raises(MotifqError, match="5 targets, but the cache .* holds 11"):
+        open_data(d, "valid", progress=False)
+    assert cached_splits(d) == ["train"]

@@ -34,10 +34,12 @@ target_T``: the bundle carries no names (pass DeepSEA's ``predictor.names`` as `
 
 Nothing is ever loaded whole: ``train.mat`` is read by h5py one hyperslab of samples at a
 time; the uncompressed variables of a MATLAB v5 file are located by parsing the v5 tags (header,
-array flags, dimensions, name) and memory-mapped (column-major), mapped afresh for each chunk so
-the process keeps no more than a chunk of the file resident. A v5 variable saved compressed
-(``miCOMPRESSED``) cannot be mapped: it is read whole with :func:`scipy.io.loadmat`, with a
-warning.
+array flags, dimensions, name) and read in place: MATLAB stores them column-major, so the N
+samples of each (channel, position) lie side by side and a chunk of samples is one positioned
+read per row. (They could be memory-mapped, but a map of the file was measured to keep up to the
+whole file resident; plain reads keep the process at one chunk.) A v5 variable saved compressed
+(``miCOMPRESSED``) cannot be read in place: it is read whole with :func:`scipy.io.loadmat`, with
+a warning.
 """
 from __future__ import annotations
 
@@ -134,11 +136,10 @@ class _Source:
     n: int                      # samples N
     length: int                 # sequence length L
     n_targets: int              # targets T
-    itemsize: int               # bytes per one-hot element
+    bytes_per_sample: int       # one-hot plus labels as stored in the file
     read: Callable              # (start, stop) -> (tokens (c, L) uint8 ACGT, packed (c, ceil(T/8)) uint8)
     close: Callable
     align: int = 1              # preferred multiple of samples per chunk (HDF5 chunking)
-    note: str = ""
 
 
 def _first_line(exc) -> str:
@@ -194,7 +195,7 @@ def _open_hdf5(path: Path, split: str) -> _Source:
         return tokens, _pack_label_chunk(yc, 0, f"{path}: {yname} samples {i + 1}..{j}")
 
     align = x.chunks[2] if x.chunks else 1
-    return _Source(path, n, L, T, x.dtype.itemsize, read, f.close, align)
+    return _Source(path, n, L, T, 4 * L * x.dtype.itemsize + T * y.dtype.itemsize, read, f.close, align)
 
 
 # MATLAB v5 -------------------------------------------------------------------------------------
@@ -297,6 +298,25 @@ def _check_v5_var(path, var: _V5Var, ndim: int, what: str):
     check(len(var.dims) == ndim, f"{path}: {var.name} has shape {var.dims}, expected {what}")
 
 
+def _read_v5_rows(fh, path: Path, var: _V5Var, i: int, j: int) -> np.ndarray:
+    """Samples i..j-1 of a column-major MATLAB (N, ...) array, read in place: (rows, j - i).
+
+    Column-major storage puts the N samples of each (channel, position) or target next to each
+    other, so a chunk of samples is one positioned read of (j - i) elements per row. Plain reads
+    into one buffer keep resident memory at the chunk (a memory map of the file was measured to
+    keep up to the whole file resident).
+    """
+    n, size = var.dims[0], var.dtype.itemsize
+    rows = int(np.prod(var.dims[1:]))
+    out = np.empty((rows, j - i), dtype=var.dtype)
+    raw = out.view(np.uint8).reshape(rows, (j - i) * size)
+    for r in range(rows):
+        fh.seek(var.offset + (r * n + i) * size)
+        if fh.readinto(raw[r]) != raw.shape[1]:
+            raise MotifqError(f"{path}: truncated (short read in {var.name})")
+    return out
+
+
 def _open_v5(path: Path, split: str) -> _Source:
     xname, yname = f"{split}xdata", f"{split}data"
     variables, _ = _v5_variables(path)
@@ -310,13 +330,11 @@ def _open_v5(path: Path, split: str) -> _Source:
     check(yv.dims[0] == n, f"{path}: {yname} has {yv.dims[0]} samples but {xname} has {n}")
     T = yv.dims[1]
     check(T > 0, f"{path}: {yname} has no targets")
-    note = ""
     if xv.compressed or yv.compressed:
         from scipy.io import loadmat
 
-        note = (f"{path}: variables saved compressed (miCOMPRESSED) cannot be memory-mapped; "
-                f"reading them whole with scipy.io.loadmat")
-        warnings.warn(note, stacklevel=3)
+        warnings.warn(f"{path}: variables saved compressed (miCOMPRESSED) cannot be read in place; "
+                      f"reading them whole with scipy.io.loadmat", stacklevel=3)
         try:
             loaded = loadmat(path, variable_names=[xname, yname])
         except Exception as exc:  # scipy raises many types on corrupt data
@@ -324,26 +342,23 @@ def _open_v5(path: Path, split: str) -> _Source:
         xa, ya = loaded[xname], loaded[yname]
 
         def get(i, j):
-            return xa[i:j], ya[i:j]
-
+            return xa[i:j].transpose(2, 1, 0), ya[i:j].T
         close = lambda: None  # noqa: E731
     else:
-        def get(i, j):
-            # a fresh column-major map per chunk, so at most one chunk of the file stays resident
-            xm = np.memmap(path, dtype=xv.dtype, mode="r", offset=xv.offset, shape=xv.dims, order="F")
-            ym = np.memmap(path, dtype=yv.dtype, mode="r", offset=yv.offset, shape=yv.dims, order="F")
-            out = np.array(xm[i:j]), np.array(ym[i:j])
-            del xm, ym
-            return out
+        fh = open(path, "rb")
 
-        close = lambda: None  # noqa: E731
+        def get(i, j):
+            x_rows = _read_v5_rows(fh, path, xv, i, j)   # (4 L, c): row k + 4 p = channel k, position p
+            y_rows = _read_v5_rows(fh, path, yv, i, j)   # (T, c)
+            return x_rows.reshape(L, 4, j - i), y_rows
+        close = fh.close
 
     def read(i, j):
-        xc, yc = get(i, j)                       # (c, 4, L) AGCT, (c, T)
-        tokens = np.ascontiguousarray(agct_to_tokens(xc, axis=1))
-        return tokens, _pack_label_chunk(yc, 1, f"{path}: {yname} samples {i + 1}..{j}")
+        xc, yc = get(i, j)                       # (L, 4, c) AGCT, (T, c)
+        tokens = np.ascontiguousarray(agct_to_tokens(xc, axis=1).T)
+        return tokens, _pack_label_chunk(yc, 0, f"{path}: {yname} samples {i + 1}..{j}")
 
-    return _Source(path, n, L, T, xv.dtype.itemsize, read, close, 1, note)
+    return _Source(path, n, L, T, 4 * L * xv.dtype.itemsize + T * yv.dtype.itemsize, read, close)
 
 
 def _open_source(path: Path, split: str) -> _Source:
@@ -359,13 +374,35 @@ def _open_source(path: Path, split: str) -> _Source:
 # the cache
 # ---------------------------------------------------------------------------------------------
 def is_bundle(path) -> bool:
-    """True when folder `path` holds at least one of ``train.mat``, ``valid.mat``, ``test.mat``."""
+    """Whether `path` looks like a DeepSEA bundle folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder.
+
+    Returns
+    -------
+    bool
+        True when it holds at least one of ``train.mat``, ``valid.mat``, ``test.mat``.
+    """
     p = Path(path)
     return p.is_dir() and any((p / f).is_file() for f in BUNDLE_FILES.values())
 
 
 def default_cache(bundle) -> Path:
-    """``<bundle>/motifq-cache``: where a bundle's converted splits live unless told otherwise."""
+    """Where a bundle's converted splits live unless told otherwise.
+
+    Parameters
+    ----------
+    bundle : str or os.PathLike
+        The DeepSEA bundle folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<bundle>/motifq-cache``.
+    """
     return Path(bundle) / CACHE_NAME
 
 
@@ -457,8 +494,9 @@ def convert_split(bundle, split: str = "train", cache=None, chunk_size: int | No
     cache : str or os.PathLike or None
         The cache folder (a motifq dataset folder). Default is None: ``<bundle>/motifq-cache``.
     chunk_size : int or None
-        Samples converted at a time. Default is None: about 256 MB of one-hot input per chunk
-        (65,536 samples of L = 1000 uint8), rounded to the HDF5 chunking.
+        Samples converted at a time. Default is None: about 256 MB of input (one-hot and labels
+        as stored) per chunk, i.e. about 54,000 samples of the real uint8 bundle, rounded to the HDF5
+        chunking; the converting process then peaks at 0.6 to 0.8 GB.
     progress : bool
         Show a tqdm progress bar. Default is True.
 
@@ -507,8 +545,11 @@ def _convert_locked(src: _Source, split: str, cache: Path, chunk_size, progress:
               f"{src.path}: sequences of length {src.length}, but the cache {cache} holds length {info['length']} (delete it or use another --cache)")
         check(len(info["targets"]) == src.n_targets,
               f"{src.path}: {src.n_targets} targets, but the cache {cache} holds {len(info['targets'])} (delete it or use another --cache)")
+    for kind in ("tokens", "labels"):  # leftovers of a conversion that was killed (never taken for complete)
+        for stale in cache.glob(f".{split}.{kind}.npy.*.tmp"):
+            stale.unlink(missing_ok=True)
     if chunk_size is None:
-        chunk_size = max(1, _CHUNK_BYTES // (4 * src.length * src.itemsize))
+        chunk_size = max(1, _CHUNK_BYTES // src.bytes_per_sample)
         if src.align > 1:
             chunk_size = max(src.align, chunk_size // src.align * src.align)
     chunk_size = int(chunk_size)
@@ -557,7 +598,7 @@ def convert_bundle(bundle, cache=None, splits=SPLITS, chunk_size: int | None = N
     splits : sequence of str
         Which splits; a split whose ``.mat`` file is missing is skipped. Default is ('train', 'valid', 'test').
     chunk_size : int or None
-        Samples converted at a time. Default is None: about 256 MB of one-hot input per chunk.
+        Samples converted at a time. Default is None: about 256 MB of input per chunk.
     progress : bool
         Show a progress bar. Default is True.
 
@@ -590,7 +631,7 @@ def open_bundle(bundle, split: str = "train", cache=None, chunk_size: int | None
     cache : str or os.PathLike or None
         The cache folder. Default is None: ``<bundle>/motifq-cache``.
     chunk_size : int or None
-        Samples converted at a time. Default is None: about 256 MB of one-hot input per chunk.
+        Samples converted at a time. Default is None: about 256 MB of input per chunk.
     progress : bool
         Show a progress bar while converting. Default is True.
 
