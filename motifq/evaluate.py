@@ -28,9 +28,10 @@ A, C, G, T order (0..3, 4 = N), see :mod:`motifq.sequence`.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -155,7 +156,7 @@ def target_aucs(labels, scores, block_size: int = 128, progress: bool = False) -
 
     Targets are processed in blocks of `block_size` columns; each block is copied to a (b, N)
     array of integer keys in the order of the scores, sorted in place along N (one sort per
-    target), and every AUC is read off the sorted keys with a binary search for the distinct
+    target, plus one of its positives' keys), and every AUC is read off the sorted keys with a binary search for the distinct
     positive scores (see the module docstring). Memory beyond the inputs (which may be
     memory-mapped) is about ``5 * N * block_size`` bytes for float16/float32 scores and
     ``9 * N * block_size`` for float64.
@@ -179,11 +180,17 @@ def target_aucs(labels, scores, block_size: int = 128, progress: bool = False) -
         (T,) positives, negatives, roc_auc, pr_auc; the AUCs are NaN for a target with no
         positives or no negatives.
     """
-    n_lab = len(labels)
-    check(getattr(scores, "ndim", 0) == 2, f"scores: expected an (N, T) array, got shape {getattr(scores, 'shape', None)}")
+    if not hasattr(scores, "shape"):
+        scores = np.asarray(scores)
+    check(scores.ndim == 2, f"scores: expected an (N, T) array, got shape {scores.shape}")
     N, T = scores.shape
-    n_targets = getattr(labels, "n_targets", None) or (labels.shape[1] if getattr(labels, "ndim", 0) == 2 else -1)
-    check(n_lab == N and n_targets == T, f"labels: shape ({n_lab}, {n_targets}) does not match scores {scores.shape}")
+    if hasattr(labels, "packed_labels"):
+        shape = (len(labels), labels.n_targets)
+    else:
+        if not hasattr(labels, "shape"):
+            labels = np.asarray(labels)
+        shape = tuple(labels.shape)
+    check(shape == (N, T), f"labels: shape {shape} does not match scores {scores.shape}")
     check(np.dtype(scores.dtype).kind in "fiub", f"scores: expected numbers, got {scores.dtype}")
     check(int(block_size) >= 1, f"block_size: must be at least 1, got {block_size}")
     block_size = int(block_size)
@@ -558,7 +565,8 @@ def read_reference(path, targets):
 
     Rows are joined to `targets` by name when every target is found (exactly, else ignoring case
     and punctuation; the k-th repeat of a name to the k-th repeat), otherwise by order when the
-    reference has exactly T rows per model.
+    reference has exactly T rows per model. Empty cells and cells starting with ``NA`` (the DanQ
+    table writes ``NA (No positive in Test region)``) are NaN.
 
     Parameters
     ----------
@@ -625,13 +633,18 @@ def read_reference(path, targets):
                                f"{T} targets (e.g. {_first_missing(names[model], targets)!r})")
             rows = list(range(T))
             how.add("order")
+            if names[model] is not None:
+                agree = sum(_normalise(a) == _normalise(b) for a, b in zip(names[model], targets))
+                if 0 < agree < T / 2:
+                    warnings.warn(f"{p}: {model}: joined by order, but only {agree} of {T} target names agree "
+                                  f"with the data's; check that the rows are in the data's target order")
         vals = []
         for c in (roc_col, pr_col):
             if c is None:
                 vals.append(np.full(T, np.nan))
                 continue
             s = g[c].astype(str).str.strip()
-            na = s.isin(["", "NA", "NaN", "nan", "N/A", "-"]).to_numpy()
+            na = (s.isin(["", "NaN", "nan", "-"]) | s.str.match(r"(?i)n/?a\b")).to_numpy()  # "NA (No positive ...)"
             v = pd.to_numeric(s.where(~na, "nan"), errors="coerce").to_numpy(dtype=np.float64)
             bad = ~na & np.isnan(v)
             check(not bad.any(), f"{p}: column {c!r}: not a number: {s[bad].iloc[0] if bad.any() else ''!r}")
@@ -827,13 +840,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     dict
         The summary written to ``summary.json``.
     """
-    import contextlib
-    import tempfile
-    import warnings
-
-    from matplotlib.figure import Figure
-
-    from . import plot_metrics as pm
     from .models import load_checkpoint
 
     say = say or (lambda message: None)
@@ -842,10 +848,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     for p in models.values():
         check_file(p)
     outdir = Path(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MotifqError(f"{outdir}: cannot create folder ({exc.strerror})") from None
     targets = list(split.targets)
     T = len(targets)
     check(len(split) > 0, f"{split.name or 'data'}: no sequences")
@@ -855,8 +857,35 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
         refs = {(f"{k} (reference)" if k in models else k): v for k, v in refs.items()}
     device = device or "cpu"
 
-    results, rows, curve_scores, kept = {}, {}, {}, []
     curve_idx = choose_curve_targets(None, targets, curves) if curves else None
+    created = not outdir.exists()
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MotifqError(f"{outdir}: cannot create folder ({exc.strerror})") from None
+    try:
+        summary = _evaluate_into(models, split, outdir, targets, refs, joined, reference, curve_idx, rc, batch_size,
+                                 device, block_size, dtype, keep_predictions, progress, say, load_checkpoint)
+    except BaseException:
+        if created and outdir.is_dir() and not any(outdir.iterdir()):
+            outdir.rmdir()                            # a failed run leaves no empty folder behind
+        raise
+    say(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(summary['figures'])} figures")
+    return summary
+
+
+def _evaluate_into(models, split, outdir, targets, refs, joined, reference, curve_idx, rc, batch_size, device,
+                   block_size, dtype, keep_predictions, progress, say, load_checkpoint) -> dict:
+    """The body of :func:`evaluate_models` once the inputs are checked and `outdir` exists."""
+    import contextlib
+    import tempfile
+
+    from matplotlib.figure import Figure
+
+    from . import plot_metrics as pm
+
+    T = len(targets)
+    results, rows, curve_scores, kept = {}, {}, {}, []
     for name, path in models.items():
         model, ckpt = load_checkpoint(path, device=device)
         n_out = int(model.config.n_targets)
@@ -913,6 +942,7 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
         "reference": None if reference is None else {"path": str(reference), "joined_by": joined,
                                                       "models": list(refs)},
         "curve_targets": [targets[i] for i in (curve_idx or [])],
+        "predictions": [str(k) for k in kept],
         "bce_eps": BCE_EPS,
     }
 
@@ -946,7 +976,6 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
             fig.savefig(stack.enter_context(atomic_path(outdir / fname)), format="png", dpi=120,
                         bbox_inches="tight")
         write_summary(stack.enter_context(atomic_path(outdir / "summary.json")), summary)
-    say(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(figures)} figures")
     return summary
 
 

@@ -439,14 +439,22 @@ def test_main_no_rc_and_failures_leave_nothing(tiny_run, capsys):
     assert main(["evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(bad), "--curves", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("motifq: error: --curves: 'nope'") and err.count("\n") == 1
-    assert not bad.exists() or list(bad.iterdir()) == []
+    assert not bad.exists()
     assert main(["evaluate", str(tmp / "missing.pt"), "--data", str(tmp / "data"), "-o", str(bad)]) == 2
     assert "missing.pt: no such file" in capsys.readouterr().err
     (tmp / "ref.tsv").write_text("x\tM ROC AUC\n1\t0.5\n")
     assert main(["evaluate", str(m0), "--data", str(tmp / "data"), "-o", str(bad), "--reference",
                  str(tmp / "ref.tsv")]) == 2
     assert "1 rows" in capsys.readouterr().err
-    assert not bad.exists() or list(bad.iterdir()) == []
+    assert not bad.exists()
+    # a model whose outputs do not fit the data fails after the folder was made: the folder goes
+    from motifq.config import ModelConfig
+    from motifq.models import build_model, save_checkpoint
+
+    save_checkpoint(tmp / "wide.pt", build_model(ModelConfig.for_kind("lr", n_targets=9, length=40, kmax=2)))
+    assert main(["evaluate", str(tmp / "wide.pt"), "--data", str(tmp / "data"), "-o", str(bad)]) == 2
+    assert "predicts 9 targets, the data has 6" in capsys.readouterr().err
+    assert not bad.exists()
 
 
 def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
@@ -463,10 +471,38 @@ def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
     write_dataset(tmp_path / "data", {"train": train, "valid": valid, "test": test})
     cfg = ModelConfig.for_kind("cnn", n_targets=T, length=L, conv_kernels=4, conv_width=5, pool=5, dense=4)
     fit(cfg, train, valid, tmp_path / "cnn.pt", TrainConfig(epochs=2, batch_size=16, device="cpu", seed=1), progress=False)
-    assert main(["-q", "evaluate", str(tmp_path / "cnn.pt"), "--data", str(tmp_path / "data"), "-o", str(tmp_path / "ev")]) == 0
+    from motifq.models import build_model, save_checkpoint   # the k-mer LR baseline evaluates the same way
+
+    save_checkpoint(tmp_path / "lr.pt", build_model(ModelConfig.for_kind("lr", n_targets=T, length=L, kmax=2)),
+                    targets=targets)
+    assert main(["-q", "evaluate", str(tmp_path / "cnn.pt"), str(tmp_path / "lr.pt"), "--data", str(tmp_path / "data"),
+                 "-o", str(tmp_path / "ev")]) == 0
     table = pd.read_csv(tmp_path / "ev" / "metrics.tsv", sep="\t")
-    assert table["target"].tolist() == targets and table["positives"].tolist() == labels[80:].sum(0).tolist()
+    assert table["model"].tolist() == ["cnn"] * 3 + ["lr"] * 3
+    assert table["target"].tolist() == targets * 2 and table["positives"].tolist() == labels[80:].sum(0).tolist() * 2
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert summary["models"]["cnn"]["kind"] == "cnn" and summary["models"]["lr"]["kind"] == "lr"
+    assert (tmp_path / "ev" / "scatter_cnn_vs_lr.png").is_file()
     ax = pm.plot_training_curves(metrics_path(tmp_path / "cnn.pt"))
     labels_drawn = [l.get_label() for l in ax.lines]
     assert "train_loss" in labels_drawn and "valid_loss" in labels_drawn and len(ax.lines[0].get_xdata()) == 2
     plt.close(ax.figure)
+
+
+def test_reference_na_text_and_order_warning(tmp_path):
+    rows = [("x", "a", "None", "NA (No positive in Test region)", 0.7, 0.1, 2.01e-05),
+            ("x", "b", "None", 0.6, 0.75, 0.15, 0.25),
+            ("x", "c", "None", 0.61, 0.76, 0.16, 0.26)]
+    p = _danq_style(tmp_path / "ref.txt", rows)
+    with pytest.warns(UserWarning, match="only 1 of 3 target names agree"):
+        refs, how = ev.read_reference(p, ["x|a|None", "x|q|None", "x|r|None"])
+    assert how == "order" and np.isnan(refs["DeepSEA"].roc_auc[0]) and refs["DanQ"].pr_auc[0] == 2.01e-05
+
+
+def test_model_names(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    names = ev._model_names([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt"), f"lr={tmp_path / 'x.pt'}"])
+    assert list(names) == ["a/best", "b/best", "lr"] and names["lr"] == tmp_path / "x.pt"
+    with pytest.raises(MotifqError, match="two models named 'm'"):
+        ev._model_names(["m=x.pt", "m=y.pt"])
