@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -66,13 +67,16 @@ def main(argv=None):
     fwd_rate, fwd_s = _rate(lambda: predict(model, ptoks, batch_size=100, rc=False, device=args.device), len(ptoks))
     rc_rate, rc_s = _rate(lambda: predict(model, ptoks, batch_size=100, rc=True, device=args.device), len(ptoks))
 
+    load = os.getloadavg()[0]
     lines = [
         "# Motif extraction vs full-model inference (danq, 320 x 26 kernels, 1000 bp, 919 targets)",
         "",
         f"Command: `PYTHONPATH=. python benchmarks/extract.py --n {args.n} --n-predict {args.n_predict} "
         f"--threads {args.threads} --device {args.device}`",
         f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{args.threads} threads, device {args.device}. Untrained weights, random sequences (1% N).",
+        f"{args.threads} threads, device {args.device}, {os.cpu_count()} CPUs with load average {load:.1f} at the end "
+        "(a shared machine: absolute rates vary, the ratios are what the goal is about). "
+        "Untrained weights, random sequences (1% N).",
         "",
         "| what | sequences | seconds | sequences/s | vs forward inference |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -230,7 +230,7 @@ def _add_extract_motifs(sub) -> None:
     p.add_argument("--match", metavar="NAME|FILE", help="compare with a database (e.g. jaspar2016) and write matches.tsv beside the output")
     p.add_argument("--evalue", type=float, default=0.01, help="--match: E-value cut for the summary line and matches.tsv (default 0.01)")
     p.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
-    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
     p.add_argument("-o", "--output", required=True, metavar="motifs.meme", help="MEME file to write")
     p.set_defaults(func=_run_extract_motifs)
 
@@ -252,7 +252,7 @@ def _extract_tokens(args):
         return tokens, f"{len(tokens)} sequences from {args.fasta}"
     split = _open_data(args, args.split)
     tokens = split.tokens
-    what = f"{args.split} split"
+    what = f"{args.split} split" if args.fasta is None else str(args.fasta)
     if args.positives is not None:
         names = list(split.targets)
         t = names.index(args.positives) if args.positives in names else None
@@ -278,17 +278,16 @@ def _matches_path(output):
 
 
 def _run_extract_motifs(args) -> int:
-    import torch
-
     from .errors import check
     from .extract import extract_motifs
     from .formats import write_meme
     from .models import load_checkpoint
+    from .train import resolve_device
 
     check(args.min_sites >= 1, f"min-sites: must be at least 1, got {args.min_sites}")
     check(args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
     check(0.0 <= args.threshold <= 1.0, f"threshold: must be in [0, 1], got {args.threshold}")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = str(resolve_device(args.device))
     model, ckpt = load_checkpoint(args.model, device=device)
     conv = getattr(model, "conv", None)
     check(conv is not None, f"{args.model}: this model has no convolution layer to extract motifs from")
@@ -309,7 +308,7 @@ def _run_extract_motifs(args) -> int:
     if db is not None:
         from .compare import compare
 
-        matches = compare(motifs, db, dist="pearson", min_overlap=5, evalue_threshold=args.evalue)
+        matches = compare(motifs, db, dist="pearson", min_overlap=5, thresh=args.evalue, evalue=True)
     write_meme(args.output, motifs)
     _say(args, f"wrote {len(motifs)}/{K} motifs to {args.output}")
     if skipped:
@@ -452,9 +451,11 @@ def _run_logos(args) -> int:
     else:
         order = sorted(range(len(motifs)), key=lambda i: -float(motifs[i].information_content().sum()))
     order = order[:args.top]
+    from tqdm.auto import tqdm
+
     out = Path(args.outdir)
     pages = []
-    for p0 in range(0, len(order), args.per_page):
+    for p0 in tqdm(range(0, len(order), args.per_page), desc="pages", unit="page", disable=args.quiet, leave=False):
         chunk = order[p0:p0 + args.per_page]
         cols = 2
         rows = (len(chunk) + cols - 1) // cols
@@ -466,7 +467,7 @@ def _run_logos(args) -> int:
                 row = best[m.id]
                 target = targets[str(row["Target_ID"])]
                 offset = tomtom_placement(m.width, target.width, int(row["Optimal_offset"]), row["Orientation"])
-                cell = gs[c // cols, c % cols].subgridspec(2, 1, hspace=0.45)
+                cell = gs[c // cols, c % cols].subgridspec(2, 1, hspace=0.3)
                 axes = [fig.add_subplot(cell[0])]
                 axes.append(fig.add_subplot(cell[1], sharex=axes[0]))
                 plot_match(m, target, offset, row["Orientation"], pvalue=float(row["p-value"]),
@@ -691,9 +692,7 @@ def _run_quickstart(args) -> int:
 # ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
-_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate,
-             _add_extract_motifs, _add_compare, _add_cluster, _add_logos,
-             _add_quickstart]
+_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart]
 
 
 def _say(args, message: str) -> None:

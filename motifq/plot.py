@@ -11,11 +11,13 @@ import numpy as np
 
 from .errors import check
 
-__all__ = ["LETTER_COLORS", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
+__all__ = ["LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
            "tomtom_placement"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
 LETTER_COLORS = np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 1.0], [1.0, 0.65, 0.0], [1.0, 0.0, 0.0]])
+#: Heatmap cells where a motif has no column (outside it in its cluster's alignment): pale blue.
+NO_COLUMN_COLOR = (0.85, 0.9, 0.96)
 
 
 def _new_axes(ax, figsize):
@@ -98,10 +100,9 @@ def match_placement(query_width: int, target_width: int, offset: int, strand: st
 def tomtom_placement(query_width: int, target_width: int, optimal_offset: int, orientation: str) -> int:
     """Convert a Tomtom-style ``Optimal_offset`` into the offset :func:`plot_match` takes.
 
-    Tomtom (and :func:`motifq.compare.compare`) report the offset of the query relative to the
-    target as drawn in `orientation` (the target, or its reverse complement for ``-``): a
-    positive value means the query starts that many columns to the right of the target, i.e.
-    the oriented target's column ``optimal_offset`` lies under the query's column 0.
+    Tomtom (and :func:`motifq.compare.compare`) report ``Optimal_offset = o`` when query column
+    ``i`` is aligned with column ``i + o`` of the target as reported (its reverse complement when
+    ``Orientation`` is ``-``). So the oriented target's column 0 lies under query column ``-o``.
 
     Parameters
     ----------
@@ -165,6 +166,7 @@ def plot_match(query, target, offset: int, strand: str = "+", pvalue: float | No
         title += "  " + ", ".join(stats)
     plot_logo(target, ax=axes[1], start=ts, reverse_complement=strand == "-", title=title)
     right = max(qs + query.width, ts + target.width)
+    axes[0].tick_params(labelbottom=False)
     for ax in axes:
         ax.set_xlim(-0.5, right - 0.5)
     return axes
@@ -179,7 +181,7 @@ def _letter_rgb(heights, max_bits: float = 2.0):
         mix = np.where(total > 0, (h @ LETTER_COLORS) / np.where(total > 0, total, 1), 1.0)
     a = np.clip(total / max_bits, 0, 1)
     rgb = 1.0 - a * (1.0 - mix)
-    rgb[np.isnan(heights).all(axis=2)] = 0.92  # no column here: light grey
+    rgb[np.isnan(heights).all(axis=2)] = NO_COLUMN_COLOR  # the motif has no column here
     return rgb
 
 
@@ -199,8 +201,8 @@ def plot_cluster_heatmap(result, axes=None, color_by: str = "letter", labels: bo
     color_by : str
         ``letter``: each cell mixes its letters' colours (A green, C blue, G orange, T red) by
         their heights ``p * IC``, faded to white for low information. ``position``: each cell is
-        the column's total information content in bits (0 to 2, grey scale). Default is
-        ``letter``.
+        the column's total information content in bits (0 to 2, grey scale). Cells outside a
+        motif are pale blue (:data:`NO_COLUMN_COLOR`). Default is ``letter``.
     labels : bool or None
         Write motif IDs beside the rows. Default is None: when there are at most 80 motifs.
 
@@ -218,7 +220,7 @@ def plot_cluster_heatmap(result, axes=None, color_by: str = "letter", labels: bo
     motifs = result.motifs
     n = len(motifs)
     if axes is None:
-        fig = plt.figure(figsize=(9, max(3.0, 0.12 * n + 1)))
+        fig = plt.figure(figsize=(9, min(80.0, max(3.0, 0.12 * n + 1))))
         gs = fig.add_gridspec(1, 2, width_ratios=[1, 3], wspace=0.02)
         axes = [fig.add_subplot(gs[0]), fig.add_subplot(gs[1])]
     axes = np.asarray(axes).ravel()
@@ -239,8 +241,9 @@ def plot_cluster_heatmap(result, axes=None, color_by: str = "letter", labels: bo
                        extent=(0, heights.shape[1], 0, 10 * n))
     else:
         ic = heights.sum(axis=2)  # NaN stays NaN where no column
+        cmap = plt.get_cmap("Greys").with_extremes(bad=NO_COLUMN_COLOR)
         ax_heat.imshow(np.ma.masked_invalid(ic), aspect="auto", origin="lower", interpolation="nearest",
-                       cmap="Greys", vmin=0, vmax=2, extent=(0, heights.shape[1], 0, 10 * n))
+                       cmap=cmap, vmin=0, vmax=2, extent=(0, heights.shape[1], 0, 10 * n))
     ax_heat.set_ylim(0, 10 * n)
     lab = result.labels[order]
     for r in np.flatnonzero(lab[1:] != lab[:-1]):

@@ -153,3 +153,26 @@ def test_cli_cluster_writes_table_summaries_and_figures(tmp_path, capsys):
     (tmp_path / "bad.meme").write_text("not a motif file\n")
     assert main(["-q", "cluster", str(tmp_path / "bad.meme"), "-o", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad" / "clusters.tsv").exists()
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_progressive_alignment_puts_every_copy_in_register(seed):
+    rng = np.random.default_rng(seed)
+    base = Motif(id="base", counts=rng.dirichlet(np.full(4, 0.15), size=14) * 50 + 0.01)
+    motifs = [base]
+    for i in range(5):
+        lo = int(rng.integers(0, 5))
+        hi = int(rng.integers(lo + 9, 15))
+        m = replace(base, id=f"copy{i}", counts=base.counts[lo:hi])
+        motifs.append(m.reverse_complement() if rng.random() < 0.5 else m)
+    order = rng.permutation(len(motifs))
+    motifs = [motifs[i] for i in order]
+    res = cluster_motifs(motifs, min_cor=0.5, min_ncor=0.3)
+    assert len(set(res.labels)) == 1
+    probs = aligned_matrix(motifs, res.strand, res.offset, "probabilities")
+    ref = probs[[m.id for m in motifs].index("base")]
+    for row in probs:
+        have = ~np.isnan(row[:, 0])
+        np.testing.assert_allclose(row[have], ref[have], atol=1e-12)
+    assert res.offset.min() == 0

@@ -58,6 +58,13 @@ def test_jaspar_kernel_gives_back_its_motif(rng):
     assert np.abs(core - ctcf.probabilities()).mean() < 0.03
     # the flanks are background
     assert np.abs(m.probabilities()[:3] - 0.25).max() < 0.12
+    # its best known match is the motif it was set to, on the same strand, with the right offset
+    from motifq.compare import compare
+
+    hits = compare([m], "jaspar2016", dist="pearson", min_overlap=5, thresh=0.01, evalue=True)
+    best = hits.iloc[0]
+    assert best["Target_ID"] == "MA0139.1" and best["E-value"] < 0.01
+    assert best["Orientation"] == "+" and best["Optimal_offset"] == -3
     # trimming at 0.5 bits keeps the informative core (inside the planted columns)
     trimmed = extract_motifs(conv, tokens, trim=0.5)[0][0]
     assert 8 <= trimmed.width <= ctcf.width
@@ -257,6 +264,29 @@ def test_cli_extract_from_fasta_writes_meme_and_lists_left_out_kernels(tmp_path,
     assert np.abs(core - ctcf.probabilities()).mean() < 0.06
     err = capsys.readouterr().err
     assert "kernel_7" in err and "left out" in err
+
+
+def test_cli_extract_match_writes_matches_beside_the_output(tmp_path, rng, capsys):
+    import pandas as pd
+
+    from motifq.cli import main
+
+    ckpt, _ = _checkpoint(tmp_path, rng)
+    out = tmp_path / "res" / "motifs.meme"
+    rc = main(["-q", "extract-motifs", str(ckpt), "--fasta", str(tmp_path / "seqs.fa"), "--match", "jaspar2016:CTCF,REST,GATA1",
+               "-o", str(out)])
+    assert rc == 0
+    table = pd.read_csv(tmp_path / "res" / "matches.tsv", sep="\t", comment="#")
+    assert table.columns[0] == "Query_ID" and (table["E-value"] < 0.01).all()
+    best = table.sort_values("E-value").groupby("Query_ID").first()
+    assert best.loc["kernel_5", "Target_ID"] == "MA0139.1"
+    assert (tmp_path / "res" / "matches.tsv").read_text().rstrip().endswith("# database: jaspar2016:CTCF,REST,GATA1")
+    k = table["Query_ID"].nunique()
+    assert f"{k}/8 kernels match a known motif at E < 0.01" in capsys.readouterr().out
+    # a bad database fails before any work and leaves nothing
+    assert main(["-q", "extract-motifs", str(ckpt), "--fasta", str(tmp_path / "seqs.fa"), "--match",
+                 str(tmp_path / "nope.meme"), "-o", str(tmp_path / "bad" / "m.meme")]) == 2
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
 
 
 def test_cli_extract_positives_and_max_seqs_from_a_dataset(tmp_path, rng):

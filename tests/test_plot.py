@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from motifq.cluster import cluster_motifs  # noqa: E402
 from motifq.errors import MotifqError  # noqa: E402
 from motifq.motif import Motif  # noqa: E402
-from motifq.plot import LETTER_COLORS, match_placement, plot_cluster_heatmap, plot_logo, plot_match, tomtom_placement  # noqa: E402
+from motifq.plot import LETTER_COLORS, NO_COLUMN_COLOR, match_placement, plot_cluster_heatmap, plot_logo, plot_match, tomtom_placement  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +163,17 @@ def test_cli_logos_pages_with_matches_and_index(tmp_path):
     assert main(["-q", "logos", str(tmp_path / "motifs.meme"), "--matches", str(tmp_path / "m2.tsv"),
                  "--db", str(tmp_path / "db.meme"), "--top", "1", "-o", str(tmp_path / "y")]) == 0
     assert sorted(p.name for p in (tmp_path / "y").iterdir()) == ["index.html", "page_001.png"]
+
+
+def test_cluster_heatmap_marks_columns_a_motif_does_not_have():
+    a = _motif([[9, 0, 1, 0], [0, 9, 0, 1], [0, 0, 10, 0], [0, 0, 0, 10], [10, 0, 0, 0], [1, 1, 1, 7]], "a")
+    short = replace(a, id="short", counts=a.counts[2:])
+    res = cluster_motifs([a, short])
+    assert res.labels.tolist() == [1, 1] and res.offset.tolist() == [0, 2]
+    axes = plot_cluster_heatmap(res, labels=True)
+    img = axes[1].images[0].get_array()
+    row = [t.get_text() for t in axes[1].get_yticklabels()].index("short alt")
+    np.testing.assert_allclose(img[row, :2], np.tile(NO_COLUMN_COLOR, (2, 1)))
+    np.testing.assert_allclose(img[row, 2:], img[1 - row, 2:])
+    axes = plot_cluster_heatmap(res, color_by="position")
+    assert np.ma.getmaskarray(axes[1].images[0].get_array())[row, :2].all()
