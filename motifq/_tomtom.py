@@ -74,20 +74,20 @@ def _score_rows(dist, Q, q0, W, Tt, tnorm, rows):
                 r[j] = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
 
 
-_NB = 2048
+_NB = 1024
 #: Range of each column score (ed, pearson, sandelin), used to bucket a row for its median.
 _RANGE = np.array([[-1.4142135623730951, 0.0], [-1.0, 1.0], [0.0, 2.0]])
 
 
 @njit(cache=True)
 def _row_stats(row, k1, k2, lo, hi, idx, counts, buf):
-    """Exact (min, max, MEME's median) of one row in linear time.
+    """Exact (MEME's median, min, max) of one row in linear time.
 
     MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). The
     entries are bucketed into ``_NB`` equal buckets over [lo, hi] (the score's range; entries
     outside go to the end buckets); the buckets holding the two ranks are found from the counts
-    and only their entries are sorted; the minimum and maximum are read from the first and last
-    non-empty buckets. idx (n,) int64, counts (_NB,) int64 and buf (n,) float64 are scratch.
+    and only their entries are sorted; the minimum and maximum are those of the first and last
+    non-empty buckets. idx (n,) int16, counts (_NB,) int32 and buf (n,) float64 are scratch.
     """
     n = row.shape[0]
     f = (_NB - 1) / (hi - lo)
@@ -128,17 +128,40 @@ def _row_stats(row, k1, k2, lo, hi, idx, counts, buf):
     srt = np.sort(buf[:nb])
     a = srt[k1 - cum1]
     if m2 == m1:
-        b = srt[k2 - cum1]
+        b2 = srt[k2 - cum1]
     else:
-        b = srt[counts[m1] + k2 - cum2]
-    return (a + b) / 2.0, mn, mx
+        b2 = srt[counts[m1] + k2 - cum2]
+    return (a + b2) / 2.0, mn, mx
 
 
-@njit(cache=True, inline="always")
-def _axpy(c, x, y, m):
-    """y[:m] += c * x[:m] (x and y do not overlap)."""
-    for k in range(m):
-        y[k] += c * x[k]
+_PAD = 4
+
+
+@njit(cache=True)
+def _convolve4(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
+    """nxt[t] = sum_a prob_e[a] * cur[t - a] over the supports (indices shifted by _PAD).
+
+    Four taps per pass over the output, so each output element is loaded and stored once per
+    four multiply-adds. cur must be zero in the 3 entries around its support [plo, phi];
+    prob_e has 3 zero entries past hhi.
+    """
+    for k in range(nlo, nhi + 1):
+        nxt[k + _PAD] = 0.0
+    for a in range(hlo, hhi + 1, 4):
+        c0 = prob_e[a]
+        c1 = prob_e[a + 1]
+        c2 = prob_e[a + 2]
+        c3 = prob_e[a + 3]
+        t_lo = plo + a
+        t_hi = min(phi + a + 3, nhi)
+        m = t_hi - t_lo + 1
+        y = nxt[t_lo + _PAD:t_lo + _PAD + m]
+        x0 = cur[t_lo - a + _PAD:t_lo - a + _PAD + m]
+        x1 = cur[t_lo - a - 1 + _PAD:t_lo - a - 1 + _PAD + m]
+        x2 = cur[t_lo - a - 2 + _PAD:t_lo - a - 2 + _PAD + m]
+        x3 = cur[t_lo - a - 3 + _PAD:t_lo - a - 3 + _PAD + m]
+        for k in range(m):
+            y[k] += c0 * x0[k] + c1 * x1[k] + c2 * x2[k] + c3 * x3[k]
 
 
 @njit(cache=True)
@@ -182,108 +205,132 @@ def _span_tables(hist, W, K, nt_cols):
     tail = np.empty(total, np.float64)
 
     inv = 1.0 / nt_cols
-    prob = np.empty((W, BINS + 1), np.float64)
+    prob = np.zeros((W, BINS + 1 + _PAD), np.float64)
     for i in range(W):
         for b in range(BINS + 1):
             prob[i, b] = hist[i, b] * inv
-    cur = np.zeros(BINS * W + 1, np.float64)
-    nxt = np.zeros(BINS * W + 1, np.float64)
+    size = BINS * W + 1 + 2 * _PAD
+    cur = np.zeros(size, np.float64)
+    nxt = np.zeros(size, np.float64)
     for s in range(W):
         plo = hlo[s]
         phi = hhi[s]
-        for b in range(plo, phi + 1):
-            cur[b] = prob[s, b]
+        for b in range(plo - 3, phi + 4):
+            cur[b + _PAD] = prob[s, b] if plo <= b <= phi else 0.0
         for e in range(s, W):
             if e > s:
                 nlo = plo + hlo[e]
                 nhi = phi + hhi[e]
-                for k in range(nlo, nhi + 1):
-                    nxt[k] = 0.0
-                src = cur[plo:phi + 1]
-                m = phi - plo + 1
-                for a in range(hlo[e], hhi[e] + 1):
-                    c = prob[e, a]
-                    if c != 0.0:
-                        _axpy(c, src, nxt[plo + a:plo + a + m], m)
+                _convolve4(cur, nxt, prob[e], plo, phi, hlo[e], hhi[e], nlo, nhi)
                 cur, nxt = nxt, cur
                 plo = nlo
                 phi = nhi
+                for k in range(plo - 3, plo):
+                    cur[k + _PAD] = 0.0
+                for k in range(phi + 1, phi + 4):
+                    cur[k + _PAD] = 0.0
             off = sp_off[s, e]
             n = phi - plo + 1
             acc = 0.0
             for j in range(n):
                 below[off + j] = acc
-                acc += cur[plo + j]
+                acc += cur[plo + j + _PAD]
             acc = 0.0
             for j in range(n - 1, -1, -1):
-                acc += cur[plo + j]
+                acc += cur[plo + j + _PAD]
                 tail[off + j] = acc
     return sp_lo, sp_hi, sp_off, below, tail
 
 
 @njit(cache=True, inline="always")
-def _below(sp_lo, sp_hi, sp_off, below, s, e, k):
-    """P(S_span < k) on the extended axis."""
-    lo = sp_lo[s, e]
-    if k <= lo:
-        return 0.0
-    if k > sp_hi[s, e]:
-        return 1.0
-    return below[sp_off[s, e] + k - lo]
-
-
-@njit(cache=True, inline="always")
-def _tail(sp_lo, sp_hi, sp_off, tail, s, e, k):
-    """P(S_span >= k) on the extended axis."""
-    lo = sp_lo[s, e]
-    if k <= lo:
-        return 1.0
-    if k > sp_hi[s, e]:
-        return 0.0
-    return tail[sp_off[s, e] + k - lo]
+def _span_of(W, tw, i):
+    """The query columns (s, e) overlapped by alignment i of a width-`tw` target (tomtom.c's
+    enumeration: i < W slides the target's start along the query, then its end)."""
+    if i < W:
+        s = W - i - 1
+        e = min(W, s + tw) - 1
+    else:
+        s = 0
+        e = min(W, tw + W - i - 1) - 1
+    return s, e
 
 
 @njit(cache=True)
-def _pvalue(sp_lo, sp_hi, sp_off, below, tail, W, tw, E, norient):
-    """P(best complete score over all alignments with a width-`tw` target, both strands >= E)."""
-    prod = 1.0
+def _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, out, prod):
+    """p-values of the complete scores Es[:m] for a width-`tw` target, into out[:m].
+
+    P(best of the W + tw - 1 alignments on `norient` strands >= E) = 1 - prod_a P(S_a < E)^norient,
+    evaluated as -expm1(norient * sum_a log1p(-P(S_a >= E))) when it is below _SMALL_P.
+    """
+    for u in range(m):
+        prod[u] = 1.0
     for i in range(W + tw - 1):
-        if i < W:
-            s = W - i - 1
-            e = min(W, s + tw) - 1
-        else:
-            s = 0
-            e = min(W, tw + W - i - 1) - 1
-        prod *= _below(sp_lo, sp_hi, sp_off, below, s, e, E)
-    if norient == 2:
-        prod *= prod
-    p = 1.0 - prod
-    if p < _SMALL_P:
-        acc = 0.0
-        for i in range(W + tw - 1):
-            if i < W:
-                s = W - i - 1
-                e = min(W, s + tw) - 1
-            else:
-                s = 0
-                e = min(W, tw + W - i - 1) - 1
-            acc += math.log1p(-_tail(sp_lo, sp_hi, sp_off, tail, s, e, E))
-        p = -math.expm1(norient * acc)
-    return p
-
-
-@njit(cache=True, inline="always")
-def _add_into(d, b, m):
-    """d[:m] += b[:m]."""
-    for j in range(m):
-        d[j] += b[j]
+        s, e = _span_of(W, tw, i)
+        lo = sp_lo[s, e]
+        hi = sp_hi[s, e]
+        off = sp_off[s, e]
+        for u in range(m):
+            k = Es[u]
+            if k <= lo:
+                prod[u] = 0.0
+            elif k <= hi:
+                prod[u] *= below[off + k - lo]
+    for u in range(m):
+        pr = prod[u]
+        if norient == 2:
+            pr *= pr
+        p = 1.0 - pr
+        if p < _SMALL_P:
+            k = Es[u]
+            acc = 0.0
+            for i in range(W + tw - 1):
+                s, e = _span_of(W, tw, i)
+                lo = sp_lo[s, e]
+                if k <= lo:
+                    t = 1.0
+                elif k > sp_hi[s, e]:
+                    t = 0.0
+                else:
+                    t = tail[sp_off[s, e] + k - lo]
+                acc += math.log1p(-t)
+            p = -math.expm1(norient * acc)
+        out[u] = p
 
 
 @njit(cache=True)
-def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, n_targets, norient, min_overlap,
-               len_index, n_lens, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_bins, ws_idx,
-               ws_counts, ws_buf):
-    """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :]."""
+def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
+    """One query column's bins and their diagonal prefix sums.
+
+    bt = nint(((r - med) - offset) * scale) (MEME's shift, then scale_score_matrix), its
+    histogram added into h, and cur[j] = bt[j] + prev[j - 1] (cur = bt for the first column):
+    cumulative sums of the bins along the diagonals of the (query column, target column) matrix.
+    """
+    n = r.shape[0]
+    for j in range(n):
+        bt[j] = int(((r[j] - med) - offset) * scale + 0.5)
+    for j in range(n):
+        h[np.uint64(bt[j])] += 1
+    if first:
+        for j in range(n):
+            cur[j] = bt[j]
+    else:
+        cur[0] = bt[0]
+        p = prev[0:n - 1]
+        c = cur[1:n]
+        b = bt[1:n]
+        for j in range(n - 1):
+            c[j] = b[j] + p[j]
+
+
+@njit(cache=True)
+def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, norient,
+               min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
+               ws_counts, ws_buf, pc_stamp, stamp):
+    """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
+
+    ws_* are the thread's scratch arrays; pc_stamp marks (target width, complete score) pairs
+    already queued for this query (entries equal to `stamp`).
+    """
     n = Tt.shape[1]
     rows = ws_rows[:W]
     _score_rows(dist, Q, q0, W, Tt, tnorm, rows)
@@ -295,11 +342,10 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, n_targets, norient, mi
         k2 = k1
     small = np.inf
     large = -np.inf
+    meds = np.empty(W, np.float64)
     for i in range(W):
-        r = rows[i]
-        med, mn, mx = _row_stats(r, k1, k2, lo, hi, ws_idx, ws_counts, ws_buf)
-        for j in range(n):
-            r[j] = r[j] - med
+        med, mn, mx = _row_stats(rows[i], k1, k2, lo, hi, ws_idx, ws_counts, ws_buf)
+        meds[i] = med
         small = min(small, mn - med)
         large = max(large, mx - med)
     if large == small:
@@ -307,57 +353,87 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, n_targets, norient, mi
     offset = math.floor(small)
     scale = math.floor(BINS / (large - offset))
     K = int(-offset * scale)
-    bins = ws_bins[:W]
+    # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
+    # Kept: the last row, and for every target and strand the rows of its last column and of the
+    # column before its first (start_col, end_col), which give every diagonal sum in O(1).
+    n_targets = t_len.shape[0]
+    prev = ws_diag[0]
+    cur = ws_diag[1]
+    end_col = np.empty((n_targets, norient, W), np.int64)
+    start_col = np.empty((n_targets, norient, W), np.int64)
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
-        r = rows[i]
-        bi = bins[i]
-        for j in range(n):
-            bi[j] = int((r[j] - offset) * scale + 0.5)
-        hi_ = hist[i]
-        for j in range(n):
-            hi_[np.uint64(bi[j])] += 1
+        _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
+        for t in range(n_targets):
+            tw = t_len[t]
+            for strand in range(norient):
+                base = t_start[strand, t]
+                end_col[t, strand, i] = cur[base + tw - 1]
+                start_col[t, strand, i] = cur[base - 1] if base > 0 else 0
+        prev, cur = cur, prev
+    last = prev
     sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
 
-    ext_len = BINS * W + 1 + (W - 1) * K
-    cache = np.full((n_lens, ext_len + 1), -1.0)
-    maxw = 0
-    for t in range(n_targets):
-        if t_len[t] > maxw:
-            maxw = t_len[t]
-    diag = np.zeros(W + maxw + 1, np.int64)
+    best_es = np.empty((n_targets, norient), np.int64)
     for t in range(n_targets):
         tw = t_len[t]
+        c_lo = 1
+        c_hi = W + tw - 1
+        if min_overlap > 1:
+            mo = min(min_overlap, W, tw)
+            c_lo = mo
+            c_hi = W + tw - mo
         for strand in range(norient):
             base = t_start[strand, t]
-            for c in range(W + tw + 1):
-                diag[c] = 0
-            for i in range(W):
-                _add_into(diag[W - i:W - i + tw], bins[i, base:base + tw], tw)
-            c_lo = 1
-            c_hi = W + tw - 1
-            if min_overlap > 1:
-                mo = min(min_overlap, W, tw)
-                c_lo = mo
-                c_hi = W + tw - mo
+            ec = end_col[t, strand]
+            sc = start_col[t, strand]
             best_e = -1
             best_l = -1
             best_c = 0
             for c in range(c_lo, c_hi + 1):
-                ovl = min(c, W, tw, W + tw - c)
-                e_val = diag[c] + (W - ovl) * K
+                o = c - W
+                i0 = max(0, -o)
+                i1 = min(W, tw - o) - 1
+                if i1 == W - 1:
+                    ssum = last[base + W - 1 + o]
+                else:
+                    ssum = ec[i1]
+                if i0 > 0:
+                    ssum -= sc[i0 - 1]
+                ovl = i1 - i0 + 1
+                e_val = ssum + (W - ovl) * K
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
                     best_e = e_val
                     best_l = ovl
                     best_c = c
-            li = len_index[tw]
-            p = cache[li, best_e]
-            if p < 0.0:
-                p = _pvalue(sp_lo, sp_hi, sp_off, below, tail, W, tw, best_e, norient)
-                cache[li, best_e] = p
-            out_p[qi, t, strand] = p
+            best_es[t, strand] = best_e
             out_off[qi, t, strand] = best_c - W
             out_ovl[qi, t, strand] = best_l
+
+    Es = np.empty(n_targets * norient, np.int64)
+    ps = np.empty(n_targets * norient, np.float64)
+    prod = np.empty(n_targets * norient, np.float64)
+    for g in range(lens.shape[0]):
+        tw = lens[g]
+        m = 0
+        for u in range(len_start[g], len_start[g + 1]):
+            t = t_by_len[u]
+            for strand in range(norient):
+                E = best_es[t, strand]
+                if pc_stamp[g, E] != stamp:
+                    pc_stamp[g, E] = stamp
+                    Es[m] = E
+                    m += 1
+        _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, ps, prod)
+        # map each score back to its p-value through the stamp array (value = slot index)
+        for u in range(m):
+            pc_stamp[g, Es[u]] = -(u + 2)
+        for u in range(len_start[g], len_start[g + 1]):
+            t = t_by_len[u]
+            for strand in range(norient):
+                out_p[qi, t, strand] = ps[-pc_stamp[g, best_es[t, strand]] - 2]
+        for u in range(m):
+            pc_stamp[g, Es[u]] = -1
 
 
 @njit(cache=True, parallel=True)
@@ -396,33 +472,41 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
     out_p = np.ones((nq, nt, 2), np.float64)
     out_off = np.zeros((nq, nt, 2), np.int64)
     out_ovl = np.zeros((nq, nt, 2), np.int64)
-    maxw = 0
-    for t in range(nt):
-        if t_len[t] > maxw:
-            maxw = t_len[t]
-    len_index = np.full(maxw + 1, -1, np.int64)
-    n_lens = 0
-    for w in range(maxw + 1):
-        for t in range(nt):
-            if t_len[t] == w:
-                len_index[w] = n_lens
-                n_lens += 1
-                break
+    # targets grouped by width
+    t_by_len = np.argsort(t_len, kind="mergesort")
+    n_lens = 1
+    for u in range(1, nt):
+        if t_len[t_by_len[u]] != t_len[t_by_len[u - 1]]:
+            n_lens += 1
+    lens = np.empty(n_lens, np.int64)
+    len_start = np.empty(n_lens + 1, np.int64)
+    g = 0
+    lens[0] = t_len[t_by_len[0]]
+    len_start[0] = 0
+    for u in range(1, nt):
+        if t_len[t_by_len[u]] != t_len[t_by_len[u - 1]]:
+            g += 1
+            lens[g] = t_len[t_by_len[u]]
+            len_start[g] = u
+    len_start[n_lens] = nt
     n = Tt.shape[1]
     maxq = 0
     for i in range(nq):
         maxq = max(maxq, q_len[i])
+    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
     lo = _RANGE[dist, 0]
     hi = _RANGE[dist, 1]
     for c in prange(n_chunks):
         ws_rows = np.empty((maxq, n), np.float64)
-        ws_bins = np.empty((maxq, n), np.int32)
-        ws_idx = np.empty(n, np.int64)
-        ws_counts = np.empty(_NB, np.int64)
+        ws_diag = np.empty((2, n), np.int32)
+        ws_bt = np.empty(n, np.int32)
+        ws_idx = np.empty(n, np.int16)
+        ws_counts = np.empty(_NB, np.int32)
         ws_buf = np.empty(n, np.float64)
+        pc_stamp = np.full((n_lens, max_ext + 1), -1, np.int64)
         for k in range(c, nq, n_chunks):
             qi = order[k]
-            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, nt, norient,
-                       min_overlap, len_index, n_lens, out_p, out_off, out_ovl, qi, lo, hi,
-                       ws_rows, ws_bins, ws_idx, ws_counts, ws_buf)
+            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
+                       len_start, lens, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
+                       ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, pc_stamp, k)
     return out_p, out_off, out_ovl
