@@ -678,13 +678,16 @@ def _add_quickstart(sub) -> None:
                         "(default: small)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for torch (default: torch's, one per core; on a busy machine 1 can be much faster)")
     p.set_defaults(func=_run_quickstart)
 
 
 def _run_quickstart(args) -> int:
     from .quickstart import quickstart
 
-    quickstart(args.output, size=args.size, device=args.device, seed=args.seed, progress=not args.quiet,
+    quickstart(args.output, size=args.size, device=args.device, seed=args.seed, threads=args.threads,
+               progress=not args.quiet,
                say=lambda m: _say(args, m))
     return 0
 

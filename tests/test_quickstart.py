@@ -13,7 +13,8 @@ from motifq.quickstart import SIZES, quickstart
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("qs") / "quick"
-    assert main(["quickstart", "-o", str(out), "--size", "tiny", "--device", "cpu", "--seed", "1"]) == 0
+    assert main(["quickstart", "-o", str(out), "--size", "tiny", "--device", "cpu", "--seed", "1",
+                 "--threads", "1"]) == 0
     return out
 
 
@@ -59,6 +60,8 @@ def test_report_sections_and_numbers(run):
 def test_bad_arguments(tmp_path, capsys):
     with pytest.raises(MotifqError, match="size"):
         quickstart(tmp_path / "x", size="huge")
+    with pytest.raises(MotifqError, match="threads"):
+        quickstart(tmp_path / "x", size="tiny", threads=0)
     assert main(["quickstart", "-o", str(tmp_path / "y"), "--device", "tpu"]) == 2
     assert "device" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
