@@ -11,7 +11,7 @@ alike), with the same optimizer (RMSprop, lr 1e-3) and loss (mean BCE with logit
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/train_cpu.py [--rounds 5] [--steps 4] [--threads N]
+    PYTHONPATH=. python benchmarks/train_cpu.py [--rounds 5] [--steps 4] [--threads 2,1]
         [--out benchmarks/results/train_cpu.md]
 """
 from __future__ import annotations
@@ -62,17 +62,9 @@ def _loadavg():
         return (float("nan"),) * 3
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=4, help="steps per model per round")
-    ap.add_argument("--batch-size", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "train_cpu.md"))
-    args = ap.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    B, L, T = args.batch_size, 1000, 919
+def run(threads, rounds, steps, B):
+    torch.set_num_threads(threads)
+    L, T = 1000, 919
     rng = np.random.default_rng(0)
     tokens = torch.from_numpy(rng.integers(0, 4, (B, L), dtype=np.uint8))
     labels = torch.from_numpy((rng.random((B, T)) < 0.02).astype(np.uint8))
@@ -99,23 +91,20 @@ def main(argv=None):
     load_before = _loadavg()
     step_ours(), step_ref()          # warm-up
     rates = {"motifq": [], "reference": []}
-    for r in range(args.rounds):
+    for r in range(rounds):
         for name, fn in (("motifq", step_ours), ("reference", step_ref)) if r % 2 == 0 else \
                         (("reference", step_ref), ("motifq", step_ours)):
             t = time.perf_counter()
-            for _ in range(args.steps):
+            for _ in range(steps):
                 fn()
-            rates[name].append(args.steps * B / (time.perf_counter() - t))
-        print(f"round {r + 1}: motifq {rates['motifq'][-1]:.1f}  reference {rates['reference'][-1]:.1f} samples/s",
-              flush=True)
+            rates[name].append(steps * B / (time.perf_counter() - t))
+        print(f"{threads} threads, round {r + 1}: motifq {rates['motifq'][-1]:.1f}  "
+              f"reference {rates['reference'][-1]:.1f} samples/s", flush=True)
     load_after = _loadavg()
     med = {k: statistics.median(v) for k, v in rates.items()}
     ratios = [a / b for a, b in zip(rates["motifq"], rates["reference"])]
-    lines = [
-        "# CPU training step: motifq DanQ vs a plain PyTorch DanQ",
-        "",
-        f"Full-size `danq` (46.9 M parameters), 1000 bp, 919 targets, batch {B}, RMSprop, fp32; "
-        f"{args.rounds} alternating rounds of {args.steps} steps per model after one warm-up step each.",
+    return [
+        f"## {threads} torch thread{'s' if threads > 1 else ''}",
         "",
         "| | median samples/s | all rounds |",
         "| --- | --- | --- |",
@@ -124,15 +113,39 @@ def main(argv=None):
         f"| ratio motifq / reference | **{statistics.median(ratios):.2f}x** (median of per-round ratios) | "
         f"{', '.join(f'{v:.2f}' for v in ratios)} |",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} torch threads. Load average (1, 5, 15 min) before: "
-        f"{', '.join(f'{v:.2f}' for v in load_before)}; after: {', '.join(f'{v:.2f}' for v in load_after)} "
-        "(the machine was shared with other jobs; absolute figures depend on that load, the ratio much less).",
+        f"Load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
+        f"after: {', '.join(f'{v:.2f}' for v in load_after)}.",
         "",
+    ]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=4, help="steps per model per round")
+    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--threads", default=str(torch.get_num_threads()),
+                    help="comma-separated torch thread counts to measure (default: torch's default)")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "train_cpu.md"))
+    args = ap.parse_args(argv)
+    lines = [
+        "# CPU training step: motifq DanQ vs a plain PyTorch DanQ",
+        "",
+        f"Full-size `danq` (46.9 M parameters), 1000 bp, 919 targets, batch {args.batch_size}, RMSprop, fp32; "
+        f"{args.rounds} alternating rounds of {args.steps} steps per model after one warm-up step each. "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}. The machine was "
+        "shared with other jobs (see the load averages, > 2 means more runnable work than cores): absolute "
+        "figures depend on that load, the ratio much less.",
+        "",
+    ]
+    for threads in (int(t) for t in args.threads.split(",")):
+        lines += run(threads, args.rounds, args.steps, args.batch_size)
+    lines += [
         "GPU figures were not measured in this session (no GPU was available to it); "
         "`benchmarks/train_gpu.py` is ready to run where one is.",
         "",
-        f"Command: `PYTHONPATH=. python benchmarks/train_cpu.py --rounds {args.rounds} --steps {args.steps}`",
+        f"Command: `PYTHONPATH=. python benchmarks/train_cpu.py --rounds {args.rounds} --steps {args.steps} "
+        f"--threads {args.threads}`",
         "",
     ]
     out = Path(args.out)

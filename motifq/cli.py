@@ -500,34 +500,34 @@ def _add_train(sub) -> None:
                        description="Train a model. Writes OUT (best validation loss), OUT's .last.pt (resumable) "
                                    "and .metrics.jsonl beside it. Multi-GPU: torchrun --nproc_per_node K -m motifq train ...")
     _add_data_args(p, split=None)
-    p.add_argument("--valid-fraction", type=float, default=0.1,
+    p.add_argument("--valid-fraction", type=float, default=0.1, metavar="F",
                    help="with --fasta/--labels: seeded fraction held out for validation (default: 0.1)")
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=_MODEL_KINDS, default="danq", help="default: danq")
     m.add_argument("--jaspar-init", nargs="?", const="jaspar2016", default=None, metavar="RELEASE|FILE",
                    help="seed first-layer kernels from motifs (default release when given bare: jaspar2016; "
                         "--model danq-jaspar implies it)")
-    m.add_argument("--jaspar-fraction", type=float, default=0.5, help="fraction of kernels to seed (default: 0.5)")
+    m.add_argument("--jaspar-fraction", type=float, default=0.5, metavar="F", help="fraction of kernels to seed (default: 0.5)")
     m.add_argument("--jaspar-rc", action="store_true", help="also seed each chosen motif's reverse complement")
     for flag, what in (("--conv-kernels", "first-layer kernels"), ("--conv-width", "kernel width"),
                        ("--pool", "max-pool window"), ("--lstm-units", "BiLSTM units per direction"),
                        ("--dense", "hidden dense units")):
         m.add_argument(flag, type=int, metavar="N", help=f"{what} (default: the model's published size)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=60, help="default: 60")
+    t.add_argument("--epochs", type=int, default=60, metavar="N", help="default: 60")
     t.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps in total")
-    t.add_argument("--batch-size", type=int, default=100, help="per process (default: 100)")
+    t.add_argument("--batch-size", type=int, default=100, metavar="N", help="per process (default: 100)")
     t.add_argument("--optimizer", choices=["rmsprop", "adam", "adamw"], default="rmsprop", help="default: rmsprop")
-    t.add_argument("--lr", type=float, default=0.001, help="learning rate (default: 0.001)")
-    t.add_argument("--weight-decay", type=float, default=0.01, help="adamw only (default: 0.01)")
-    t.add_argument("--patience", type=int, default=5, help="early stopping, epochs (default: 5)")
-    t.add_argument("--seed", type=int, default=0, help="default: 0")
-    t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    t.add_argument("--lr", type=float, default=0.001, metavar="LR", help="learning rate (default: 0.001)")
+    t.add_argument("--weight-decay", type=float, default=0.01, metavar="W", help="adamw only (default: 0.01)")
+    t.add_argument("--patience", type=int, default=5, metavar="N", help="early stopping, epochs (default: 5)")
+    t.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
+    t.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
     t.add_argument("--no-rc-augment", action="store_true", help="no reverse-complement augmentation")
     t.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
-    t.add_argument("--checkpoint-minutes", type=float, default=10.0,
+    t.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
                    help="also write the last checkpoint this often within an epoch (default: 10)")
-    t.add_argument("--out", default="model.pt", help="best checkpoint (default: model.pt)")
+    t.add_argument("--out", default="model.pt", metavar="model.pt", help="best checkpoint (default: model.pt)")
     t.add_argument("--resume", action="store_true", help="continue exactly from OUT's .last.pt")
     p.set_defaults(func=_run_train)
 
@@ -577,9 +577,9 @@ def _add_predict(sub) -> None:
     p.add_argument("model", metavar="MODEL", help="checkpoint written by motifq train")
     p.add_argument("fasta", metavar="SEQS.fa", help="sequences of the model's input length")
     p.add_argument("-o", "--output", metavar="preds.tsv", help="TSV (name, then one column per target); default: stdout")
-    p.add_argument("--batch-size", type=int, default=1000, help="default: 1000")
+    p.add_argument("--batch-size", type=int, default=1000, metavar="N", help="default: 1000")
     p.add_argument("--no-rc", action="store_true", help="forward strand only (default: mean of both strands)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.set_defaults(func=_run_predict)
 
 

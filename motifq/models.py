@@ -33,7 +33,6 @@ A checkpoint is a ``dict`` saved with :func:`torch.save` and read with
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -72,12 +71,12 @@ def _cuda_lstm_autocasts(device) -> bool:
     key = (str(device), _cuda_autocast_dtype())
     if key not in _LSTM_AUTOCAST:
         try:
-            with torch.enable_grad():
+            with torch.inference_mode(False), torch.enable_grad():
                 lstm = nn.LSTM(8, 8, batch_first=True, bidirectional=True).to(device)
                 out, _ = lstm(torch.randn(2, 3, 8, device=device))
                 out.float().sum().backward()
             _LSTM_AUTOCAST[key] = True
-        except RuntimeError:
+        except (RuntimeError, NotImplementedError):
             _LSTM_AUTOCAST[key] = False
     return _LSTM_AUTOCAST[key]
 

@@ -2,13 +2,15 @@
 
 Files written (only by rank 0 under DistributedDataParallel), for ``out = model.pt``:
 
-``model.pt``             the best checkpoint (lowest validation loss)
+``model.pt``             the best checkpoint (lowest validation loss at an epoch end; until
+                         the first epoch ends, the model where ``max_steps`` stopped)
 ``model.last.pt``        the latest checkpoint, with a ``resume`` entry (see below); written at
-                         every epoch end, every ``checkpoint_minutes``, at ``max_steps`` and on
-                         Ctrl-C
-``model.metrics.jsonl``  one JSON object per validation: ``epoch``, ``step``, ``train_loss``,
-                         ``valid_loss``, ``best``, ``partial`` (true when taken mid-epoch at
-                         ``max_steps``), ``seconds``, ``samples_per_s``, ``lr``
+                         every epoch end, every ``checkpoint_minutes``, at ``max_steps``, and on
+                         Ctrl-C or SIGTERM (which take effect between two steps)
+``model.metrics.jsonl``  one JSON object per validation: ``epoch`` (1-based), ``step``,
+                         ``train_loss``, ``valid_loss``, ``best``, ``partial`` (true when taken
+                         in the middle of epoch ``epoch`` at ``max_steps``), ``seconds``,
+                         ``samples_per_s``, ``lr``
 
 Checkpoint keys are listed in :mod:`motifq.models` (``format``, ``version``, ``state_dict``,
 ``model_config``, ``train_config``, ``alphabet``, ``targets``, ``jaspar``, ``metrics``). The
@@ -33,10 +35,10 @@ epoch's permutation (padded by wrapping, as DistributedSampler) and `batch_size`
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import queue
+import signal
 import threading
 import time
 from pathlib import Path
@@ -47,14 +49,12 @@ import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig
 from .data.dataset import Split
-from .errors import MotifqError, atomic_write, check
+from .errors import atomic_write, check
 from .models import (build_model, fit_kmer_stats, load_checkpoint, model_from_checkpoint, one_hot_tokens,
                      read_checkpoint, reverse_complement_tokens, save_checkpoint)
 
 __all__ = ["fit", "train_step", "holdout_split", "resolve_device", "last_path", "metrics_path", "load_checkpoint",
            "save_checkpoint", "make_optimizer"]
-
-log = logging.getLogger("motifq")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,13 +95,51 @@ def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
     return torch.device(device)
 
 
+class _RMSprop(torch.optim.RMSprop):
+    """torch's RMSprop with a CPU fast path: the same arithmetic, in place, into a scratch buffer
+    kept between steps (torch allocates a new parameter-sized tensor at every step for
+    ``sqrt(v) + eps``; for DanQ's 47 M parameters that costs about as much as the update itself).
+    State (``step``, ``square_avg``) and results are those of torch.optim.RMSprop."""
+
+    def __init__(self, params, **kwargs):
+        super().__init__(params, **kwargs)
+        self._scratch: dict = {}
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        groups = self.param_groups
+        simple = all(not g["centered"] and g["momentum"] == 0 and g["weight_decay"] == 0 and not g["maximize"]
+                     and not g["differentiable"] and not g["capturable"] for g in groups)
+        params = [p for g in groups for p in g["params"] if p.grad is not None]
+        if closure is not None or not simple or any(p.device.type != "cpu" or p.grad.is_sparse for p in params):
+            return super().step(closure)
+        for g in groups:
+            alpha, eps, lr = g["alpha"], g["eps"], g["lr"]
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = torch.tensor(0.0)
+                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] += 1
+                v, grad = state["square_avg"], p.grad
+                buf = self._scratch.get(p)
+                if buf is None or buf.shape != p.shape:
+                    buf = self._scratch[p] = torch.empty_like(p)
+                v.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+                torch.sqrt(v, out=buf).add_(eps)
+                p.addcdiv_(grad, buf, value=-lr)
+        return None
+
+
 def make_optimizer(model, config: TrainConfig):
     """The optimizer `config` names: RMSprop (Keras's defaults as in the paper: rho 0.9,
     epsilon 1e-6), Adam, or AdamW (decoupled weight decay ``config.weight_decay``); Adam and
     AdamW use PyTorch's fused implementation. Build it after moving the model to its device."""
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-6)
+        return _RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-6)
     fused = all(p.device.type in ("cpu", "cuda") for p in params)   # one fused kernel per step
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, fused=fused)
@@ -322,7 +360,7 @@ def fit(model_config: ModelConfig, train: Split, valid: Split, out, train_config
     Returns
     -------
     dict
-        ``best_valid_loss``, ``epochs`` (completed), ``steps``, ``stopped`` (``epochs``,
+        ``best_valid_loss`` (of the checkpoint at `out`), ``epochs`` (completed), ``steps``, ``stopped`` (``epochs``,
         ``max_steps`` or ``early``), ``metrics`` (list of dicts), ``out``, ``last``.
     """
     import torch.distributed as dist
@@ -354,9 +392,6 @@ def fit(model_config: ModelConfig, train: Split, valid: Split, out, train_config
 
 
 def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, rank, world, device, amp):
-    import torch.distributed as dist
-    from tqdm.auto import tqdm
-
     state = None
     jaspar_map: list = []
     metrics: list = []
@@ -396,10 +431,42 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = make_optimizer(model, tc)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+
+    # Ctrl-C and SIGTERM (kill, torchrun, job schedulers) take effect between two steps, so the
+    # last checkpoint is never written from a half-applied update; a second signal stops at once.
+    signals: list = []
+    old_handlers = {}
+
+    def on_signal(signum, frame):
+        if signals:
+            signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+            raise KeyboardInterrupt
+        signals.append(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old_handlers[sig] = signal.signal(sig, on_signal)
+    try:
+        return _loop(model, net, optimizer, train, valid, out, last, tc, targets, jaspar_map, metrics, state,
+                     signals, rank, world, device, amp, progress)
+    finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+
+
+def _loop(model, net, optimizer, train, valid, out, last, tc, targets, jaspar_map, metrics, state, signals, rank,
+          world, device, amp, progress):
+    """The epoch loop of :func:`fit`: `state` is the checkpoint's ``resume`` entry or None;
+    `signals` fills when SIGINT/SIGTERM arrive."""
+    c = model.config
+    import torch.distributed as dist
+    from tqdm.auto import tqdm
+
     epoch, batch0, step, best_loss, bad, seconds = 0, 0, 0, math.inf, 0, 0.0
     loss_sum, loss_count = 0.0, 0
     if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
         epoch, batch0, step = int(state["epoch"]), int(state["batch"]), int(state["step"])
         best_loss, bad, seconds = float(state["best_loss"]), int(state["bad_epochs"]), float(state["seconds"])
         loss_sum, loss_count = float(state["loss_sum"]), int(state["loss_count"])
@@ -425,7 +492,7 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
     def evaluate(ep, partial):
         nonlocal best_loss, bad
         v = _validate(net if world == 1 else model, valid, device, max(tc.batch_size, 256), amp, rank, world)
-        row = {"epoch": ep + (0 if partial else 1), "step": step,
+        row = {"epoch": ep + 1, "step": step,
                "train_loss": loss_sum / max(loss_count, 1), "valid_loss": v, "best": False, "partial": partial,
                "seconds": round(seconds, 3), "samples_per_s": round(step * tc.batch_size * world / max(seconds, 1e-9), 1),
                "lr": tc.lr}
@@ -476,6 +543,8 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
                 step += 1
                 b += 1
                 steps0 += 1
+                if signals:
+                    raise KeyboardInterrupt
                 if len(pending) >= 50:
                     fold()
                 if show and (steps0 % 10 == 0 or b == n_batches):
@@ -505,7 +574,7 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
             batch0 = b
             stopped = "max_steps"
             save(last, epoch, b, True)
-            if rank == 0 and not out.exists():
+            if not math.isfinite(best_loss):    # no epoch finished yet: `out` holds this model
                 save(out, epoch, b, False)
             write_metrics()
             _report(row, show)
@@ -525,7 +594,8 @@ def _fit(model_config, train, valid, out, last, tc, targets, resume, progress, r
             break
     if world > 1:
         dist.barrier()
-    return {"best_valid_loss": best_loss, "epochs": epoch, "steps": step, "stopped": stopped,
+    return {"best_valid_loss": best_loss if math.isfinite(best_loss) else (metrics[-1]["valid_loss"] if metrics else math.inf),
+            "epochs": epoch, "steps": step, "stopped": stopped,
             "metrics": metrics, "out": out, "last": last}
 
 

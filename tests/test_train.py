@@ -287,3 +287,99 @@ def test_ctrl_c_saves_a_last_checkpoint_that_resumes_exactly(tmp_path):
     # resuming a finished run does nothing more
     c = fit(tiny(), train, valid, tmp_path / "b.pt", cfg, resume=True, progress=False)
     assert c["steps"] == 10 and c["epochs"] == 2
+
+
+def test_cli_train_on_fasta_and_labels_holds_out_a_seeded_validation_set(tmp_path, monkeypatch):
+    # The FASTA + labels reader is the data stage's; stand in for it to test the hold-out wiring.
+    import motifq.data
+
+    whole = planted(100, seed=12)
+    seen = []
+
+    def fake_open_data(data=None, split="train", fasta=None, labels=None, targets=None, cache=None, progress=True):
+        seen.append((data, fasta, labels))
+        return whole
+
+    monkeypatch.setattr(motifq.data, "open_data", fake_open_data)
+    out = tmp_path / "m.pt"
+    assert main(["-q", "train", "--fasta", "s.fa", "--labels", "l.tsv", "--valid-fraction", "0.2", "--model", "cnn",
+                 "--conv-kernels", "4", "--conv-width", "9", "--pool", "8", "--dense", "4", "--epochs", "1",
+                 "--batch-size", "40", "--seed", "5", "--out", str(out)]) == 0
+    assert seen == [(None, "s.fa", "l.tsv")]
+    ckpt = torch.load(last_path(out), weights_only=True)
+    assert ckpt["metrics"][0]["step"] == 2                    # 80 training sequences, batch 40
+    assert ckpt["train_config"]["valid_fraction"] == 0.2
+    assert main(["-q", "train", "--fasta", "s.fa", "--out", str(tmp_path / "x.pt")]) == 2
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_max_steps_before_an_epoch_ends_still_writes_out_and_replaces_a_stale_one(tmp_path):
+    train, valid = planted(100, seed=2), planted(30, seed=3)
+    out = tmp_path / "m.pt"
+    runs = []
+    for seed in (1, 2):
+        r = fit(tiny("cnn"), train, valid, out, TrainConfig(epochs=3, max_steps=2, batch_size=20, seed=seed),
+                progress=False)
+        assert r["stopped"] == "max_steps" and r["epochs"] == 0 and r["metrics"][-1]["partial"]
+        assert r["metrics"][-1]["epoch"] == 1 and r["best_valid_loss"] == r["metrics"][-1]["valid_loss"]
+        runs.append(_weights(out))
+    assert not torch.equal(runs[0]["conv.weight"], runs[1]["conv.weight"])
+    assert torch.equal(runs[1]["conv.weight"], _weights(last_path(out))["conv.weight"])
+
+
+def test_cpu_rmsprop_fast_path_equals_torch_rmsprop_bitwise():
+    import copy
+
+    from motifq.train import _RMSprop
+
+    torch.manual_seed(0)
+    m1 = torch.nn.Sequential(torch.nn.Linear(30, 20), torch.nn.ReLU(), torch.nn.Linear(20, 3))
+    m2 = copy.deepcopy(m1)
+    o1 = torch.optim.RMSprop(m1.parameters(), lr=1e-2, alpha=0.9, eps=1e-6)
+    o2 = _RMSprop(m2.parameters(), lr=1e-2, alpha=0.9, eps=1e-6)
+    for i in range(15):
+        x = torch.randn(8, 30)
+        for m, o in ((m1, o1), (m2, o2)):
+            o.zero_grad()
+            m(x).pow(2).mean().backward()
+            o.step()
+        if i == 7:      # state dicts are interchangeable: swap mid-way
+            o2.load_state_dict(copy.deepcopy(o1.state_dict()))
+    assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    s1, s2 = o1.state_dict()["state"], o2.state_dict()["state"]
+    assert all(torch.equal(s1[k]["square_avg"], s2[k]["square_avg"]) and float(s1[k]["step"]) == float(s2[k]["step"])
+               for k in s1)
+
+
+class _Signalling(_Interrupting):
+    """Tokens whose `after`-th read sends `signum` to this process (as ``kill`` would)."""
+
+    def __init__(self, tokens, after, signum):
+        super().__init__(tokens, after)
+        self.signum = signum
+
+    def __getitem__(self, index):
+        self.reads += 1
+        if self.reads == self.after:
+            os.kill(os.getpid(), self.signum)
+        return self.tokens[index]
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_between_steps_and_resumes_exactly(tmp_path, signame):
+    import signal
+
+    train, valid = planted(100, seed=2), planted(30, seed=3)
+    cfg = TrainConfig(epochs=2, batch_size=20, seed=13)
+    a = fit(tiny(), train, valid, tmp_path / "a.pt", cfg, progress=False)
+    before = signal.getsignal(getattr(signal, signame))
+    broken = Split(_Signalling(train.tokens, 7, getattr(signal, signame)), train.packed_labels, train.targets)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny(), broken, valid, tmp_path / "b.pt", cfg, progress=False)
+    assert signal.getsignal(getattr(signal, signame)) is before          # handlers restored
+    state = torch.load(last_path(tmp_path / "b.pt"), weights_only=True)["resume"]
+    assert 1 <= state["step"] < 10 and state["step"] == 5 * state["epoch"] + state["batch"]
+    b = fit(tiny(), train, valid, tmp_path / "b.pt", cfg, resume=True, progress=False)
+    assert b["steps"] == 10
+    wa, wb = _weights(last_path(tmp_path / "a.pt")), _weights(last_path(tmp_path / "b.pt"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
