@@ -206,7 +206,7 @@ def main_v5(a) -> int:
         f"| samples checked against the generator | {checked:,} (tokens and labels identical) |", "",
     ]
     out = Path(a.out)
-    out.write_text(out.read_text() + "\n".join(lines))
+    out.write_text(out.read_text() + "\n" + "\n".join(lines))
     print("\n".join(lines))
     return 0
 
@@ -290,7 +290,7 @@ def main(argv=None) -> int:
     head = ["# Data path benchmark", "",
             "`benchmarks/data_path.py`: a synthetic DeepSEA train.mat in the real layout, converted into the motifq "
             "cache; conversion time, peak memory, random-minibatch read speed.", ""]
-    text = (out.read_text() if a.append and out.exists() else "\n".join(head)) + "\n".join(lines)
+    text = (out.read_text() + "\n" if a.append and out.exists() else "\n".join(head) + "\n") + "\n".join(lines)
     out.write_text(text if text.endswith("\n") else text + "\n")
     print(out.read_text())
     return 0

@@ -9,8 +9,7 @@ import scipy.io
 
 from motifq.cli import main
 from motifq.data import open_data
-from motifq.data.deepsea import (agct_to_tokens, cached_splits, convert_bundle, convert_split,
-                                 open_bundle)
+from motifq.data.deepsea import agct_to_tokens, cached_splits, convert_split, open_bundle
 from motifq.errors import MotifqError
 from motifq.sequence import AGCT, convert_order, one_hot, tokenize
 
@@ -316,3 +315,29 @@ def test_lengths_must_agree_across_splits(bundle, rng):
     with pytest.raises(MotifqError, match="5 targets, but the cache .* holds 11"):
         open_data(d, "valid", progress=False)
     assert cached_splits(d) == ["train"]
+
+
+def test_bundle_folder_as_its_own_cache(bundle):
+    d, tokens, labels = bundle
+    assert np.array_equal(open_data(d, "valid", cache=d, progress=False).tokens, tokens[:20])
+    assert (d / "dataset.json").is_file()
+    # now the folder has dataset.json AND .mat files: other splits still convert on demand
+    assert np.array_equal(open_data(d, "test", progress=False).labels(), labels[5:])
+    assert cached_splits(d, cache=d) == ["valid", "test"]
+
+
+def test_cli_data_arguments_with_targets(bundle, tmp_path):
+    import argparse
+
+    from motifq.cli import _add_data_args, _open_data
+
+    d, tokens, _ = bundle
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(f"t{k}" for k in range(T)) + "\n")
+    p = argparse.ArgumentParser()
+    p.add_argument("-q", "--quiet", action="store_true")
+    _add_data_args(p)
+    args = p.parse_args(["-q", "--data", str(d), "--targets", str(names), "--cache", str(tmp_path / "c")])
+    s = _open_data(args, args.split)
+    assert s.targets[-1] == f"t{T - 1}" and np.array_equal(s.tokens, tokens[5:])
+    assert (tmp_path / "c" / "test.tokens.npy").is_file()

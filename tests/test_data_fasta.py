@@ -117,14 +117,16 @@ def test_argument_errors(tmp_path):
 
 
 def test_help_does_not_import_heavy_modules():
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
     code = ("import sys, motifq.cli as c\n"
             "try:\n    c.main(['convert-deepsea', '--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('torch', 'scipy', 'h5py', 'pandas', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parent.parent)})
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import MotifqError, check, check_file
-from .dataset import SPLITS, Split, is_dataset, open_split
+from .dataset import SPLITS, Split, is_dataset, open_split, read_info
 from .deepsea import convert_bundle, is_bundle, open_bundle
 from .fasta import read_fasta_labels
 
@@ -24,7 +24,8 @@ def open_data(data=None, split: str = "train", fasta=None, labels=None, targets=
     data : str or os.PathLike or None
         A motifq dataset folder (has ``dataset.json``) or a DeepSEA bundle folder (has
         ``train.mat``, ``valid.mat``, ``test.mat``; one-hot in A, G, C, T order); told apart by
-        what is inside (``dataset.json`` wins). A bundle's split is converted into the cache on
+        what is inside (``dataset.json`` wins, unless it is the DeepSEA cache of the ``.mat``
+        files beside it: ``cache`` = the bundle folder). A bundle's split is converted into the cache on
         first use and memory-mapped from there afterwards. Default is None.
     split : str
         ``train``, ``valid`` or ``test``. Default is ``train``.
@@ -50,8 +51,10 @@ def open_data(data=None, split: str = "train", fasta=None, labels=None, targets=
         check(labels is None, "labels: --labels goes with --fasta, not with --data")
         check(Path(data).is_dir(), f"{data}: no such folder")
         check(split in SPLITS, f"split: {split!r} is not one of {', '.join(SPLITS)}")
-        if is_dataset(data):
+        if is_dataset(data) and not (is_bundle(data) and "deepsea_sources" in read_info(data)):
             out = open_split(data, split)
+        elif is_dataset(data):  # a bundle folder that is its own cache (--cache DIR = the bundle)
+            out = open_bundle(data, split, cache=data if cache is None else cache, progress=progress)
         elif is_bundle(data):
             out = open_bundle(data, split, cache=cache, progress=progress)
         else:

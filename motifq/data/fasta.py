@@ -23,8 +23,6 @@ one-line :class:`~motifq.errors.MotifqError` naming the file and the line or rec
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import MotifqError, check, check_file
