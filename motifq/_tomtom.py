@@ -2,7 +2,7 @@
 
 Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
 
-1. ``_score_rows``: the score of every query column against every target column (both strands),
+1. ``_score_row``: the score of every query column against every target column (both strands),
    for ``dist`` 0 = ``ed`` (-sqrt(sum (q-t)^2)), 1 = ``pearson`` (correlation of the two columns
    around 1/4), 2 = ``sandelin`` (2 - sum (q-t)^2).
 2. Each row is shifted by its median (MEME's quantile: the mean of the sorted entries at
@@ -31,69 +31,74 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numba
 from numba import njit, prange
 
 BINS = 100
 _SMALL_P = 1e-3
 
 
-@njit(cache=True, inline="always")
-def _score_rows(dist, Q, q0, W, Tt, tnorm, rows):
-    """Fill ``rows[i, j]`` with the score of query column ``q0 + i`` against target column j.
+_NB = 4096
+
+
+@njit(cache=True)
+def _score_row(dist, Q, qc, Tt, r, idx, lo, f):
+    """Fill ``r[j]`` with the score of query column ``qc`` against target column j, and
+    ``idx[j]`` with its bucket for :func:`_row_stats`: ``int((r[j] - lo) * f)`` clipped to
+    [0, _NB - 1].
 
     Q : (n_query_columns, 4) float64, A, C, G, T.
-    Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4.
-    tnorm : (n_target_columns,) float64; for pearson ``sum (t - 1/4)^2``, else unused.
-    rows : (W, n_target_columns) float64, written.
+    Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4,
+        divided by their norm (0 for a uniform column).
+    r : (n_target_columns,) float64, written.
+    idx : (n_target_columns,) int16, written.
     """
     n = Tt.shape[1]
     t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
-    for i in range(W):
-        a0, a1, a2, a3 = Q[q0 + i, 0], Q[q0 + i, 1], Q[q0 + i, 2], Q[q0 + i, 3]
-        r = rows[i]
-        if dist == 0:
-            for j in range(n):
-                d0 = a0 - t0[j]
-                d1 = a1 - t1[j]
-                d2 = a2 - t2[j]
-                d3 = a3 - t3[j]
-                r[j] = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
-        elif dist == 1:
-            c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
-            qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
-            for j in range(n):
-                num = c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]
-                den = math.sqrt(qn * tnorm[j])
-                r[j] = num / den if den != 0.0 else 0.0
-        else:
-            for j in range(n):
-                d0 = a0 - t0[j]
-                d1 = a1 - t1[j]
-                d2 = a2 - t2[j]
-                d3 = a3 - t3[j]
-                r[j] = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+    a0, a1, a2, a3 = Q[qc, 0], Q[qc, 1], Q[qc, 2], Q[qc, 3]
+    if dist == 0:
+        for j in range(n):
+            d0 = a0 - t0[j]
+            d1 = a1 - t1[j]
+            d2 = a2 - t2[j]
+            d3 = a3 - t3[j]
+            x = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            r[j] = x
+            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
+    elif dist == 1:
+        c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
+        qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
+        qinv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
+        for j in range(n):
+            x = (c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]) * qinv
+            r[j] = x
+            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
+    else:
+        for j in range(n):
+            d0 = a0 - t0[j]
+            d1 = a1 - t1[j]
+            d2 = a2 - t2[j]
+            d3 = a3 - t3[j]
+            x = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            r[j] = x
+            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
 
 
-_NB = 1024
 #: Range of each column score (ed, pearson, sandelin), used to bucket a row for its median.
 _RANGE = np.array([[-1.4142135623730951, 0.0], [-1.0, 1.0], [0.0, 2.0]])
 
 
 @njit(cache=True)
-def _row_stats(row, k1, k2, lo, hi, idx, counts, buf):
+def _row_stats(row, k1, k2, idx, counts, buf):
     """Exact (MEME's median, min, max) of one row in linear time.
 
-    MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). The
-    entries are bucketed into ``_NB`` equal buckets over [lo, hi] (the score's range; entries
-    outside go to the end buckets); the buckets holding the two ranks are found from the counts
-    and only their entries are sorted; the minimum and maximum are those of the first and last
-    non-empty buckets. idx (n,) int16, counts (_NB,) int32 and buf (n,) float64 are scratch.
+    MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). idx
+    (n,) int16 holds each entry's bucket (``_NB`` equal buckets over the score's range, filled
+    by :func:`_score_row`; monotone in the entry); the buckets holding the two ranks are found
+    from the counts and only their entries are sorted; the minimum and maximum are those of the
+    first and last non-empty buckets. counts (_NB,) int32 and buf (n,) float64 are scratch.
     """
     n = row.shape[0]
-    f = (_NB - 1) / (hi - lo)
-    for j in range(n):
-        b = int((row[j] - lo) * f)
-        idx[j] = min(max(b, 0), _NB - 1)
     counts[:] = 0
     for j in range(n):
         counts[np.uint64(idx[j])] += 1
@@ -291,10 +296,10 @@ def _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, out
                 elif k > sp_hi[s, e]:
                     t = 0.0
                 else:
-                    t = tail[sp_off[s, e] + k - lo]
+                    t = min(tail[sp_off[s, e] + k - lo], 1.0)
                 acc += math.log1p(-t)
             p = -math.expm1(norient * acc)
-        out[u] = p
+        out[u] = min(max(p, 0.0), 1.0)
 
 
 @njit(cache=True)
@@ -306,25 +311,30 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
     cumulative sums of the bins along the diagonals of the (query column, target column) matrix.
     """
     n = r.shape[0]
-    for j in range(n):
-        bt[j] = int(((r[j] - med) - offset) * scale + 0.5)
-    for j in range(n):
-        h[np.uint64(bt[j])] += 1
+    b0 = int(((r[0] - med) - offset) * scale + 0.5)
+    bt[0] = b0
+    cur[0] = b0
     if first:
-        for j in range(n):
-            cur[j] = bt[j]
+        for j in range(1, n):
+            b = int(((r[j] - med) - offset) * scale + 0.5)
+            bt[j] = b
+            cur[j] = b
     else:
-        cur[0] = bt[0]
         p = prev[0:n - 1]
         c = cur[1:n]
-        b = bt[1:n]
+        x = r[1:n]
+        bb = bt[1:n]
         for j in range(n - 1):
-            c[j] = b[j] + p[j]
+            b = int(((x[j] - med) - offset) * scale + 0.5)
+            bb[j] = b
+            c[j] = b + p[j]
+    for j in range(n):
+        h[np.uint64(bt[j])] += 1
 
 
 @njit(cache=True)
-def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, norient,
-               min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
+def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, len_group,
+               end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
                ws_counts, ws_buf, pc_stamp, stamp):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
 
@@ -333,7 +343,6 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     """
     n = Tt.shape[1]
     rows = ws_rows[:W]
-    _score_rows(dist, Q, q0, W, Tt, tnorm, rows)
     k1 = n // 2 - 1
     k2 = (n + 1) // 2 - 1
     if k1 < 0:
@@ -342,9 +351,11 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
         k2 = k1
     small = np.inf
     large = -np.inf
+    fb = (_NB - 1) / (hi - lo)
     meds = np.empty(W, np.float64)
     for i in range(W):
-        med, mn, mx = _row_stats(rows[i], k1, k2, lo, hi, ws_idx, ws_counts, ws_buf)
+        _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx, lo, fb)
+        med, mn, mx = _row_stats(rows[i], k1, k2, ws_idx, ws_counts, ws_buf)
         meds[i] = med
         small = min(small, mn - med)
         large = max(large, mx - med)
@@ -354,60 +365,76 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     scale = math.floor(BINS / (large - offset))
     K = int(-offset * scale)
     # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
-    # Kept: the last row, and for every target and strand the rows of its last column and of the
-    # column before its first (start_col, end_col), which give every diagonal sum in O(1).
+    # Kept: the last row, and for every target and strand (ts = strand * n_targets + t, which is
+    # the order of their columns) the rows of its last column, ends[ts + 1, i]; the column before
+    # a target's first is the previous target's last, ends[ts, i] (ends[0] = 0): every diagonal
+    # sum is then one or two look-ups.
     n_targets = t_len.shape[0]
+    nts = n_targets * norient
     prev = ws_diag[0]
     cur = ws_diag[1]
-    end_col = np.empty((n_targets, norient, W), np.int64)
-    start_col = np.empty((n_targets, norient, W), np.int64)
+    ends = np.empty((nts + 1, W), np.int32)
+    ends[0] = 0
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
         _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
-        for t in range(n_targets):
-            tw = t_len[t]
-            for strand in range(norient):
-                base = t_start[strand, t]
-                end_col[t, strand, i] = cur[base + tw - 1]
-                start_col[t, strand, i] = cur[base - 1] if base > 0 else 0
+        cur[n] = 0
+        for ts in range(nts):
+            ends[ts + 1, i] = cur[end_idx[ts]]
         prev, cur = cur, prev
     last = prev
     sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
 
+    # Best offset per target and strand: complete score ssum + (W - overlap) * K, ties to the
+    # larger overlap, then the first configuration (tomtom.c's compare_motifs). With o the offset
+    # (query column i on target column i + o), the overlap ends on the query's last column when
+    # o <= tw - W (its sum is a look-up in `last`) and starts on the query's first when o >= 0;
+    # otherwise `ends` / `starts` hold the prefix sums at the target's edges. The offsets are
+    # scanned in increasing order in up to four runs with no branch on the case.
     best_es = np.empty((n_targets, norient), np.int64)
     for t in range(n_targets):
         tw = t_len[t]
-        c_lo = 1
-        c_hi = W + tw - 1
+        o_lo = 1 - W
+        o_hi = tw - 1
         if min_overlap > 1:
             mo = min(min_overlap, W, tw)
-            c_lo = mo
-            c_hi = W + tw - mo
+            o_lo = mo - W
+            o_hi = tw - mo
+        cut_last = tw - W  # o <= cut_last: the overlap reaches the query's last column
         for strand in range(norient):
+            ts = strand * n_targets + t
             base = t_start[strand, t]
-            ec = end_col[t, strand]
-            sc = start_col[t, strand]
-            best_e = -1
-            best_l = -1
-            best_c = 0
-            for c in range(c_lo, c_hi + 1):
-                o = c - W
-                i0 = max(0, -o)
-                i1 = min(W, tw - o) - 1
-                if i1 == W - 1:
-                    ssum = last[base + W - 1 + o]
-                else:
-                    ssum = ec[i1]
-                if i0 > 0:
-                    ssum -= sc[i0 - 1]
-                ovl = i1 - i0 + 1
-                e_val = ssum + (W - ovl) * K
+            e_ts = ends[ts + 1]
+            s_ts = ends[ts]
+            best_e = np.int64(-1)
+            best_l = np.int64(-1)
+            best_o = np.int64(0)
+            # o < 0 and o <= cut_last: last[...] - starts[-o-1]
+            for o in range(o_lo, min(-1, cut_last) + 1):
+                e_val = np.int64(last[base + W - 1 + o]) - s_ts[-o - 1] + (-o) * K
+                ovl = W + o
                 if e_val > best_e or (e_val == best_e and ovl > best_l):
-                    best_e = e_val
-                    best_l = ovl
-                    best_c = c
+                    best_e, best_l, best_o = e_val, ovl, o
+            # o < 0 and o > cut_last: ends[tw-o-1] - starts[-o-1] (target inside the query)
+            for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
+                ovl = tw
+                e_val = np.int64(e_ts[tw - o - 1]) - s_ts[-o - 1] + (W - ovl) * K
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e, best_l, best_o = e_val, ovl, o
+            # o >= 0 and o <= cut_last: last[...] (query inside the target)
+            for o in range(max(o_lo, 0), min(cut_last, o_hi) + 1):
+                e_val = np.int64(last[base + W - 1 + o])
+                ovl = W
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e, best_l, best_o = e_val, ovl, o
+            # o >= 0 and o > cut_last: ends[tw-o-1]
+            for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
+                ovl = tw - o
+                e_val = np.int64(e_ts[tw - o - 1]) + (W - ovl) * K
+                if e_val > best_e or (e_val == best_e and ovl > best_l):
+                    best_e, best_l, best_o = e_val, ovl, o
             best_es[t, strand] = best_e
-            out_off[qi, t, strand] = best_c - W
+            out_off[qi, t, strand] = best_o
             out_ovl[qi, t, strand] = best_l
 
     Es = np.empty(n_targets * norient, np.int64)
@@ -436,43 +463,16 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             pc_stamp[g, Es[u]] = -1
 
 
-@njit(cache=True, parallel=True)
-def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, norient,
-                  min_overlap, n_chunks):
-    """p-values, offsets and overlaps of every query against every target, per strand.
+@njit(cache=True)
+def _target_groups(t_len, t_start, norient, n_cols):
+    """Targets grouped by width, and the columns whose diagonal prefix sums each target needs.
 
-    Parameters
-    ----------
-    dist : int
-        0 ed, 1 pearson, 2 sandelin.
-    Q : (n_query_columns, 4) float64
-        Query columns, A, C, G, T, queries one after another.
-    q_start, q_len : (n_queries,) int64
-    order : (n_queries,) int64
-        Queries in the order to hand out to threads (widest first balances the load).
-    Tt : (4, n_target_columns) float64
-        Target columns of both strands as rows A, C, G, T (pearson: minus 1/4).
-    tnorm : (n_target_columns,) float64
-    t_start : (2, n_targets) int64
-        First column of each target on the forward (row 0) and reverse (row 1) strand.
-    t_len : (n_targets,) int64
-    norient : int
-        2 with reverse complements, 1 without.
-    min_overlap : int
-    n_chunks : int
-        Number of threads to spread the queries over.
-
-    Returns
-    -------
-    p : (n_queries, n_targets, 2) float64
-    offset, overlap : (n_queries, n_targets, 2) int64
+    Returns (t_by_len, len_start, lens, len_group, end_idx): targets sorted by width, the start
+    of each width group in it (n_groups + 1), the group widths, each target's group; for
+    ts = strand * n_targets + t the target's last column. The targets' columns must follow one
+    another in ts order (as ``compare._kernel_inputs`` lays them out).
     """
-    nq = q_start.shape[0]
     nt = t_len.shape[0]
-    out_p = np.ones((nq, nt, 2), np.float64)
-    out_off = np.zeros((nq, nt, 2), np.int64)
-    out_ovl = np.zeros((nq, nt, 2), np.int64)
-    # targets grouped by width
     t_by_len = np.argsort(t_len, kind="mergesort")
     n_lens = 1
     for u in range(1, nt):
@@ -489,24 +489,75 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
             lens[g] = t_len[t_by_len[u]]
             len_start[g] = u
     len_start[n_lens] = nt
-    n = Tt.shape[1]
-    maxq = 0
-    for i in range(nq):
-        maxq = max(maxq, q_len[i])
-    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
+    len_group = np.empty(nt, np.int64)
+    for g in range(n_lens):
+        for u in range(len_start[g], len_start[g + 1]):
+            len_group[t_by_len[u]] = g
+    end_idx = np.empty(nt * norient, np.int64)
+    for strand in range(norient):
+        for t in range(nt):
+            end_idx[strand * nt + t] = t_start[strand, t] + t_len[t] - 1
+    return t_by_len, len_start, lens, len_group, end_idx
+
+
+@njit(cache=True, parallel=True)
+def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, t_by_len,
+                     len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
+                     out_off, out_ovl, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf,
+                     pc_stamp):
+    """The queries in parallel, each thread in its own workspace (index get_thread_id())."""
     lo = _RANGE[dist, 0]
     hi = _RANGE[dist, 1]
-    for c in prange(n_chunks):
-        ws_rows = np.empty((maxq, n), np.float64)
-        ws_diag = np.empty((2, n), np.int32)
-        ws_bt = np.empty(n, np.int32)
-        ws_idx = np.empty(n, np.int16)
-        ws_counts = np.empty(_NB, np.int32)
-        ws_buf = np.empty(n, np.float64)
-        pc_stamp = np.full((n_lens, max_ext + 1), -1, np.int64)
-        for k in range(c, nq, n_chunks):
-            qi = order[k]
-            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
-                       len_start, lens, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
-                       ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, pc_stamp, k)
+    for k in prange(q_start.shape[0]):
+        tid = numba.get_thread_id()
+        qi = order[k]
+        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
+                   len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
+                   out_off, out_ovl, qi, lo, hi, ws_rows[tid], ws_diag[tid], ws_bt[tid],
+                   ws_idx[tid], ws_counts[tid], ws_buf[tid], pc_stamp[tid], k)
+
+
+def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, norient,
+                  min_overlap, n_threads):
+    """p-values, offsets and overlaps of every query against every target, per strand.
+
+    Parameters
+    ----------
+    dist : int
+        0 ed, 1 pearson, 2 sandelin.
+    Q : (n_query_columns, 4) float64
+        Query columns, A, C, G, T, queries one after another.
+    q_start, q_len : (n_queries,) int64
+    order : (n_queries,) int64
+        Queries in the order to hand out to threads (widest first balances the load).
+    Tt : (4, n_target_columns) float64
+        Target columns of both strands as rows A, C, G, T (pearson: minus 1/4, normalised).
+    tnorm : (n_target_columns,) float64
+    t_start : (2, n_targets) int64
+        First column of each target on the forward (row 0) and reverse (row 1) strand.
+    t_len : (n_targets,) int64
+    norient : int
+        2 with reverse complements, 1 without.
+    min_overlap : int
+    n_threads : int
+        numba's number of threads (one workspace each).
+
+    Returns
+    -------
+    p : (n_queries, n_targets, 2) float64
+    offset, overlap : (n_queries, n_targets, 2) int64
+    """
+    nq, nt, n = q_start.shape[0], t_len.shape[0], Tt.shape[1]
+    groups = _target_groups(t_len, t_start, norient, n)
+    maxq = int(q_len.max())
+    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
+    out_p = np.ones((nq, nt, 2))
+    out_off = np.zeros((nq, nt, 2), np.int64)
+    out_ovl = np.zeros((nq, nt, 2), np.int64)
+    ws = (np.empty((n_threads, maxq, n)), np.empty((n_threads, 2, n + 1), np.int32),
+          np.empty((n_threads, n), np.int32), np.empty((n_threads, n), np.int16),
+          np.empty((n_threads, _NB), np.int32), np.empty((n_threads, n)),
+          np.full((n_threads, groups[2].shape[0], max_ext + 1), -1, np.int64))
+    _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, *groups, norient,
+                     min_overlap, out_p, out_off, out_ovl, *ws)
     return out_p, out_off, out_ovl

@@ -96,19 +96,20 @@ def _add_compare(sub) -> None:
 
 
 def _run_compare(args) -> int:
-    from .compare import compare, format_table
+    from .compare import _compare_columns, format_table  # no pandas: the CLI starts faster
     from .errors import atomic_write
     from .jaspar import load_motifs
 
     queries = load_motifs(args.query)
-    targets = [m for spec in args.targets for m in load_motifs(spec)]
-    table = compare(queries, targets, dist=args.dist, min_overlap=args.min_overlap, motif_pseudo=args.motif_pseudo,
-                    thresh=args.thresh, evalue=args.evalue, all=args.all)
+    dbs = [load_motifs(spec) for spec in args.targets]
+    targets = [m for ms in dbs for m in ms]
+    table = _compare_columns(queries, targets, args.dist, args.min_overlap, args.motif_pseudo, args.thresh,
+                             args.evalue, args.all, _db=[i for i, ms in enumerate(dbs) for _ in ms])
     text = format_table(table)
     if args.output:
         with atomic_write(args.output) as fh:
             fh.write(text)
-        _say(args, f"wrote {len(table)} matches of {len(queries)} queries against {len(targets)} targets to {args.output}")
+        _say(args, f"wrote {len(table['Query_ID'])} matches of {len(queries)} queries against {len(targets)} targets to {args.output}")
     else:
         sys.stdout.write(text)
     return 0

@@ -138,9 +138,9 @@ def _kernel_inputs(qp, tp, dist):
     t_start = np.stack([start, start + fwd.shape[0]]).astype(np.int64)
     if DISTANCES[dist] == 1:
         T = T - 0.25
-        tnorm = (T * T).sum(axis=1)
-    else:
-        tnorm = np.zeros(T.shape[0])
+        norm = np.sqrt((T * T).sum(axis=1))
+        T = np.divide(T, norm[:, None], out=np.zeros_like(T), where=norm[:, None] > 0)
+    tnorm = np.zeros(T.shape[0])
     Tt = np.ascontiguousarray(T.T)
     order = np.argsort(-q_len, kind="stable").astype(np.int64)
     return Q, q_start, q_len, order, Tt, np.ascontiguousarray(tnorm), t_start, t_len
@@ -154,8 +154,12 @@ def _run_kernel(qp, tp, dist, min_overlap):
     from ._tomtom import tomtom_kernel
 
     Q, q_start, q_len, order, Tt, tnorm, t_start, t_len = _kernel_inputs(qp, tp, dist)
-    return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 2,
-                         int(min_overlap), numba.get_num_threads())
+    chunk = numba.set_parallel_chunksize(1)  # hand queries out one at a time
+    try:
+        return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 2,
+                             int(min_overlap), numba.get_num_threads())
+    finally:
+        numba.set_parallel_chunksize(chunk)
 
 
 def _numba_cache_setup() -> None:
@@ -198,25 +202,45 @@ def _best_strand(p, off, ovl):
 # ---------------------------------------------------------------------------------------------
 # q-values
 # ---------------------------------------------------------------------------------------------
-def _pi_zero(sorted_p: np.ndarray) -> float:
-    """Storey's pi0 as MEME's ``estimate_pi_zero``, with the bootstrap MSE in expectation.
+def _pi_zero(sorted_p: np.ndarray) -> np.ndarray:
+    """Storey's pi0 for each row of `sorted_p` (n_rows, m), as MEME's ``estimate_pi_zero``, with
+    the bootstrap mean-squared error in expectation.
 
     For lambda_k = 0.5 k / 100 (k = 1..100), ``pi0(l) = #(p >= l) / ((1 - l) m)``; the plug-in
     is the smallest; the chosen lambda minimises the mean-squared error of bootstrap estimates
     (1000 draws with replacement) around the plug-in, whose expectation is
     ``f (1 - f) / (1000 (1 - l)^2) + (pi0(l) - plug_in)^2`` with ``f = #(p >= l) / m``.
+    MEME draws 100 bootstraps at random; the expectation makes the choice deterministic.
     """
-    m = sorted_p.size
+    n, m = sorted_p.shape
     lambdas = (np.arange(1, _NUM_LAMBDA + 1) / _NUM_LAMBDA) * _MAX_LAMBDA
-    n_ge = m - np.searchsorted(sorted_p, lambdas, side="left")
-    f = n_ge / m
+    # rows shifted apart (p <= 1) so that one searchsorted serves all of them
+    shift = 2.0 * np.arange(n)[:, None]
+    n_lt = np.searchsorted((sorted_p + shift).ravel(), (lambdas[None, :] + shift).ravel(), side="left")
+    n_lt = n_lt.reshape(n, _NUM_LAMBDA) - m * np.arange(n)[:, None]
+    f = (m - n_lt) / m
     with np.errstate(divide="ignore", invalid="ignore"):
-        pi0 = np.where(n_ge > 0, f / (1 - lambdas), np.inf)
-    plug = pi0.min()
+        pi0 = np.where(f > 0, f / (1 - lambdas), np.inf)
+    plug = pi0.min(axis=1, keepdims=True)
     mse = f * (1 - f) / (_BOOTSTRAP_SAMPLES * (1 - lambdas) ** 2) + (pi0 - plug) ** 2
     mse[~np.isfinite(pi0)] = np.inf
-    best = int(np.argmin(mse)) if np.isfinite(mse).any() else 0
-    return float(min(max(pi0[best], 0.0), 1.0))
+    best = np.argmin(mse, axis=1)
+    out = pi0[np.arange(n), best]
+    out[~np.isfinite(out)] = 1.0
+    return np.clip(out, 0.0, 1.0)
+
+
+def _qvalues_rows(p: np.ndarray) -> np.ndarray:
+    """Storey q-values of each row of p (n_rows, m), each row its own family."""
+    n, m = p.shape
+    order = np.argsort(p, axis=1)  # tied p-values get the same q whatever their order
+    sp = np.take_along_axis(p, order, axis=1)
+    pi0 = _pi_zero(sp) if m > _MIN_SAMPLES else np.ones(n)
+    fdr = np.minimum(1.0, pi0[:, None] * sp * m / np.arange(1, m + 1))
+    q = np.minimum.accumulate(fdr[:, ::-1], axis=1)[:, ::-1]
+    out = np.empty_like(q)
+    np.put_along_axis(out, order, q, axis=1)
+    return out
 
 
 def qvalues(pvalues) -> np.ndarray:
@@ -232,18 +256,12 @@ def qvalues(pvalues) -> np.ndarray:
     numpy.ndarray
         (n,) float64 q-values in the input order: ``min(1, pi0 * p * n / rank)`` made monotone
         from the largest p down; pi0 is estimated (see :func:`_pi_zero`) when n > 100, else 1.
+        For p near 1, q = pi0 * p can be below p when pi0 < 1.
     """
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     if p.size == 0:
         return p.copy()
-    order = np.argsort(p, kind="stable")
-    sp = p[order]
-    pi0 = _pi_zero(sp) if sp.size > _MIN_SAMPLES else 1.0
-    fdr = np.minimum(1.0, pi0 * sp * sp.size / np.arange(1, sp.size + 1))
-    q = np.minimum.accumulate(fdr[::-1])[::-1]
-    out = np.empty_like(q)
-    out[order] = q
-    return out
+    return _qvalues_rows(p[None, :])[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,45 +337,58 @@ def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif
         Columns :data:`COLUMNS` (Tomtom's: ``Query_ID``, ``Target_ID``, ``Optimal_offset``,
         ``p-value``, ``E-value``, ``q-value``, ``Overlap``, ``Query_consensus``,
         ``Target_consensus``, ``Orientation`` ``+``/``-``), one row per query-target pair kept,
-        sorted by query (input order) then p-value (ties: larger overlap, then target order).
+        sorted by query (input order) then p-value (ties as Tomtom: larger overlap, then
+        strand ``+`` before ``-``, then target id).
     """
     import pandas as pd
 
+    return pd.DataFrame(_compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all),
+                        columns=COLUMNS)
+
+
+def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all, _db=None) -> dict:
+    """The columns of :func:`compare`'s table as a dict of lists/arrays (no pandas); `_db`
+    (n_targets,) is each target's database (file) number, for Tomtom's tie order."""
     check(thresh >= 0, f"thresh: must be >= 0, got {thresh}")
     check(evalue or all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
     queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
     p, off, ovl = _run_kernel(qp, tp, dist, min_overlap)
     nq, nt = p.shape[:2]
-    q = np.empty_like(p)
-    for i in range(nq):
-        q[i] = qvalues(p[i].ravel()).reshape(nt, 2)
+    q = _qvalues_rows(p.reshape(nq, nt * 2)).reshape(nq, nt, 2)
     s = _best_strand(p, off, ovl)
     take = lambda a: np.take_along_axis(a, s[..., None], axis=2)[..., 0]  # noqa: E731
     P, O, L, Qv = take(p), take(off), take(ovl), take(q)
     E = P * nt
-    qi, ti = np.meshgrid(np.arange(nq), np.arange(nt), indexing="ij")
     if all:
         keep = np.ones_like(P, dtype=bool)
     else:
         keep = (E if evalue else Qv) <= thresh
-    qi, ti = qi[keep], ti[keep]
-    order = np.lexsort((ti, -L[qi, ti], P[qi, ti], qi))
+    qi, ti = np.nonzero(keep)
+    # Tomtom's order: p-value, larger overlap, target database (file), then the target's id with
+    # its strand in front ('+' before '-', then the id as a string)
+    t_ids = [m.id for m in targets]
+    id_rank = np.empty(nt, np.int64)
+    id_rank[sorted(range(nt), key=t_ids.__getitem__)] = np.arange(nt)
+    db = np.zeros(nt, np.int64) if _db is None else np.asarray(_db, np.int64)
+    st = s[qi, ti]
+    order = np.lexsort((id_rank[ti], st, db[ti], -L[qi, ti], P[qi, ti], qi))
     qi, ti = qi[order], ti[order]
     st = s[qi, ti]
-    q_cons = [_consensus(x) for x in qp]
-    t_cons = [[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]
-    return pd.DataFrame({
-        "Query_ID": [queries[i].id for i in qi],
-        "Target_ID": [targets[j].id for j in ti],
+    obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731
+    q_cons = obj([_consensus(x) for x in qp])
+    t_cons = obj([[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]).reshape(len(tp), 2)
+    return {
+        "Query_ID": obj([m.id for m in queries])[qi],
+        "Target_ID": obj(t_ids)[ti],
         "Optimal_offset": O[qi, ti],
         "p-value": P[qi, ti],
         "E-value": E[qi, ti],
         "q-value": Qv[qi, ti],
         "Overlap": L[qi, ti],
-        "Query_consensus": [q_cons[i] for i in qi],
-        "Target_consensus": [t_cons[j][k] for j, k in zip(ti, st)],
-        "Orientation": np.where(st == 0, "+", "-"),
-    }, columns=COLUMNS)
+        "Query_consensus": q_cons[qi],
+        "Target_consensus": t_cons[ti, st],
+        "Orientation": obj(["+", "-"])[st],
+    }
 
 
 def format_table(table) -> str:
@@ -365,12 +396,16 @@ def format_table(table) -> str:
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        As returned by :func:`compare`.
+    table : pandas.DataFrame or dict
+        As returned by :func:`compare` (or a dict of its columns).
 
     Returns
     -------
     str
         Header line and one line per row, each ending in a newline.
     """
-    return table.to_csv(sep="\t", index=False, float_format="%g", lineterminator="\n")
+    cols = [list(table[c]) for c in COLUMNS]
+    out = ["\t".join(COLUMNS)]
+    for qid, tid, off, p, e, q, ovl, qc, tc, ori in zip(*cols):
+        out.append(f"{qid}\t{tid}\t{int(off)}\t{p:g}\t{e:g}\t{q:g}\t{int(ovl)}\t{qc}\t{tc}\t{ori}")
+    return "\n".join(out) + "\n"
