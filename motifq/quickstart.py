@@ -58,7 +58,7 @@ SIZES = {
 WHY_SETTINGS = (
     "Why these settings (measured on this data): from random kernels the DanQ sits at the label prior for "
     "hundreds of steps before its first motif separates; Adam at a learning rate of 3e-3 got there about twice "
-    "as soon as at 1e-3 (and RMSprop at 1e-3 later still). On 12,000 training sequences the models memorised "
+    "as soon as at 1e-3. On 12,000 training sequences the models memorised "
     "the few positives after a few epochs and stopped at 3–4 motifs however long they trained, so the "
     "quickstart uses 60,000 shorter (300-bp) sequences, each seen about 11 times, and minibatches of 32 "
     "(more steps for the same CPU time). The CNN gets exactly the same steps.")
