@@ -1,0 +1,67 @@
+"""The quickstart end to end at its tiny size: every step runs, every file and report section is
+there, the report is self-contained, and its numbers are the ones in quickstart.json."""
+import json
+import re
+
+import pytest
+
+from motifq.cli import main
+from motifq.errors import MotifqError
+from motifq.quickstart import SIZES, quickstart
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qs") / "quick"
+    assert main(["quickstart", "-o", str(out), "--size", "tiny", "--device", "cpu", "--seed", "1",
+                 "--threads", "1"]) == 0
+    return out
+
+
+def test_files(run):
+    for f in ("data/dataset.json", "data/truth/rules.json", "data/truth/instances.tsv", "data/truth/motifs.meme",
+              "models/danq.pt", "models/cnn.pt", "models/lr.pt", "metrics.tsv", "learned_motifs.meme",
+              "matches.tsv", "recovery.tsv", "report.html", "report.md", "quickstart.json",
+              "figures/training_curves.png", "figures/auc_scatter.png", "figures/logo_MA0139.2.png"):
+        assert (run / f).is_file(), f
+    assert not list(run.rglob("*.tmp"))
+
+
+def test_report_sections_and_numbers(run):
+    res = json.loads((run / "quickstart.json").read_text())
+    md = (run / "report.md").read_text()
+    page = (run / "report.html").read_text()
+    for heading in ("Planted motifs and what the DanQ learned", "Per-target AUCs on the test split: DanQ vs CNN vs LR",
+                    "Training curves", "Clusters of the learned motifs", "Settings", "Time per step"):
+        assert f"## {heading}" in md and f"<h2>{heading}</h2>" in page
+    # self-contained: every image is embedded, nothing is linked
+    imgs = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert len(imgs) >= 10 and all(s.startswith("data:image/png;base64,") for s in imgs)
+    # the eight planted motifs, the grammar targets marked, all three models, the settings used
+    assert set(res["metrics"]) == {"DanQ", "CNN", "LR"} and res["n_planted"] == 8 and len(res["recovery"]) == 8
+    for r in res["recovery"]:
+        assert f"{r['motif']} {r['name']}" in md
+    grammar = [t for t, k in res["kinds"].items() if k == "grammar"]
+    assert len(grammar) == 2 and all(f"{t} ★" in md for t in grammar)
+    for t, k in res["kinds"].items():
+        row = next(l for l in md.splitlines() if l.startswith(f"| {t} ") or l.startswith(f"| {t} ★"))
+        assert f"{res['metrics']['DanQ'][t]['pr_auc']:.3f}" in row
+    tr = res["settings"]["training"]
+    assert tr["DanQ"]["optimizer"] == SIZES["tiny"]["optimizer"] and tr["DanQ"]["steps_done"] == SIZES["tiny"]["steps"]
+    assert "adam" in md and str(SIZES["tiny"]["learning_rate"]) in md
+    for step in ("simulate", "train DanQ", "train CNN", "train LR", "evaluate", "extract", "compare", "cluster",
+                 "figures", "report", "total"):
+        assert any(k.startswith(step) for k in res["timings"]), step
+        assert any(l.startswith(f"| {step}") for l in md.splitlines()), step
+    assert res["recovered"] == sum(r["recovered"] for r in res["recovery"])
+    assert (run / "metrics.tsv").read_text().count("\n") == 1 + len(res["kinds"])
+
+
+def test_bad_arguments(tmp_path, capsys):
+    with pytest.raises(MotifqError, match="size"):
+        quickstart(tmp_path / "x", size="huge")
+    with pytest.raises(MotifqError, match="threads"):
+        quickstart(tmp_path / "x", size="tiny", threads=0)
+    assert main(["quickstart", "-o", str(tmp_path / "y"), "--device", "tpu"]) == 2
+    assert "device" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
