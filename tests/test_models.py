@@ -12,14 +12,6 @@ from motifq.sequence import one_hot, reverse_complement_tokens
 SMALL = dict(n_targets=3, length=150, conv_kernels=8, conv_width=9, pool=5, lstm_units=6, dense=12)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread avoids OpenMP spin-waits on a loaded 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _small(kind, **kw):
     over = dict(SMALL)

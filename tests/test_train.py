@@ -48,13 +48,6 @@ def _weights(path):
     return torch.load(path, weights_only=True)["state_dict"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_loss_falls_on_planted_motifs(tmp_path):
     # The paper's U(-0.05, 0.05) start leaves a tiny DanQ on a plateau for a seed-dependent
