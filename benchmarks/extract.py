@@ -46,7 +46,7 @@ def main(argv=None):
     ap.add_argument("--n-predict", type=int, default=400, help="sequences for inference (default 400)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the library's (8 on the CPU, 256 on a GPU)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "extract.md"))
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -58,7 +58,7 @@ def main(argv=None):
     tokens[rng.random(tokens.shape) < 0.01] = 4
     conv = model.conv
 
-    kernel_sites(conv, tokens[:args.batch_size], batch_size=args.batch_size, device=args.device)  # warm-up
+    kernel_sites(conv, tokens[:256], batch_size=args.batch_size, device=args.device)  # warm-up
     seq_rate, seq_s = _rate(lambda: kernel_sites(conv, tokens, batch_size=args.batch_size, device=args.device), args.n)
     pos_rate, pos_s = _rate(lambda: kernel_sites(conv, tokens, mode="position", batch_size=args.batch_size,
                                                  device=args.device), args.n)
@@ -80,7 +80,7 @@ def main(argv=None):
         "",
         "| what | sequences | seconds | sequences/s | vs forward inference |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| extract, sequence mode (batch {args.batch_size}) | {args.n} | {seq_s:.2f} | {seq_rate:.0f} | {seq_rate / fwd_rate:.1f}x |",
+        f"| extract, sequence mode (batch {args.batch_size or 'default'}) | {args.n} | {seq_s:.2f} | {seq_rate:.0f} | {seq_rate / fwd_rate:.1f}x |",
         f"| extract, position mode (two passes) | {args.n} | {pos_s:.2f} | {pos_rate:.0f} | {pos_rate / fwd_rate:.1f}x |",
         f"| full model, forward only (`predict rc=False`, batch 100) | {len(ptoks)} | {fwd_s:.2f} | {fwd_rate:.0f} | 1.0x |",
         f"| full model, forward + reverse complement (`predict rc=True`) | {len(ptoks)} | {rc_s:.2f} | {rc_rate:.0f} | {rc_rate / fwd_rate:.1f}x |",

@@ -230,7 +230,8 @@ def _add_extract_motifs(sub) -> None:
     p.add_argument("--trim", type=float, metavar="IC", help="trim edge columns below IC bits (default: keep the kernel width)")
     p.add_argument("--match", metavar="NAME|FILE", help="compare with a database (e.g. jaspar2016) and write matches.tsv beside the output")
     p.add_argument("--evalue", type=float, default=0.01, help="--match: E-value cut for the summary line and matches.tsv (default 0.01)")
-    p.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="sequences per batch (default: 8 on the CPU, where small batches stay in cache; 256 on a GPU)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
     p.add_argument("-o", "--output", required=True, metavar="motifs.meme", help="MEME file to write")
     p.set_defaults(func=_run_extract_motifs)
@@ -286,7 +287,7 @@ def _run_extract_motifs(args) -> int:
     from .train import resolve_device
 
     check(args.min_sites >= 1, f"min-sites: must be at least 1, got {args.min_sites}")
-    check(args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
+    check(args.batch_size is None or args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
     check(0.0 <= args.threshold <= 1.0, f"threshold: must be in [0, 1], got {args.threshold}")
     device = str(resolve_device(args.device))
     model, ckpt = load_checkpoint(args.model, device=device)

@@ -97,8 +97,12 @@ def _batch_activations(weight, bias, tok):
     import torch.nn.functional as F
 
     W = weight.shape[2]
-    x = F.one_hot(tok, 5)[..., :4].to(weight.dtype).transpose(1, 2)  # (B, 4, L), N -> all zeros
-    act = F.conv1d(x, weight, bias)  # (B, K, P)
+    # The convolution as one matrix product of the (B, P, W * 4) one-hot windows with the
+    # (W * 4, K) kernels: on the CPU about 1.4x faster than conv1d for 4 input channels.
+    x = F.one_hot(tok, 5)[..., :4].to(weight.dtype)  # (B, L, 4), N -> all zeros
+    windows = x.unfold(1, W, 1).transpose(2, 3).reshape(tok.shape[0], -1, W * 4)  # (B, P, W * 4), w * 4 + c
+    kernels = weight.permute(2, 1, 0).reshape(W * 4, -1)  # (W * 4, K)
+    act = (windows @ kernels + bias).transpose(1, 2)  # (B, K, P)
     isn = (tok == 4).to(torch.int32)  # (B, L)
     csum = F.pad(isn.cumsum(1), (1, 0))  # (B, L + 1)
     has_n = (csum[:, W:] - csum[:, :-W]) > 0  # (B, P)
@@ -170,7 +174,7 @@ def _batches(tokens, batch_size, device):
         yield torch.from_numpy(chunk.astype(np.int64, copy=False)).to(device)
 
 
-def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, batch_size: int = 256,
+def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, batch_size: int | None = None,
                  device: str = "cpu", progress: bool = False) -> KernelSites:
     """Count the windows each first-layer kernel fires on.
 
@@ -190,8 +194,9 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
         Default is ``sequence``.
     threshold : float
         Fraction of each kernel's maximum, ``position`` mode only. Default is 0.5.
-    batch_size : int
-        Sequences per batch. Default is 256.
+    batch_size : int or None
+        Sequences per batch. Default is None: 256 on a GPU, 8 on the CPU (there the (B, K, P)
+        activations of a small batch stay in cache: twice the speed of 256 for a full DanQ).
     device : str
         Torch device, e.g. ``cpu`` or ``cuda``. Default is ``cpu``.
     progress : bool
@@ -206,6 +211,8 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
     from tqdm.auto import tqdm
 
     check(mode in MODES, f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    if batch_size is None:
+        batch_size = 8 if str(device).startswith("cpu") else 256
     check(batch_size >= 1, f"batch-size: must be at least 1, got {batch_size}")
     check(0.0 <= threshold <= 1.0 or mode == "sequence", f"threshold: must be in [0, 1], got {threshold}")
     check(getattr(tokens, "ndim", 0) == 2, f"tokens: expected shape (N, L), got {getattr(tokens, 'shape', None)}")
@@ -327,7 +334,7 @@ def sites_to_motifs(sites: KernelSites, min_sites: int = 10, trim: float | None 
 
 
 def extract_motifs(conv, tokens, mode: str = "sequence", threshold: float = 0.5, min_sites: int = 10,
-                   trim: float | None = None, jaspar_map=None, batch_size: int = 256, device: str = "cpu",
+                   trim: float | None = None, jaspar_map=None, batch_size: int | None = None, device: str = "cpu",
                    progress: bool = False) -> tuple[list[Motif], list[int], KernelSites]:
     """Kernels of a first convolution layer -> motifs (:func:`kernel_sites` + :func:`sites_to_motifs`).
 
@@ -347,8 +354,8 @@ def extract_motifs(conv, tokens, mode: str = "sequence", threshold: float = 0.5,
         Edge information-content cut in bits. Default is None.
     jaspar_map : list of dict or None
         A checkpoint's seeded-kernel record (see :func:`seed_names`). Default is None.
-    batch_size : int
-        Sequences per batch. Default is 256.
+    batch_size : int or None
+        Sequences per batch. Default is None: see :func:`kernel_sites`.
     device : str
         Torch device. Default is ``cpu``.
     progress : bool
