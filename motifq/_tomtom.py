@@ -352,34 +352,43 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     # The exact min and max of each row lie in its first / last non-empty bucket; bounds from
     # the buckets settle offset and scale unless a floor() below could go either way, and only
     # then are the rows scanned for the exact values (same results, one pass fewer per row).
-    small_lo = np.inf
-    small_hi = np.inf
-    large_lo = -np.inf
-    large_hi = -np.inf
+    sl = np.empty(W, np.float64)  # bounds of each row's (min - median) and (max - median)
+    su = np.empty(W, np.float64)
+    ll = np.empty(W, np.float64)
+    lu = np.empty(W, np.float64)
     margin = 2.0 / fb
     for i in range(W):
         _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx, lo, fb)
         med, b0, b1 = _row_stats(rows[i], k1, k2, ws_idx, ws_counts, ws_buf)
         meds[i] = med
-        small_lo = min(small_lo, (lo + b0 / fb - margin) - med)
-        small_hi = min(small_hi, (lo + b0 / fb + margin) - med)
-        large_lo = max(large_lo, (lo + b1 / fb - margin) - med)
-        large_hi = max(large_hi, (lo + b1 / fb + margin) - med)
+        sl[i] = (lo + b0 / fb - margin) - med
+        su[i] = (lo + b0 / fb + margin) - med
+        ll[i] = (lo + b1 / fb - margin) - med
+        lu[i] = (lo + b1 / fb + margin) - med
+    small_lo = sl.min()
+    small_hi = su.min()
+    large_lo = ll.max()
+    large_hi = lu.max()
     exact = large_lo <= small_hi or math.floor(small_lo) != math.floor(small_hi)
     if not exact:
         offset = math.floor(small_lo)
         exact = (math.floor(BINS / (large_lo - offset)) != math.floor(BINS / (large_hi - offset))
                  or large_lo - offset <= 0.0)
     if exact:
+        # exact values, scanning only the rows that can hold the extreme (the others' bounds
+        # lie beyond the best upper / lower bound)
         for i in range(W):
             r = rows[i]
-            mn = np.inf
-            mx = -np.inf
-            for j in range(n):
-                mn = min(mn, r[j])
-                mx = max(mx, r[j])
-            small = min(small, mn - meds[i])
-            large = max(large, mx - meds[i])
+            if sl[i] <= small_hi:
+                mn = np.inf
+                for j in range(n):
+                    mn = min(mn, r[j])
+                small = min(small, mn - meds[i])
+            if lu[i] >= large_lo:
+                mx = -np.inf
+                for j in range(n):
+                    mx = max(mx, r[j])
+                large = max(large, mx - meds[i])
         if large == small:
             small = large - 1.0
         offset = math.floor(small)
