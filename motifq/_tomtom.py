@@ -90,13 +90,14 @@ _RANGE = np.array([[-1.4142135623730951, 0.0], [-1.0, 1.0], [0.0, 2.0]])
 
 @njit(cache=True)
 def _row_stats(row, k1, k2, idx, counts, buf):
-    """Exact (MEME's median, min, max) of one row in linear time.
+    """Exact MEME median of one row in linear time, and the buckets of its min and max.
 
     MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). idx
     (n,) int16 holds each entry's bucket (``_NB`` equal buckets over the score's range, filled
     by :func:`_score_row`; monotone in the entry); the buckets holding the two ranks are found
-    from the counts and only their entries are sorted; the minimum and maximum are those of the
-    first and last non-empty buckets. counts (_NB,) int32 and buf (n,) float64 are scratch.
+    from the counts and only their entries are sorted. Returns (median, b0, b1): b0 and b1 are
+    the first and last non-empty buckets (they hold the minimum and maximum; see
+    :func:`_bucket_bounds`). counts (_NB,) int32 and buf (n,) float64 are scratch.
     """
     n = row.shape[0]
     counts[:] = 0
@@ -118,25 +119,20 @@ def _row_stats(row, k1, k2, idx, counts, buf):
     while cum2 + counts[m2] <= k2:
         cum2 += counts[m2]
         m2 += 1
-    mn = np.inf
-    mx = -np.inf
+    # the buckets strictly between m1 and m2 are empty: one unsigned range test finds both
+    w12 = np.uint64(m2 - m1)
     nb = 0
     for j in range(n):
-        q = idx[j]
-        if q == m1 or q == m2:
+        if np.uint64(np.int64(idx[j]) - m1) <= w12:
             buf[nb] = row[j]
             nb += 1
-        if q == b0:
-            mn = min(mn, row[j])
-        if q == b1:
-            mx = max(mx, row[j])
     srt = np.sort(buf[:nb])
     a = srt[k1 - cum1]
     if m2 == m1:
         b2 = srt[k2 - cum1]
     else:
         b2 = srt[counts[m1] + k2 - cum2]
-    return (a + b2) / 2.0, mn, mx
+    return (a + b2) / 2.0, b0, b1
 
 
 _PAD = 4
@@ -353,16 +349,53 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
     large = -np.inf
     fb = (_NB - 1) / (hi - lo)
     meds = np.empty(W, np.float64)
+    # The exact min and max of each row lie in its first / last non-empty bucket; bounds from
+    # the buckets settle offset and scale unless a floor() below could go either way, and only
+    # then are the rows scanned for the exact values (same results, one pass fewer per row).
+    sl = np.empty(W, np.float64)  # bounds of each row's (min - median) and (max - median)
+    su = np.empty(W, np.float64)
+    ll = np.empty(W, np.float64)
+    lu = np.empty(W, np.float64)
+    margin = 2.0 / fb
     for i in range(W):
         _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx, lo, fb)
-        med, mn, mx = _row_stats(rows[i], k1, k2, ws_idx, ws_counts, ws_buf)
+        med, b0, b1 = _row_stats(rows[i], k1, k2, ws_idx, ws_counts, ws_buf)
         meds[i] = med
-        small = min(small, mn - med)
-        large = max(large, mx - med)
-    if large == small:
-        small = large - 1.0
-    offset = math.floor(small)
-    scale = math.floor(BINS / (large - offset))
+        sl[i] = (lo + b0 / fb - margin) - med
+        su[i] = (lo + b0 / fb + margin) - med
+        ll[i] = (lo + b1 / fb - margin) - med
+        lu[i] = (lo + b1 / fb + margin) - med
+    small_lo = sl.min()
+    small_hi = su.min()
+    large_lo = ll.max()
+    large_hi = lu.max()
+    exact = large_lo <= small_hi or math.floor(small_lo) != math.floor(small_hi)
+    if not exact:
+        offset = math.floor(small_lo)
+        exact = (math.floor(BINS / (large_lo - offset)) != math.floor(BINS / (large_hi - offset))
+                 or large_lo - offset <= 0.0)
+    if exact:
+        # exact values, scanning only the rows that can hold the extreme (the others' bounds
+        # lie beyond the best upper / lower bound)
+        for i in range(W):
+            r = rows[i]
+            if sl[i] <= small_hi:
+                mn = np.inf
+                for j in range(n):
+                    mn = min(mn, r[j])
+                small = min(small, mn - meds[i])
+            if lu[i] >= large_lo:
+                mx = -np.inf
+                for j in range(n):
+                    mx = max(mx, r[j])
+                large = max(large, mx - meds[i])
+        if large == small:
+            small = large - 1.0
+        offset = math.floor(small)
+        scale = math.floor(BINS / (large - offset))
+    else:
+        offset = math.floor(small_lo)
+        scale = math.floor(BINS / (large_lo - offset))
     K = int(-offset * scale)
     # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
     # Kept: the last row, and for every target and strand (ts = strand * n_targets + t, which is
@@ -406,33 +439,35 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             base = t_start[strand, t]
             e_ts = ends[ts + 1]
             s_ts = ends[ts]
-            best_e = np.int64(-1)
-            best_l = np.int64(-1)
-            best_o = np.int64(0)
+            # One int64 key per offset, (complete score, overlap, -offset) packed in 32 + 16
+            # + 16 bits: its maximum is the best offset under the same ties, without branches.
+            best = np.int64(-1)
             # o < 0 and o <= cut_last: last[...] - starts[-o-1]
             for o in range(o_lo, min(-1, cut_last) + 1):
                 e_val = np.int64(last[base + W - 1 + o]) - s_ts[-o - 1] + (-o) * K
                 ovl = W + o
-                if e_val > best_e or (e_val == best_e and ovl > best_l):
-                    best_e, best_l, best_o = e_val, ovl, o
+                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
             # o < 0 and o > cut_last: ends[tw-o-1] - starts[-o-1] (target inside the query)
             for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
                 ovl = tw
                 e_val = np.int64(e_ts[tw - o - 1]) - s_ts[-o - 1] + (W - ovl) * K
-                if e_val > best_e or (e_val == best_e and ovl > best_l):
-                    best_e, best_l, best_o = e_val, ovl, o
+                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
             # o >= 0 and o <= cut_last: last[...] (query inside the target)
             for o in range(max(o_lo, 0), min(cut_last, o_hi) + 1):
                 e_val = np.int64(last[base + W - 1 + o])
                 ovl = W
-                if e_val > best_e or (e_val == best_e and ovl > best_l):
-                    best_e, best_l, best_o = e_val, ovl, o
+                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
             # o >= 0 and o > cut_last: ends[tw-o-1]
             for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
                 ovl = tw - o
                 e_val = np.int64(e_ts[tw - o - 1]) + (W - ovl) * K
-                if e_val > best_e or (e_val == best_e and ovl > best_l):
-                    best_e, best_l, best_o = e_val, ovl, o
+                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
+            if best < 0:
+                best_e, best_l, best_o = np.int64(-1), np.int64(-1), np.int64(0)
+            else:
+                best_e = best >> 32
+                best_l = (best >> 16) & 0xFFFF
+                best_o = o_lo + (0xFFFF - (best & 0xFFFF))
             best_es[t, strand] = best_e
             out_off[qi, t, strand] = best_o
             out_ovl[qi, t, strand] = best_l
@@ -548,6 +583,8 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
     offset, overlap : (n_queries, n_targets, 2) int64
     """
     nq, nt, n = q_start.shape[0], t_len.shape[0], Tt.shape[1]
+    if int(q_len.max()) + int(t_len.max()) >= 1 << 16:  # the offset scan packs widths in 16 bits
+        raise ValueError("motif widths must sum to less than 65536")
     groups = _target_groups(t_len, t_start, norient, n)
     maxq = int(q_len.max())
     max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
