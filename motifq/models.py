@@ -42,9 +42,9 @@ import torch.nn.functional as F
 
 from .config import ModelConfig
 from .errors import MotifqError, atomic_path, check, check_file
+from .sequence import reverse_complement_tokens
 
-__all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "one_hot_tokens",
-           "reverse_complement_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
+__all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "one_hot_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
            "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "motifq-checkpoint"
@@ -273,11 +273,6 @@ def one_hot_tokens(tokens, dtype=torch.float32):
         tokens = torch.from_numpy(np.array(tokens))
     table = _ONE_HOT_TABLE.to(device=tokens.device, dtype=dtype)
     return F.embedding(tokens.long(), table).transpose(1, 2)
-
-
-def reverse_complement_tokens(tokens):
-    """Reverse complement of (N, L) torch tokens (0..3 = A, C, G, T; 4 = N), same dtype/device."""
-    return torch.where(tokens == 4, tokens, 3 - tokens).flip(-1)
 
 
 def _model_device(model) -> torch.device:

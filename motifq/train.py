@@ -51,7 +51,8 @@ from .config import ModelConfig, TrainConfig
 from .data.dataset import Split
 from .errors import atomic_write, check
 from .models import (build_model, fit_kmer_stats, load_checkpoint, model_from_checkpoint, one_hot_tokens,
-                     read_checkpoint, reverse_complement_tokens, save_checkpoint)
+                     read_checkpoint, save_checkpoint)
+from .sequence import reverse_complement_tokens
 
 __all__ = ["fit", "train_step", "holdout_split", "resolve_device", "last_path", "metrics_path", "load_checkpoint",
            "save_checkpoint", "make_optimizer"]
