@@ -342,16 +342,6 @@ def _add_cluster(sub) -> None:
     p.set_defaults(func=_run_cluster)
 
 
-def _save_figure(fig, path) -> None:
-    import matplotlib.pyplot as plt
-
-    from .errors import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-
-
 def _run_cluster(args) -> int:
     import time
     from pathlib import Path
@@ -365,7 +355,7 @@ def _run_cluster(args) -> int:
     from .errors import atomic_write
     from .formats import write_meme
     from .jaspar import load_motifs
-    from .plot import plot_cluster_heatmap
+    from .plot import plot_cluster_heatmap, save_figure
 
     motifs = load_motifs(args.motifs)
     start = time.perf_counter()
@@ -377,7 +367,7 @@ def _run_cluster(args) -> int:
     write_meme(out / "summaries.meme", result.summaries)
     for kind, name in (("letter", "tree_letters.png"), ("position", "tree_ic.png")):
         axes = plot_cluster_heatmap(result, color_by=kind)
-        _save_figure(axes[0].figure, out / name)
+        save_figure(axes[0].figure, out / name)
     sizes = np.bincount(result.labels)[1:]
     _say(args, f"{len(motifs)} motifs -> {len(sizes)} clusters ({int((sizes > 1).sum())} with 2 or more members, "
                f"largest {int(sizes.max())}) in {seconds:.1f} s; wrote {out}/clusters.tsv, summaries.meme, "
@@ -430,7 +420,7 @@ def _run_logos(args) -> int:
 
     from .errors import atomic_write, check
     from .jaspar import load_motifs
-    from .plot import plot_logo, plot_match, tomtom_placement
+    from .plot import plot_logo, plot_match, save_figure, tomtom_placement
 
     check(args.per_page >= 1, f"per-page: must be at least 1, got {args.per_page}")
     check(args.top is None or args.top >= 1, f"top: must be at least 1, got {args.top}")
@@ -477,7 +467,7 @@ def _run_logos(args) -> int:
             else:
                 plot_logo(m, ax=fig.add_subplot(gs[c // cols, c % cols]))
         name = f"page_{len(pages) + 1:03d}.png"
-        _save_figure(fig, out / name)
+        save_figure(fig, out / name)
         pages.append((name, [motifs[i] for i in chunk]))
     with atomic_write(out / "index.html") as fh:
         fh.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>motifq logos</title></head><body>\n")

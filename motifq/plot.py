@@ -11,13 +11,40 @@ import numpy as np
 
 from .errors import check
 
-__all__ = ["LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
+__all__ = ["save_figure", "LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
            "tomtom_placement"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
 LETTER_COLORS = np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 1.0], [1.0, 0.65, 0.0], [1.0, 0.0, 0.0]])
 #: Heatmap cells where a motif has no column (outside it in its cluster's alignment): pale blue.
 NO_COLUMN_COLOR = (0.85, 0.9, 0.96)
+
+
+def save_figure(fig, path, dpi: int = 120):
+    """Write `fig` as PNG atomically (temp file + rename) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or os.PathLike
+    dpi : int
+        Default is 120.
+
+    Returns
+    -------
+    pathlib.Path
+        `path`.
+    """
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from .errors import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
 
 
 def _new_axes(ax, figsize):

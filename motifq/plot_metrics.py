@@ -14,16 +14,13 @@ import numpy as np
 
 from .errors import MotifqError, check
 from .evaluate import average_precision, compare_models, pr_curve, roc_auc, roc_curve
+from .plot import _new_axes
 
 __all__ = ["plot_roc", "plot_pr", "plot_auc_histogram", "plot_auc_scatter", "plot_training_curves"]
 
 
 def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(5, 4.5))
-    return ax
+    return _new_axes(ax, (5, 4.5))
 
 
 def _thin(x, y, max_points: int):

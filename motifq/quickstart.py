@@ -102,25 +102,11 @@ def _train(kind, sizes, train, valid, out, seed, device, progress, steps):
 
 def _predict(path, split, device, progress):
     from .models import load_checkpoint, predict
+    from .train import resolve_device
 
     model, ckpt = load_checkpoint(path)
-    dev = None if device == "auto" else device
-    if device == "auto":
-        import torch
-
-        dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return model, ckpt, predict(model, split.tokens, batch_size=500, rc=True, device=dev, progress=progress)
-
-
-def _png(fig, path) -> Path:
-    import matplotlib.pyplot as plt
-
-    from .errors import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
+    return model, ckpt, predict(model, split.tokens, batch_size=500, rc=True, device=resolve_device(device),
+                                progress=progress)
 
 
 def _recovery(planted, learned, matches):
@@ -298,7 +284,7 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, sa
     def figures():
         import matplotlib.pyplot as plt
 
-        from .plot import plot_cluster_heatmap, plot_logo, plot_match, tomtom_placement
+        from .plot import plot_cluster_heatmap, plot_logo, plot_match, save_figure, tomtom_placement
         from .plot_metrics import plot_auc_scatter, plot_training_curves
 
         made = {}
@@ -312,19 +298,19 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, sa
             else:
                 fig, ax = plt.subplots(figsize=(4, 1.8))
                 plot_logo(m, ax=ax, title=f"{m.id} {m.name}: no learned match")
-            made[f"logo_{r['motif']}"] = _png(fig, figs / f"logo_{r['motif']}.png")
+            made[f"logo_{r['motif']}"] = save_figure(fig, figs / f"logo_{r['motif']}.png", dpi=90)
         fig, axes = plt.subplots(1, len(trained), figsize=(4.2 * len(trained), 3.2))
         for ax, (label, (_, _, res)) in zip(np.atleast_1d(axes), trained.items()):
             plot_training_curves(res["metrics"], ax=ax)
             ax.set_title(label)
-        made["training_curves"] = _png(fig, figs / "training_curves.png")
+        made["training_curves"] = save_figure(fig, figs / "training_curves.png", dpi=90)
         fig, axes = plt.subplots(1, 2, figsize=(8.4, 4))
         plot_auc_scatter(aucs["CNN"].pr_auc, aucs["DanQ"].pr_auc, "CNN", "DanQ", metric="PR AUC", ax=axes[0])
         plot_auc_scatter(aucs["LR"].pr_auc, aucs["DanQ"].pr_auc, "LR", "DanQ", metric="PR AUC", ax=axes[1])
-        made["auc_scatter"] = _png(fig, figs / "auc_scatter.png")
+        made["auc_scatter"] = save_figure(fig, figs / "auc_scatter.png", dpi=90)
         if clusters is not None:
             axes = plot_cluster_heatmap(clusters)
-            made["clusters"] = _png(axes[0].figure, figs / "clusters.png")
+            made["clusters"] = save_figure(axes[0].figure, figs / "clusters.png", dpi=90)
         return made
 
     made = clock.run("figures (logos, curves, clusters)", figures)
