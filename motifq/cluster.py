@@ -13,8 +13,10 @@
 3. **Clusters.** Bottom-up, a node is valid while both children are valid and the mean ``cor``
    and mean ``Ncor`` over all pairs of its leaves pass the thresholds (defaults 0.75 and 0.55);
    the clusters are the maximal valid nodes (single motifs are always valid).
-4. **Progressive alignment.** Along the tree, two aligned groups are joined through their most
-   similar pair (largest ``Ncor``), using that pair's offset and strand; each cluster's
+4. **Progressive alignment.** Along the tree, two aligned groups are joined through the pair
+   whose own alignment agrees best column for column (largest ``cor``, ties by ``Ncor``), using
+   that pair's offset and strand (the largest-``Ncor`` pair of two partial copies can be a
+   longer, wrong overlap); each cluster's
    summary motif is the sum of the aligned counts (each column adds the counts of the members
    that cover it).
 
@@ -310,8 +312,10 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
         if not valid[n]:
             continue
         la, lb = np.array(leaves[a]), np.array(leaves[b])
-        sub = pairs.ncor[np.ix_(la, lb)]
-        ia, ib = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        # Anchor the join on the pair whose own alignment agrees best column for column (cor,
+        # ties by Ncor): the best-Ncor pair of two partial copies can be a longer, wrong overlap.
+        cor, ncor = pairs.cor[np.ix_(la, lb)], pairs.ncor[np.ix_(la, lb)]
+        ia, ib = np.unravel_index(int(np.lexsort((-ncor.ravel(), -cor.ravel()))[0]), cor.shape)
         frames[n] = _place(pairs, widths, frames[a], frames[b], int(la[ia]), int(lb[ib]))
 
     # maximal valid nodes, top-down
