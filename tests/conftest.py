@@ -10,6 +10,14 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
+
+# CI runs the same hypothesis examples every time (a red run then means a change broke it);
+# local runs keep drawing new examples, which is how the cluster alignment bug was found.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
