@@ -15,12 +15,17 @@ without an N is taken. Only the forward strand is scanned (as DeepBind and DanQ 
 counts are (W, 4) in **A, C, G, T** order and each site adds one count to every column, so a
 motif's columns all sum to its number of sites (``nsites``).
 
-Everything is batched torch: the convolution is ``torch.nn.functional.conv1d`` of the one-hot
-sequences (B, 4, L) with the kernel weights (K, 4, W); the best window is a max/argmax over
-positions; windows are gathered by index arithmetic on the (B, L) token tensor and counted
-with ``torch.bincount`` into a flat (K * W * 4) array; when many windows pass (``position``
-mode with weak kernels), the counts are instead one matrix product of the (K, B * P) site mask
-and the (B * P, W * 4) one-hot windows.
+Everything is batched torch. The convolution is computed from a lookup table rather than by
+multiplying one-hot windows: a kernel's activation on a window is the sum, over its W columns,
+of the weight of the base in each column, so the columns are taken three at a time and each
+run of three bases (a 3-mer, 64 possibilities) is looked up in a precomputed (64, K) table of
+summed weights (:func:`_kmer_table`, bias folded into the first run). A window then costs
+``ceil(W / 3)`` table rows added together (one ``torch.nn.functional.embedding_bag`` call per
+batch) instead of ``4 * W`` multiply-adds; windows with an N take a ``-inf`` row. The best window
+is a max/argmax over positions; windows are gathered by index arithmetic on the (B, L) token
+tensor and counted with ``torch.bincount`` into a flat (K * W * 4) array; when many windows pass
+(``position`` mode with weak kernels), the counts are instead one matrix product of the
+(K, B * P) site mask and the (B * P, W * 4) one-hot windows.
 """
 from __future__ import annotations
 
@@ -80,35 +85,97 @@ def _conv_parts(conv):
     return weight, bias
 
 
-def _batch_activations(weight, bias, tok):
-    """Activations and N-free mask for one batch.
+_GROUP = 3  # kernel columns per table lookup (4**3 = 64 rows per group)
+
+
+def _kmer_table(weight, bias, group: int = _GROUP):
+    """The kernels rewritten as a lookup table over g-mers.
+
+    A kernel's activation on a one-hot window is the sum over its columns of the weight of the
+    base in that column. Grouping the W columns into runs of `group` (the last run may be
+    shorter), each run contributes one of ``4**group`` precomputed sums, so a window costs
+    ``ceil(W / group)`` table rows added together instead of ``4 * W`` multiply-adds.
 
     Parameters
     ----------
     weight : (K, 4, W) tensor, input channels A, C, G, T.
-    bias : (K,) tensor.
-    tok : (B, L) int64 tensor of tokens (0..3 = A, C, G, T; 4 = N).
+    bias : (K,) tensor
+        Added to the rows of the first run (every window takes exactly one of them).
+    group : int
+        Columns per run. Default is 3.
 
     Returns
     -------
-    act : (B, K, P) tensor, P = L - W + 1, with ``-inf`` at windows that contain an N.
+    table : (R + 1, K) tensor
+        Row ``offsets[j] + code`` holds, for each kernel, the summed weights of run ``j``
+        (kernel columns ``starts[j] .. starts[j] + sizes[j] - 1``) for the bases whose code is
+        ``code`` (base 4, first base most significant, A, C, G, T = 0..3). The last row is
+        ``-inf``: a window that contains an N takes it instead of its first run's row.
+    starts, sizes, offsets : list of int
+        Each run's first kernel column, its number of columns, and its first row in `table`.
+    """
+    import torch
+
+    K, _, W = weight.shape
+    parts, starts, sizes, offsets = [], [], [], []
+    row = 0
+    for s in range(0, W, group):
+        n = min(group, W - s)
+        codes = torch.arange(4 ** n, device=weight.device)
+        part = torch.zeros((4 ** n, K), dtype=weight.dtype, device=weight.device)
+        for i in range(n):
+            base = (codes // 4 ** (n - 1 - i)) % 4  # (4**n,) the i-th base of each code
+            part += weight[:, base, s + i].T
+        parts.append(part)
+        starts.append(s)
+        sizes.append(n)
+        offsets.append(row)
+        row += 4 ** n
+    parts[0] += bias
+    parts.append(torch.full((1, K), float("-inf"), dtype=weight.dtype, device=weight.device))
+    return torch.cat(parts), starts, sizes, offsets
+
+
+def _codes(tok, start, size, P):
+    """(B, P) base-4 code of ``tok[:, p + start : p + start + size]`` for every window start p."""
+    code = tok[:, start:start + P].clone()
+    for i in range(1, size):
+        code.mul_(4).add_(tok[:, start + i:start + i + P])
+    return code
+
+
+def _batch_activations(kmers, tok, W):
+    """Activations (after the bias) of every kernel at every window of one batch.
+
+    Parameters
+    ----------
+    kmers : tuple
+        :func:`_kmer_table` of the (K, 4, W) kernels (A, C, G, T) and their bias.
+    tok : (B, L) int32 tensor of tokens (0..3 = A, C, G, T; 4 = N).
+    W : int
+        Kernel width.
+
+    Returns
+    -------
+    act : (B, P, K) tensor, P = L - W + 1: the activation of the window starting at p, ``-inf``
+        where the window contains an N.
     """
     import torch
     import torch.nn.functional as F
 
-    W = weight.shape[2]
-    # The convolution as one matrix product of the (B, P, W * 4) one-hot windows with the
-    # (W * 4, K) kernels: on the CPU about 1.4x faster than conv1d for 4 input channels.
-    x = F.one_hot(tok, 5)[..., :4].to(weight.dtype)  # (B, L, 4), N -> all zeros
-    windows = x.unfold(1, W, 1).transpose(2, 3).reshape(tok.shape[0], -1, W * 4)  # (B, P, W * 4), w * 4 + c
-    kernels = weight.permute(2, 1, 0).reshape(W * 4, -1)  # (W * 4, K)
-    act = (windows @ kernels + bias).transpose(1, 2)  # (B, K, P)
-    isn = (tok == 4).to(torch.int32)  # (B, L)
-    csum = F.pad(isn.cumsum(1), (1, 0))  # (B, L + 1)
+    table, starts, sizes, offsets = kmers
+    B, L = tok.shape
+    P = L - W + 1
+    t = tok.clamp(max=3)  # windows with an N take the -inf row below; any base will do here
+    full = _codes(t, 0, sizes[0], L - sizes[0] + 1)  # (B, L - g + 1) codes of every g-mer
+    index = torch.empty((B, P, len(starts)), dtype=tok.dtype, device=tok.device)
+    for j, (s, n, o) in enumerate(zip(starts, sizes, offsets)):
+        index[:, :, j] = (full[:, s:s + P] if n == sizes[0] else _codes(t, s, n, P)) + o
+    csum = F.pad((tok == 4).to(torch.int32).cumsum(1), (1, 0))  # (B, L + 1) running count of Ns
     has_n = (csum[:, W:] - csum[:, :-W]) > 0  # (B, P)
-    if bool(has_n.any()):
-        act = act.masked_fill(has_n[:, None, :], float("-inf"))
-    return act
+    index[:, :, 0].masked_fill_(has_n, table.shape[0] - 1)
+    # One fused gather-and-sum per window (a bag of ceil(W / g) table rows).
+    return F.embedding_bag(index.view(B * P, -1), table, mode="sum").view(B, P, -1)
 
 
 def _count_windows(tok, b, k, p, K, W):
@@ -116,7 +183,7 @@ def _count_windows(tok, b, k, p, K, W):
 
     Parameters
     ----------
-    tok : (B, L) int64 tensor of tokens, none of the windows contain 4 (N).
+    tok : (B, L) int32 tensor of tokens, none of the windows contain 4 (N).
     b, k, p : (S,) int64 tensors: sequence in the batch, kernel, window start.
     K, W : int
         Number of kernels and their width.
@@ -136,14 +203,14 @@ def _count_windows(tok, b, k, p, K, W):
 def _count_dense(tok, hit, W):
     """Window base counts for many sites at once, as one matrix product.
 
-    ``counts[k, w, b] = sum over (n, p) of hit[n, k, p] * onehot[n, p + w, b]``: the (K, B * P)
+    ``counts[k, w, b] = sum over (n, p) of hit[n, p, k] * onehot[n, p + w, b]``: the (K, B * P)
     site mask times the (B * P, W * 4) one-hot windows (a view made by ``unfold``), so the cost
     does not grow with the number of sites.
 
     Parameters
     ----------
-    tok : (B, L) int64 tensor of tokens (0..3 = A, C, G, T; 4 = N, an all-zero one-hot column).
-    hit : (B, K, P) bool tensor, P = L - W + 1.
+    tok : (B, L) int32 tensor of tokens (0..3 = A, C, G, T; 4 = N, an all-zero one-hot column).
+    hit : (B, P, K) bool tensor, P = L - W + 1.
     W : int
         Kernel width.
 
@@ -154,14 +221,14 @@ def _count_dense(tok, hit, W):
     import torch
     import torch.nn.functional as F
 
-    B, K, P = hit.shape
+    B, P, K = hit.shape
     out = torch.zeros((K, W * 4), dtype=torch.int64, device=tok.device)
     step = max(1, (1 << 22) // P)  # float32 sums of 0/1 stay exact below 2**24
     for i in range(0, B, step):
         t, h = tok[i:i + step], hit[i:i + step]
-        x = F.one_hot(t, 5)[..., :4].to(torch.float32)  # (b, L, 4)
+        x = F.one_hot(t.long(), 5)[..., :4].to(torch.float32)  # (b, L, 4)
         windows = x.unfold(1, W, 1).transpose(2, 3).reshape(-1, W * 4)  # (b * P, W * 4)
-        mask = h.to(torch.float32).transpose(0, 1).reshape(K, -1)  # (K, b * P)
+        mask = h.to(torch.float32).reshape(-1, K).T  # (K, b * P)
         out += (mask @ windows).round().to(torch.int64)
     return out.reshape(K, W, 4)
 
@@ -171,7 +238,7 @@ def _batches(tokens, batch_size, device):
 
     for start in range(0, len(tokens), batch_size):
         chunk = np.asarray(tokens[start:start + batch_size])
-        yield torch.from_numpy(chunk.astype(np.int64, copy=False)).to(device)
+        yield torch.from_numpy(chunk.astype(np.int32, copy=False)).to(device)  # int32: embedding_bag's faster index
 
 
 def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, batch_size: int | None = None,
@@ -195,8 +262,8 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
     threshold : float
         Fraction of each kernel's maximum, ``position`` mode only. Default is 0.5.
     batch_size : int or None
-        Sequences per batch. Default is None: 256 on a GPU, 8 on the CPU (there the (B, K, P)
-        activations of a small batch stay in cache: twice the speed of 256 for a full DanQ).
+        Sequences per batch. Default is None: 256 on a GPU, 8 on the CPU (there the (B, P, K)
+        activations of a small batch stay in cache: 1.7x the speed of 32 for a full DanQ).
     device : str
         Torch device, e.g. ``cpu`` or ``cuda``. Default is ``cpu``.
     progress : bool
@@ -221,6 +288,7 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
     bias = bias.to(device=device, dtype=torch.float32)
     K, _, W = weight.shape
     N, L = tokens.shape
+    kmers = _kmer_table(weight, bias)
     check(L >= W, f"tokens: sequences of length {L} are shorter than the kernels ({W})")
 
     def bar(desc):
@@ -233,8 +301,8 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
         if mode == "sequence":
             with bar("extracting") as pb:
                 for tok in _batches(tokens, batch_size, device):
-                    act = _batch_activations(weight, bias, tok)
-                    best, pos = act.max(dim=2)  # (B, K)
+                    act = _batch_activations(kmers, tok, W)  # (B, P, K)
+                    best, pos = act.max(dim=1)  # (B, K)
                     kmax = torch.maximum(kmax, best.max(dim=0).values)
                     b, k = torch.nonzero(best > 0, as_tuple=True)
                     counts += _count_windows(tok, b, k, pos[b, k], K, W)
@@ -243,17 +311,17 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
         else:
             with bar("maxima") as pb:
                 for tok in _batches(tokens, batch_size, device):
-                    act = _batch_activations(weight, bias, tok)
-                    kmax = torch.maximum(kmax, act.amax(dim=(0, 2)))
+                    act = _batch_activations(kmers, tok, W)
+                    kmax = torch.maximum(kmax, act.amax(dim=(0, 1)))
                     pb.update(len(tok))
-            cut = (threshold * kmax)[None, :, None]
+            cut = threshold * kmax  # (K,), broadcast over (B, P, K)
             with bar("extracting") as pb:
                 for tok in _batches(tokens, batch_size, device):
-                    act = _batch_activations(weight, bias, tok)
-                    hit = act > cut  # (B, K, P)
-                    per_kernel = hit.sum(dim=(0, 2))
+                    act = _batch_activations(kmers, tok, W)
+                    hit = act > cut  # (B, P, K)
+                    per_kernel = hit.sum(dim=(0, 1))
                     if int(per_kernel.sum()) * 64 < hit.numel():  # sparse: gather the few windows
-                        b, k, p = torch.nonzero(hit, as_tuple=True)
+                        b, p, k = torch.nonzero(hit, as_tuple=True)
                         counts += _count_windows(tok, b, k, p, K, W)
                     else:  # dense: one matrix product
                         counts += _count_dense(tok, hit, W).reshape(-1)

@@ -316,3 +316,23 @@ def test_cli_extract_errors_leave_no_output(tmp_path, rng, capsys):
     assert main(["-q", "extract-motifs", str(tmp_path / "seqs.fa"), "--fasta", fa, "-o", str(out)]) == 2
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 7, 26])
+def test_kmer_table_activations_equal_conv1d(rng, width):
+    from motifq.extract import _batch_activations, _kmer_table
+
+    torch.manual_seed(width)
+    conv = torch.nn.Conv1d(4, 9, width)
+    tokens = rng.integers(0, 4, size=(5, 60)).astype(np.uint8)
+    tokens[1, 10] = tokens[3, 59] = 4
+    tok = torch.from_numpy(tokens.astype(np.int32))
+    with torch.no_grad():
+        act = _batch_activations(_kmer_table(conv.weight, conv.bias), tok, width)  # (B, P, K)
+        x = torch.nn.functional.one_hot(tok.long(), 5)[..., :4].float().transpose(1, 2)
+        expect = conv(x).transpose(1, 2)
+    has_n = np.array([[(tokens[b, p:p + width] == 4).any() for p in range(60 - width + 1)] for b in range(5)])
+    assert act.shape == expect.shape
+    assert torch.isneginf(act[torch.from_numpy(has_n)]).all()
+    np.testing.assert_allclose(act[torch.from_numpy(~has_n)].numpy(), expect[torch.from_numpy(~has_n)].numpy(),
+                               rtol=0, atol=1e-5)
