@@ -505,6 +505,10 @@ def _add_train(sub) -> None:
                        ("--pool", "max-pool window"), ("--lstm-units", "BiLSTM units per direction"),
                        ("--dense", "hidden dense units")):
         m.add_argument(flag, type=int, metavar="N", help=f"{what} (default: the model's published size)")
+    m.add_argument("--init", choices=["uniform", "pytorch"], default="uniform",
+                   help="initial weights: uniform = the paper's U(-0.05, 0.05) with zero biases; pytorch = each "
+                        "layer's PyTorch default, U(+-1/sqrt(fan_in)), which leaves the label prior sooner when "
+                        "training from random kernels on small data (default: uniform)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=60, metavar="N", help="default: 60")
     t.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps in total")
@@ -547,7 +551,7 @@ def _run_train(args) -> int:
         jaspar = "jaspar2016"
     model = ModelConfig.for_kind(args.model, n_targets=train.n_targets, length=train.length,
                                  conv_kernels=args.conv_kernels, conv_width=args.conv_width, pool=args.pool,
-                                 lstm_units=args.lstm_units, dense=args.dense)
+                                 lstm_units=args.lstm_units, dense=args.dense, init=args.init)
     config = TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, patience=args.patience,
                          seed=args.seed, device=args.device, rc_augment=not args.no_rc_augment, amp=not args.no_amp,

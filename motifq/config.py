@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from .errors import check
 
-__all__ = ["ModelConfig", "TrainConfig", "MODEL_KINDS", "MODEL_DEFAULTS", "OPTIMIZERS"]
+__all__ = ["ModelConfig", "TrainConfig", "MODEL_KINDS", "MODEL_DEFAULTS", "INITS", "OPTIMIZERS"]
 
 MODEL_KINDS = ("danq", "danq-jaspar", "deepsea", "cnn", "lr")
+INITS = ("uniform", "pytorch")
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
 
 #: Per-kind defaults; any field not listed takes the :class:`ModelConfig` default.
@@ -78,6 +79,11 @@ class ModelConfig:
     l2 : float
         L2 penalty on the weights (not biases) added to the loss: ``l2 * sum(w ** 2)``.
         Default is 0.0.
+    init : str
+        Initial weights. ``uniform``: the paper's, every weight U(-0.05, 0.05) and every bias 0.
+        ``pytorch``: each layer's PyTorch default, weights and biases U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)) (for the LSTM, U(-1/sqrt(units), 1/sqrt(units))); trained from random
+        kernels on small data it leaves the label prior far sooner. Default is ``uniform``.
     """
 
     kind: str = "danq"
@@ -92,6 +98,7 @@ class ModelConfig:
     extra_conv_kernels: tuple = ()
     kmax: int = 5
     l2: float = 0.0
+    init: str = "uniform"
 
     def __post_init__(self):
         self.dropouts = tuple(float(x) for x in self.dropouts)
@@ -126,6 +133,7 @@ class ModelConfig:
         check(self.length >= 1, f"model: length must be >= 1, got {self.length}")
         check(all(0.0 <= p < 1.0 for p in self.dropouts), f"model: dropouts must be in [0, 1), got {self.dropouts}")
         check(self.l2 >= 0, f"model: l2 must be >= 0, got {self.l2}")
+        check(self.init in INITS, f"model: init {self.init!r} is not one of {', '.join(INITS)}")
         if self.kind == "lr":
             check(1 <= self.kmax <= 8, f"model: kmax must be in 1..8, got {self.kmax}")
             check(self.length >= self.kmax, f"model: length {self.length} is shorter than kmax {self.kmax}")

@@ -227,7 +227,8 @@ def init_weights(model: nn.Module, scale: float = 0.05) -> nn.Module:
 
 
 def build_model(config: ModelConfig) -> nn.Module:
-    """Build the model `config` describes, initialised as the paper (see :func:`init_weights`).
+    """Build the model `config` describes, initialised as ``config.init`` says: ``uniform`` as the
+    paper (see :func:`init_weights`), ``pytorch`` with each layer's PyTorch default.
 
     Parameters
     ----------
@@ -244,7 +245,8 @@ def build_model(config: ModelConfig) -> nn.Module:
     if isinstance(config, dict):
         config = ModelConfig.from_dict(config)
     config.validate()
-    return init_weights(_KINDS[config.kind](config))
+    model = _KINDS[config.kind](config)
+    return init_weights(model) if config.init == "uniform" else model
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """Models: shapes for every kind, batch independence, encoding, prediction, checkpoints."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -92,6 +94,22 @@ def test_initialisation_is_uniform_and_biases_zero():
             assert torch.all(p == 0), name
         else:
             assert p.abs().max() <= 0.05 and p.abs().max() > 0.04, name
+
+
+def test_pytorch_initialisation_scales_each_layer_by_its_fan_in():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.for_kind("danq", init="pytorch", **SMALL))
+    c = model.config
+    bounds = {"conv": 1 / math.sqrt(4 * c.conv_width), "lstm": 1 / math.sqrt(c.lstm_units),
+              "dense": 1 / math.sqrt(model.dense.in_features), "out": 1 / math.sqrt(c.dense)}
+    for name, p in model.named_parameters():
+        bound = bounds[name.split(".")[0]]
+        assert p.abs().max() <= bound, name
+        if p.ndim > 1:
+            assert p.abs().max() > 0.9 * bound, name     # the whole range is used
+        assert bool((p != 0).all()), name                # biases too: none is left at 0
+    with pytest.raises(MotifqError, match="init"):
+        ModelConfig.for_kind("danq", init="glorot")
 
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
