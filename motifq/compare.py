@@ -98,13 +98,20 @@ def _as_motifs(motifs, what: str) -> list[Motif]:
     return motifs
 
 
-def _pseudo_probabilities(m: Motif, pseudo: float, bg: np.ndarray) -> np.ndarray:
-    """MEME's ``apply_pseudocount_to_motif``: (W, 4) A, C, G, T."""
-    p = m.probabilities()
-    if pseudo == 0:
-        return p
-    sites = int(m.nsites) if m.nsites and m.nsites > 0 else 20
-    return (p * sites + pseudo * bg) / (sites + pseudo)
+def _pseudo_probabilities(motifs: list[Motif], pseudo: float, bg: np.ndarray) -> list[np.ndarray]:
+    """MEME's ``apply_pseudocount_to_motif`` for every motif at once: (W, 4) A, C, G, T each.
+
+    Each column is ``p = counts / column sum`` (as :meth:`Motif.probabilities`), then
+    ``(p * nsites + pseudo * bg) / (nsites + pseudo)`` with nsites 20 when unknown; computed on
+    the columns of all motifs stacked, which gives the same numbers as one motif at a time.
+    """
+    c = np.concatenate([m.counts for m in motifs]).astype(np.float64, copy=False)
+    p = c / c.sum(axis=1, keepdims=True)
+    widths = [m.width for m in motifs]
+    if pseudo != 0:
+        sites = np.repeat([float(int(m.nsites)) if m.nsites and m.nsites > 0 else 20.0 for m in motifs], widths)
+        p = (p * sites[:, None] + pseudo * bg) / (sites[:, None] + pseudo)
+    return np.split(p, np.cumsum(widths)[:-1])
 
 
 def _consensus(p: np.ndarray) -> str:
@@ -121,8 +128,8 @@ def _prepare(queries, targets, dist, min_overlap, motif_pseudo):
     targets = _as_motifs(targets, "targets")
     bg = queries[0].background
     bg = (bg + bg[::-1]) / 2
-    qp = [_pseudo_probabilities(m, motif_pseudo, bg) for m in queries]
-    tp = [_pseudo_probabilities(m, motif_pseudo, bg) for m in targets]
+    qp = _pseudo_probabilities(queries, motif_pseudo, bg)
+    tp = _pseudo_probabilities(targets, motif_pseudo, bg)
     return queries, targets, qp, tp
 
 
