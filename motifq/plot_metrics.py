@@ -2,7 +2,7 @@
 training curves.
 
 Every function takes ``ax=None`` (a new figure is made when None) and returns the Axes it drew
-on. Curves are computed by :func:`motifq.evaluate.roc_curve` / :func:`motifq.evaluate.pr_curve`
+on. Curves are computed by :func:`motifq.metrics.roc_curve` / :func:`motifq.metrics.pr_curve`
 (scikit-learn's definitions) and thinned to at most `max_points` points for drawing.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MotifqError, check
-from .evaluate import average_precision, compare_models, pr_curve, roc_auc, roc_curve
+from .evaluate import compare_models
+from .metrics import average_precision, pr_curve, roc_auc, roc_curve
 from .plot import _new_axes
 
 __all__ = ["plot_roc", "plot_pr", "plot_auc_histogram", "plot_auc_scatter", "plot_training_curves"]
