@@ -1,21 +1,8 @@
 """Evaluate like the paper: per-target ROC AUC and PR AUC, Table S1 loss and accuracy, tables.
 
-Metrics (computed in :mod:`motifq.metrics`, re-exported here)
-    :func:`target_aucs` scores every target of an (N, T) prediction matrix: one sort per target,
-    targets taken in column blocks so memory stays bounded, no Python loop over thresholds. ROC AUC
-    equals scikit-learn's ``roc_auc_score`` (ties count one half) and PR AUC equals
-    ``average_precision_score`` (ties form one threshold); a target without positives or without
-    negatives gets NaN (written ``NA``), never 0.5.
-
-    With, for one target, the distinct scores of its P positives ``u_1 < ... < u_k`` (``c_j``
-    positives at ``u_j``), ``below_j`` / ``equal_j`` the negatives scored below / equal to ``u_j``,
-    ``ge_j`` all samples scored at least ``u_j`` and ``tp_j`` the positives scored at least
-    ``u_j``, and M negatives::
-
-        ROC AUC = sum_j c_j (below_j + equal_j / 2) / (P M)
-        PR AUC  = sum_j (c_j / P) (tp_j / ge_j)
-
-    The counts come from the sorted scores by binary search of the ``u_j``.
+Metrics
+    Computed by :mod:`motifq.metrics` (per-target ROC AUC and PR AUC equal to scikit-learn's,
+    NaN for one-class targets; curves; loss and accuracy) and re-exported here.
 
 Driver
     :func:`evaluate_models` loads checkpoints, predicts a split (mean of the forward and the
