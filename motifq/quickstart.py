@@ -94,14 +94,12 @@ def _train(kind, sizes, train, valid, out, seed, device, progress, steps):
     from .config import ModelConfig, TrainConfig
     from .train import fit
 
-    mc = ModelConfig.for_kind(kind, n_targets=train.n_targets, length=train.length,
-                              conv_kernels=None if kind == "lr" else sizes["kernels"],
-                              conv_width=None if kind == "lr" else sizes["width"],
-                              pool=None if kind == "lr" else sizes["pool"],
-                              lstm_units=sizes["lstm"] if kind == "danq" else None,
-                              dense=None if kind == "lr" else sizes["dense"],
-                              init="uniform" if kind == "lr" else sizes["init"],
-                              dropouts=None if kind == "lr" else sizes["dropouts"])
+    # The lr baseline keeps its own defaults; DanQ and CNN share every size (the CNN has no BiLSTM).
+    sized = {} if kind == "lr" else dict(conv_kernels=sizes["kernels"], conv_width=sizes["width"], pool=sizes["pool"],
+                                          dense=sizes["dense"], init=sizes["init"], dropouts=sizes["dropouts"])
+    if kind == "danq":
+        sized["lstm_units"] = sizes["lstm"]
+    mc = ModelConfig.for_kind(kind, n_targets=train.n_targets, length=train.length, **sized)
     epochs = max(1, -(-steps * sizes["batch_size"] // len(train)))
     tc = TrainConfig(epochs=epochs, max_steps=steps, batch_size=sizes["batch_size"], optimizer=sizes["optimizer"],
                      lr=sizes["learning_rate"], patience=10 ** 6, seed=seed, device=device, checkpoint_minutes=0)
