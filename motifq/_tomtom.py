@@ -140,11 +140,12 @@ _PAD = 4
 
 @njit(cache=True)
 def _convolve4(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
-    """nxt[t] = sum_a prob_e[a] * cur[t - a] over the supports (indices shifted by _PAD).
+    """nxt[t] = sum_a prob_e[a] * cur[t - a] for t in [nlo, nhi] (indices shifted by _PAD).
 
-    Four taps per pass over the output, so each output element is loaded and stored once per
-    four multiply-adds. cur must be zero in the 3 entries around its support [plo, phi];
-    prob_e has 3 zero entries past hhi.
+    cur's support is [plo, phi], prob_e's [hlo, hhi]; nlo may lie above plo + hlo (the outputs
+    below it are not wanted). Four taps per pass over the output, so each output element is
+    loaded and stored once per four multiply-adds. cur must be zero in the 3 entries around its
+    support; prob_e has 3 zero entries past hhi.
     """
     for k in range(nlo, nhi + 1):
         nxt[k + _PAD] = 0.0
@@ -153,9 +154,11 @@ def _convolve4(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
         c1 = prob_e[a + 1]
         c2 = prob_e[a + 2]
         c3 = prob_e[a + 3]
-        t_lo = plo + a
+        t_lo = max(plo + a, nlo)
         t_hi = min(phi + a + 3, nhi)
         m = t_hi - t_lo + 1
+        if m <= 0:
+            continue
         y = nxt[t_lo + _PAD:t_lo + _PAD + m]
         x0 = cur[t_lo - a + _PAD:t_lo - a + _PAD + m]
         x1 = cur[t_lo - a - 1 + _PAD:t_lo - a - 1 + _PAD + m]
@@ -166,13 +169,22 @@ def _convolve4(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
 
 
 @njit(cache=True)
-def _span_tables(hist, W, K, nt_cols):
-    """Null distributions of every span of query columns, on the extended axis.
+def _span_tables(hist, W, K, nt_cols, thr):
+    """Upper tails of the null distribution of every span of query columns, on the extended axis,
+    from the score `thr` up.
 
     hist : (W, BINS + 1) int64, histogram of each query column's bins over all target columns.
-    Returns (sp_lo, sp_hi, sp_off, below, tail): span (s, e) has support [sp_lo, sp_hi] on the
-    extended axis; for k in it, ``below[sp_off + k - sp_lo] = P(S <= k - 1)`` and
-    ``tail[sp_off + k - sp_lo] = P(S >= k)``.
+    thr : the lowest complete score whose p-value is wanted (every other is larger).
+    Returns (sp_lo, sp_hi, sp_cut, sp_off, tail), each sp_* (W, W): span (s, e) has support
+    [sp_lo, sp_hi] on the extended axis, and ``tail[sp_off + k - sp_cut] = P(S >= k)`` for k in
+    [sp_cut, sp_hi], sp_cut = max(sp_lo + 1, thr) (P(S >= k) is 1 for k <= sp_lo, 0 above sp_hi).
+
+    The distributions grow one column at a time from each start s. A partial sum that cannot
+    reach `thr` even if every later column of the span took its highest bin never adds to a
+    tail that is read, so it is dropped as soon as that is certain: after column e of start s,
+    the values below ``thr - sum_{c > e} (hi_c - K)`` on the extended axis (the longest span of
+    the start gains the most, as no column's highest bin is below the median's bin K). The tails
+    that are kept are then the same sums of the same terms as without the cut.
     """
     hlo = np.empty(W, np.int64)
     hhi = np.empty(W, np.int64)
@@ -187,8 +199,12 @@ def _span_tables(hist, W, K, nt_cols):
                     hi = b
         hlo[i] = lo
         hhi[i] = hi
+    gain = np.zeros(W + 1, np.int64)  # gain[e] = sum over c >= e of (hhi[c] - K)
+    for c in range(W - 1, -1, -1):
+        gain[c] = gain[c + 1] + hhi[c] - K
     sp_lo = np.zeros((W, W), np.int64)
     sp_hi = np.zeros((W, W), np.int64)
+    sp_cut = np.zeros((W, W), np.int64)
     sp_off = np.zeros((W, W), np.int64)
     total = 0
     for s in range(W):
@@ -200,10 +216,10 @@ def _span_tables(hist, W, K, nt_cols):
             shift = (W - (e - s + 1)) * K
             sp_lo[s, e] = lo + shift
             sp_hi[s, e] = hi + shift
+            sp_cut[s, e] = max(lo + shift + 1, thr)
             sp_off[s, e] = total
-            total += hi - lo + 1
-    below = np.empty(total, np.float64)
-    tail = np.empty(total, np.float64)
+            total += max(hi + shift - sp_cut[s, e] + 1, 0)
+    tail = np.zeros(total, np.float64)
 
     inv = 1.0 / nt_cols
     prob = np.zeros((W, BINS + 1 + _PAD), np.float64)
@@ -214,14 +230,20 @@ def _span_tables(hist, W, K, nt_cols):
     cur = np.zeros(size, np.float64)
     nxt = np.zeros(size, np.float64)
     for s in range(W):
-        plo = hlo[s]
+        # lowest own-axis value worth keeping after column e: thr - gain[e + 1] - shift(s, e)
+        plo = max(hlo[s], thr - gain[s + 1] - (W - 1) * K)
         phi = hhi[s]
+        if plo > phi:
+            continue  # nothing from this start reaches thr: its tails stay 0
         for b in range(plo - 3, phi + 4):
             cur[b + _PAD] = prob[s, b] if plo <= b <= phi else 0.0
         for e in range(s, W):
+            shift = (W - (e - s + 1)) * K
             if e > s:
-                nlo = plo + hlo[e]
+                nlo = max(plo + hlo[e], thr - gain[e + 1] - shift)
                 nhi = phi + hhi[e]
+                if nlo > nhi:
+                    break
                 _convolve4(cur, nxt, prob[e], plo, phi, hlo[e], hhi[e], nlo, nhi)
                 cur, nxt = nxt, cur
                 plo = nlo
@@ -231,16 +253,12 @@ def _span_tables(hist, W, K, nt_cols):
                 for k in range(phi + 1, phi + 4):
                     cur[k + _PAD] = 0.0
             off = sp_off[s, e]
-            n = phi - plo + 1
+            cut = sp_cut[s, e]
             acc = 0.0
-            for j in range(n):
-                below[off + j] = acc
-                acc += cur[plo + j + _PAD]
-            acc = 0.0
-            for j in range(n - 1, -1, -1):
-                acc += cur[plo + j + _PAD]
-                tail[off + j] = acc
-    return sp_lo, sp_hi, sp_off, below, tail
+            for k in range(sp_hi[s, e], cut - 1, -1):
+                acc += cur[k - shift + _PAD]
+                tail[off + k - cut] = acc
+    return sp_lo, sp_hi, sp_cut, sp_off, tail
 
 
 @njit(cache=True, inline="always")
@@ -257,11 +275,12 @@ def _span_of(W, tw, i):
 
 
 @njit(cache=True)
-def _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, out, prod):
+def _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, out, prod):
     """p-values of the complete scores Es[:m] for a width-`tw` target, into out[:m].
 
     P(best of the W + tw - 1 alignments on `norient` strands >= E) = 1 - prod_a P(S_a < E)^norient,
-    evaluated as -expm1(norient * sum_a log1p(-P(S_a >= E))) when it is below _SMALL_P.
+    evaluated as -expm1(norient * sum_a log1p(-P(S_a >= E))) when it is below _SMALL_P. Each
+    E is -1 (no alignment allowed: p = 1) or at least the `thr` of :func:`_span_tables`.
     """
     for u in range(m):
         prod[u] = 1.0
@@ -269,13 +288,13 @@ def _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, out
         s, e = _span_of(W, tw, i)
         lo = sp_lo[s, e]
         hi = sp_hi[s, e]
-        off = sp_off[s, e]
+        base = sp_off[s, e] - sp_cut[s, e]
         for u in range(m):
             k = Es[u]
             if k <= lo:
                 prod[u] = 0.0
             elif k <= hi:
-                prod[u] *= below[off + k - lo]
+                prod[u] *= 1.0 - tail[base + k]
     for u in range(m):
         pr = prod[u]
         if norient == 2:
@@ -292,7 +311,7 @@ def _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, out
                 elif k > sp_hi[s, e]:
                     t = 0.0
                 else:
-                    t = min(tail[sp_off[s, e] + k - lo], 1.0)
+                    t = min(tail[sp_off[s, e] + k - sp_cut[s, e]], 1.0)
                 acc += math.log1p(-t)
             p = -math.expm1(norient * acc)
         out[u] = min(max(p, 0.0), 1.0)
@@ -303,7 +322,7 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
     """One query column's bins and their diagonal prefix sums.
 
     bt = nint(((r - med) - offset) * scale) (MEME's shift, then scale_score_matrix), its
-    histogram added into h, and cur[j] = bt[j] + prev[j - 1] (cur = bt for the first column):
+    histogram added into h (BINS + 1,), and cur[j] = bt[j] + prev[j - 1] (cur = bt for the first column):
     cumulative sums of the bins along the diagonals of the (query column, target column) matrix.
     """
     n = r.shape[0]
@@ -324,8 +343,19 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
             b = int(((x[j] - med) - offset) * scale + 0.5)
             bb[j] = b
             c[j] = b + p[j]
-    for j in range(n):
-        h[np.uint64(bt[j])] += 1
+    # four partial histograms, so that increments of the same bin in neighbouring entries do
+    # not wait on one another
+    h4 = np.zeros((4, BINS + 1), np.int32)
+    n4 = n - n % 4
+    for j in range(0, n4, 4):
+        h4[0, np.uint64(bt[j])] += 1
+        h4[1, np.uint64(bt[j + 1])] += 1
+        h4[2, np.uint64(bt[j + 2])] += 1
+        h4[3, np.uint64(bt[j + 3])] += 1
+    for j in range(n4, n):
+        h4[0, np.uint64(bt[j])] += 1
+    for b in range(BINS + 1):
+        h[b] += h4[0, b] + h4[1, b] + h4[2, b] + h4[3, b]
 
 
 @njit(cache=True)
@@ -416,7 +446,6 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             ends[ts + 1, i] = cur[end_idx[ts]]
         prev, cur = cur, prev
     last = prev
-    sp_lo, sp_hi, sp_off, below, tail = _span_tables(hist, W, K, n)
 
     # Best offset per target and strand: complete score ssum + (W - overlap) * K, ties to the
     # larger overlap, then the first configuration (tomtom.c's compare_motifs). With o the offset
@@ -472,6 +501,15 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             out_off[qi, t, strand] = best_o
             out_ovl[qi, t, strand] = best_l
 
+    # the null distributions are needed only from the lowest best score up
+    thr = np.int64(-1)
+    for t in range(n_targets):
+        for strand in range(norient):
+            E = best_es[t, strand]
+            if E >= 0 and (thr < 0 or E < thr):
+                thr = E
+    sp_lo, sp_hi, sp_cut, sp_off, tail = _span_tables(hist, W, K, n, max(thr, 0))
+
     Es = np.empty(n_targets * norient, np.int64)
     ps = np.empty(n_targets * norient, np.float64)
     prod = np.empty(n_targets * norient, np.float64)
@@ -486,7 +524,7 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
                     pc_stamp[g, E] = stamp
                     Es[m] = E
                     m += 1
-        _pvalues_batch(sp_lo, sp_hi, sp_off, below, tail, W, tw, Es, m, norient, ps, prod)
+        _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ps, prod)
         # map each score back to its p-value through the stamp array (value = slot index)
         for u in range(m):
             pc_stamp[g, Es[u]] = -(u + 2)
