@@ -636,3 +636,30 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
     _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, *groups, norient,
                      min_overlap, out_p, out_off, out_ovl, *ws)
     return out_p, out_off, out_ovl
+
+
+@njit(cache=True)
+def pick_strand(p, off, ovl):
+    """The reported strand of every pair, and its p-value, offset and overlap.
+
+    p, off, ovl : (n_queries, n_targets, 2), strand 0 forward, 1 reverse (from
+    :func:`tomtom_kernel`). The reverse strand is reported when its p-value is lower, or equal
+    with a larger overlap. Returns (P float64, O int64, L int64, S int64 0/1), each
+    (n_queries, n_targets).
+    """
+    nq, nt = p.shape[0], p.shape[1]
+    P = np.empty((nq, nt))
+    O = np.empty((nq, nt), np.int64)
+    L = np.empty((nq, nt), np.int64)
+    S = np.empty((nq, nt), np.int64)
+    for i in range(nq):
+        for t in range(nt):
+            p0 = p[i, t, 0]
+            p1 = p[i, t, 1]
+            k = 1 if (p1 < p0 or (p1 == p0 and ovl[i, t, 1] > ovl[i, t, 0])) else 0
+            P[i, t] = p[i, t, k]
+            O[i, t] = off[i, t, k]
+            L[i, t] = ovl[i, t, k]
+            S[i, t] = k
+    return P, O, L, S
+

@@ -201,9 +201,12 @@ def _numba_cache_setup() -> None:
     os.environ["NUMBA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"motifq-numba-{uid}")
 
 
-def _best_strand(p, off, ovl):
-    """Index (0 forward, 1 reverse) of the reported strand: lower p, then larger overlap."""
-    return ((p[..., 1] < p[..., 0]) | ((p[..., 1] == p[..., 0]) & (ovl[..., 1] > ovl[..., 0]))).astype(np.int64)
+def _pick_strand(p, off, ovl):
+    """(P, O, L, S), each (n_queries, n_targets): the reported strand's p-value, offset and
+    overlap, and the strand (0 forward, 1 reverse): lower p, then larger overlap."""
+    from ._tomtom import pick_strand
+
+    return pick_strand(p, off, ovl)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,12 +310,9 @@ def pvalue_matrix(queries, targets=None, dist: str = "pearson", min_overlap: int
     if targets is None:
         targets = queries
     queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
-    p, off, ovl = _run_kernel(qp, tp, dist, min_overlap)
-    s = _best_strand(p, off, ovl)
-    take = lambda a: np.take_along_axis(a, s[..., None], axis=2)[..., 0]  # noqa: E731
-    pv = take(p)
-    return ComparisonMatrices(pvalue=pv, evalue=pv * len(targets), offset=take(off),
-                              overlap=take(ovl), strand=np.where(s == 0, 1, -1).astype(np.int8))
+    P, O, L, S = _pick_strand(*_run_kernel(qp, tp, dist, min_overlap))
+    return ComparisonMatrices(pvalue=P, evalue=P * len(targets), offset=O, overlap=L,
+                              strand=(1 - 2 * S).astype(np.int8))
 
 
 def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif_pseudo: float = 0.1,
@@ -362,9 +362,8 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     p, off, ovl = _run_kernel(qp, tp, dist, min_overlap)
     nq, nt = p.shape[:2]
     q = _qvalues_rows(p.reshape(nq, nt * 2)).reshape(nq, nt, 2)
-    s = _best_strand(p, off, ovl)
-    take = lambda a: np.take_along_axis(a, s[..., None], axis=2)[..., 0]  # noqa: E731
-    P, O, L, Qv = take(p), take(off), take(ovl), take(q)
+    P, O, L, s = _pick_strand(p, off, ovl)
+    Qv = np.take_along_axis(q, s[..., None], axis=2)[..., 0]
     E = P * nt
     if all:
         keep = np.ones_like(P, dtype=bool)
