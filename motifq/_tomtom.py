@@ -119,13 +119,22 @@ def _row_stats(row, k1, k2, idx, counts, buf):
     while cum2 + counts[m2] <= k2:
         cum2 += counts[m2]
         m2 += 1
-    # the buckets strictly between m1 and m2 are empty: one unsigned range test finds both
-    w12 = np.uint64(m2 - m1)
+    # the buckets strictly between m1 and m2 are empty: one unsigned range test finds both.
+    # Few entries match, so blocks of 64 are first counted (vectorised), and only the blocks
+    # with a match are searched.
+    lo16 = np.int16(m1)
+    w16 = np.uint16(m2 - m1)
     nb = 0
-    for j in range(n):
-        if np.uint64(np.int64(idx[j]) - m1) <= w12:
-            buf[nb] = row[j]
-            nb += 1
+    for jb in range(0, n, 64):
+        blk = idx[jb:jb + 64]  # a view: the counting loop then vectorises
+        hits = np.int32(0)
+        for j in range(blk.shape[0]):
+            hits += np.int32(np.uint16(blk[j] - lo16) <= w16)
+        if hits:
+            for j in range(blk.shape[0]):
+                if np.uint16(blk[j] - lo16) <= w16:
+                    buf[nb] = row[jb + j]
+                    nb += 1
     srt = np.sort(buf[:nb])
     a = srt[k1 - cum1]
     if m2 == m1:
@@ -136,6 +145,7 @@ def _row_stats(row, k1, k2, idx, counts, buf):
 
 
 _PAD = 4
+_UNUSED = np.int64(1) << 40  # a threshold above every complete score
 
 
 @njit(cache=True)
@@ -171,20 +181,22 @@ def _convolve4(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
 @njit(cache=True)
 def _span_tables(hist, W, K, nt_cols, thr):
     """Upper tails of the null distribution of every span of query columns, on the extended axis,
-    from the score `thr` up.
+    each from the lowest complete score that is looked up in it.
 
     hist : (W, BINS + 1) int64, histogram of each query column's bins over all target columns.
-    thr : the lowest complete score whose p-value is wanted (every other is larger).
+    thr : (W, W) int64, for span (s, e) the lowest complete score whose tail is wanted
+        (_UNUSED: none).
     Returns (sp_lo, sp_hi, sp_cut, sp_off, tail), each sp_* (W, W): span (s, e) has support
     [sp_lo, sp_hi] on the extended axis, and ``tail[sp_off + k - sp_cut] = P(S >= k)`` for k in
-    [sp_cut, sp_hi], sp_cut = max(sp_lo + 1, thr) (P(S >= k) is 1 for k <= sp_lo, 0 above sp_hi).
+    [sp_cut, sp_hi], sp_cut = max(sp_lo + 1, thr[s, e]) (P(S >= k) is 1 for k <= sp_lo, 0
+    above sp_hi).
 
     The distributions grow one column at a time from each start s. A partial sum that cannot
-    reach `thr` even if every later column of the span took its highest bin never adds to a
-    tail that is read, so it is dropped as soon as that is certain: after column e of start s,
-    the values below ``thr - sum_{c > e} (hi_c - K)`` on the extended axis (the longest span of
-    the start gains the most, as no column's highest bin is below the median's bin K). The tails
-    that are kept are then the same sums of the same terms as without the cut.
+    reach the threshold of any later span of its start, even if every column added on the way
+    took its highest bin, never adds to a tail that is read, so it is dropped as soon as that is
+    certain: after column e, the values below ``min over e' >= e of (thr[s, e'] - sum over
+    e < c <= e' of (hi_c - K))`` on the extended axis (a column adds hi_c - K at most there).
+    The tails that are kept are then the same sums of the same terms as without the cut.
     """
     hlo = np.empty(W, np.int64)
     hhi = np.empty(W, np.int64)
@@ -199,9 +211,14 @@ def _span_tables(hist, W, K, nt_cols, thr):
                     hi = b
         hlo[i] = lo
         hhi[i] = hi
-    gain = np.zeros(W + 1, np.int64)  # gain[e] = sum over c >= e of (hhi[c] - K)
-    for c in range(W - 1, -1, -1):
-        gain[c] = gain[c + 1] + hhi[c] - K
+    # keep[s, e]: the lowest extended value worth keeping after column e of start s
+    keep = np.empty((W, W), np.int64)
+    for s in range(W):
+        c = thr[s, W - 1]
+        keep[s, W - 1] = c
+        for e in range(W - 2, s - 1, -1):
+            c = min(thr[s, e], c - (hhi[e + 1] - K))
+            keep[s, e] = c
     sp_lo = np.zeros((W, W), np.int64)
     sp_hi = np.zeros((W, W), np.int64)
     sp_cut = np.zeros((W, W), np.int64)
@@ -216,7 +233,7 @@ def _span_tables(hist, W, K, nt_cols, thr):
             shift = (W - (e - s + 1)) * K
             sp_lo[s, e] = lo + shift
             sp_hi[s, e] = hi + shift
-            sp_cut[s, e] = max(lo + shift + 1, thr)
+            sp_cut[s, e] = max(lo + shift + 1, thr[s, e])
             sp_off[s, e] = total
             total += max(hi + shift - sp_cut[s, e] + 1, 0)
     tail = np.zeros(total, np.float64)
@@ -230,17 +247,17 @@ def _span_tables(hist, W, K, nt_cols, thr):
     cur = np.zeros(size, np.float64)
     nxt = np.zeros(size, np.float64)
     for s in range(W):
-        # lowest own-axis value worth keeping after column e: thr - gain[e + 1] - shift(s, e)
-        plo = max(hlo[s], thr - gain[s + 1] - (W - 1) * K)
+        # on the own axis (sum of the bins) that is keep[s, e] - shift(s, e)
+        plo = max(hlo[s], keep[s, s] - (W - 1) * K)
         phi = hhi[s]
         if plo > phi:
-            continue  # nothing from this start reaches thr: its tails stay 0
+            continue  # nothing from this start reaches a threshold: its tails stay 0
         for b in range(plo - 3, phi + 4):
             cur[b + _PAD] = prob[s, b] if plo <= b <= phi else 0.0
         for e in range(s, W):
             shift = (W - (e - s + 1)) * K
             if e > s:
-                nlo = max(plo + hlo[e], thr - gain[e + 1] - shift)
+                nlo = max(plo + hlo[e], keep[s, e] - shift)
                 nhi = phi + hhi[e]
                 if nlo > nhi:
                     break
@@ -501,14 +518,22 @@ def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, l
             out_off[qi, t, strand] = best_o
             out_ovl[qi, t, strand] = best_l
 
-    # the null distributions are needed only from the lowest best score up
-    thr = np.int64(-1)
-    for t in range(n_targets):
-        for strand in range(norient):
-            E = best_es[t, strand]
-            if E >= 0 and (thr < 0 or E < thr):
-                thr = E
-    sp_lo, sp_hi, sp_cut, sp_off, tail = _span_tables(hist, W, K, n, max(thr, 0))
+    # each span's null distribution is needed only from the lowest best score of the targets
+    # whose alignments use it
+    thr = np.full((W, W), _UNUSED, np.int64)
+    for g in range(lens.shape[0]):
+        tw = lens[g]
+        e_min = _UNUSED
+        for u in range(len_start[g], len_start[g + 1]):
+            t = t_by_len[u]
+            for strand in range(norient):
+                E = best_es[t, strand]
+                if 0 <= E < e_min:
+                    e_min = E
+        for i in range(W + tw - 1):
+            s, e = _span_of(W, tw, i)
+            thr[s, e] = min(thr[s, e], e_min)
+    sp_lo, sp_hi, sp_cut, sp_off, tail = _span_tables(hist, W, K, n, thr)
 
     Es = np.empty(n_targets * norient, np.int64)
     ps = np.empty(n_targets * norient, np.float64)
