@@ -188,8 +188,8 @@ def _span_tables(hist, W, K, nt_cols, thr):
         (_UNUSED: none).
     Returns (sp_lo, sp_hi, sp_cut, sp_off, tail), each sp_* (W, W): span (s, e) has support
     [sp_lo, sp_hi] on the extended axis, and ``tail[sp_off + k - sp_cut] = P(S >= k)`` for k in
-    [sp_cut, sp_hi], sp_cut = max(sp_lo + 1, thr[s, e]) (P(S >= k) is 1 for k <= sp_lo, 0
-    above sp_hi).
+    [sp_cut, sp_hi + 1], sp_cut = min(max(sp_lo + 1, thr[s, e]), sp_hi + 1) (P(S >= k) is 1
+    for k <= sp_lo, 0 above sp_hi).
 
     The distributions grow one column at a time from each start s. A partial sum that cannot
     reach the threshold of any later span of its start, even if every column added on the way
@@ -233,9 +233,9 @@ def _span_tables(hist, W, K, nt_cols, thr):
             shift = (W - (e - s + 1)) * K
             sp_lo[s, e] = lo + shift
             sp_hi[s, e] = hi + shift
-            sp_cut[s, e] = max(lo + shift + 1, thr[s, e])
+            sp_cut[s, e] = min(max(lo + shift + 1, thr[s, e]), hi + shift + 1)
             sp_off[s, e] = total
-            total += max(hi + shift - sp_cut[s, e] + 1, 0)
+            total += hi + shift - sp_cut[s, e] + 2  # the last entry, k = sp_hi + 1, is 0
     tail = np.zeros(total, np.float64)
 
     inv = 1.0 / nt_cols
@@ -299,19 +299,21 @@ def _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ou
     evaluated as -expm1(norient * sum_a log1p(-P(S_a >= E))) when it is below _SMALL_P. Each
     E is -1 (no alignment allowed: p = 1) or at least the `thr` of :func:`_span_tables`.
     """
+    es = Es[:m]
+    pr_ = prod[:m]
     for u in range(m):
-        prod[u] = 1.0
+        pr_[u] = 1.0
     for i in range(W + tw - 1):
         s, e = _span_of(W, tw, i)
         lo = sp_lo[s, e]
-        hi = sp_hi[s, e]
-        base = sp_off[s, e] - sp_cut[s, e]
+        top = sp_hi[s, e] + 1
+        cut = sp_cut[s, e]
+        ts = tail[sp_off[s, e]:]
+        # P(S < k): 0 for k <= lo, else 1 - tail (whose entry at sp_hi + 1 is 0); the index is
+        # clipped into the stored range so that the loop has no branch
         for u in range(m):
-            k = Es[u]
-            if k <= lo:
-                prod[u] = 0.0
-            elif k <= hi:
-                prod[u] *= 1.0 - tail[base + k]
+            k = es[u]
+            pr_[u] *= (1.0 - ts[max(min(k, top), cut) - cut]) * (k > lo)
     for u in range(m):
         pr = prod[u]
         if norient == 2:
@@ -322,13 +324,11 @@ def _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ou
             acc = 0.0
             for i in range(W + tw - 1):
                 s, e = _span_of(W, tw, i)
-                lo = sp_lo[s, e]
-                if k <= lo:
+                if k <= sp_lo[s, e]:
                     t = 1.0
-                elif k > sp_hi[s, e]:
-                    t = 0.0
                 else:
-                    t = min(tail[sp_off[s, e] + k - sp_cut[s, e]], 1.0)
+                    cut = sp_cut[s, e]
+                    t = min(tail[sp_off[s, e] + max(min(k, sp_hi[s, e] + 1), cut) - cut], 1.0)
                 acc += math.log1p(-t)
             p = -math.expm1(norient * acc)
         out[u] = min(max(p, 0.0), 1.0)
