@@ -10,18 +10,21 @@ Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
 3. The shifted scores are discretised with one offset and scale per query:
    ``offset = floor(min)``, ``scale = floor(BINS / (max - offset))``,
    ``bin = nint((x - offset) * scale)`` in ``[0, BINS]``.
-4. ``_span_tables``: the null distribution of the summed bins over every span of query columns
+4. The offset scan (in ``_one_query``): for each target and strand, the offset with the highest
+   complete score (ties: larger overlap, then the first offset), within the allowed overlaps,
+   on MEME's "extended" axis, on which an alignment's value is ``sum of bins + (W - overlap) *
+   K`` with ``K = -offset * scale``: the complete score with the median (0) for the unaligned
+   query columns, shifted to be >= 0.
+5. ``_span_tables``: the null distribution of the summed bins over every span of query columns
    (each column drawn independently from its histogram over all target columns), by dynamic
-   programming; each span's distribution is moved onto MEME's "extended" axis, on which an
-   alignment's value is ``sum of bins + (W - overlap) * K`` with ``K = -offset * scale``: the
-   complete score with the median (0) for the unaligned query columns, shifted to be >= 0.
-5. ``_best_offsets``: for each target and strand, the offset with the highest complete score
-   (ties: larger overlap, then the first offset), within the allowed overlaps.
-6. ``_pvalue``: the p-value of a complete score ``E`` for a target of width ``w`` is the chance
-   that the best of all ``W + w - 1`` alignments on both strands (independent under the null)
-   reaches ``E``: ``1 - prod_a P(S_a < E)^2``. MEME builds the pmf of that maximum and sums its
-   tail; the product form gives the same number, and when it is small it is evaluated as
-   ``-expm1(2 * sum_a log1p(-P(S_a >= E)))`` so that small p-values keep full precision.
+   programming, on the extended axis. Only the upper tail from the lowest best score of step 4
+   that is looked up in a span is needed; partial sums that provably cannot reach it are
+   dropped as the distributions grow (the tails kept are the same sums).
+6. ``_pvalues_batch``: the p-value of a complete score ``E`` for a target of width ``w`` is the
+   chance that the best of all ``W + w - 1`` alignments on both strands (independent under the
+   null) reaches ``E``: ``1 - prod_a P(S_a < E)^2``. MEME builds the pmf of that maximum and
+   sums its tail; the product form gives the same number, and when it is small it is evaluated
+   as ``-expm1(2 * sum_a log1p(-P(S_a >= E)))`` so that small p-values keep full precision.
 
 Arrays: query and target columns are (n_columns, 4) float64, A, C, G, T order, probabilities
 after the pseudocount.
