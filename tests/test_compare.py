@@ -120,6 +120,24 @@ def test_kernel_matches_literal_tomtom_c(dist, jaspar2024):
         np.testing.assert_array_equal(ovl, ref[..., 2])
 
 
+@pytest.mark.parametrize("dist", ["ed", "pearson"])
+def test_kernel_matches_literal_tomtom_c_mixed_widths(dist):
+    """Queries narrower and wider than every target, and a target equal to a query (a p-value
+    far below 1e-3): the kernel only builds each span's null distribution above the lowest best
+    score looked up in it, which depends on the targets' widths; the p-values must not move."""
+    rng = np.random.default_rng(11)
+    queries = [_random_motifs(rng, 1, f"q{w}_", w, w)[0] for w in (3, 9, 24)]
+    targets = _random_motifs(rng, 40, "t", 5, 18) + [queries[1]]
+    _, _, qp, tp = _prepare(queries, targets, dist, 1, 0.1)
+    for mo in (1, 4):
+        p, off, ovl = _run_kernel(qp, tp, dist, mo)
+        ref = _reference(qp, tp, dist, mo).reshape(len(queries), len(targets), 2, 3)
+        assert p[1, -1, 0] < 1e-6
+        np.testing.assert_allclose(p, ref[..., 0], rtol=1e-9, atol=0)
+        np.testing.assert_array_equal(off, ref[..., 1])
+        np.testing.assert_array_equal(ovl, ref[..., 2])
+
+
 # ---------------------------------------------------------------------------------------------
 # properties on JASPAR
 # ---------------------------------------------------------------------------------------------
