@@ -101,13 +101,18 @@ def _as_motifs(motifs, what: str) -> list[Motif]:
 def _pseudo_probabilities(motifs: list[Motif], pseudo: float, bg: np.ndarray) -> list[np.ndarray]:
     """MEME's ``apply_pseudocount_to_motif`` for every motif at once: (W, 4) A, C, G, T each.
 
-    Each column is ``p = counts / column sum`` (as :meth:`Motif.probabilities`), then
+    Each column is ``p = counts / column sum`` (as :meth:`Motif.probabilities`), except a column
+    whose sum is within 1e-5 (relative) of the motif's nsites, which is ``counts / nsites``: a
+    motif read from a MEME file holds ``counts = p * nsites`` for the probabilities as written
+    (6 decimals, so a row may sum to 1 +- a few 1e-6), and MEME uses those as they are. Then
     ``(p * nsites + pseudo * bg) / (nsites + pseudo)`` with nsites 20 when unknown; computed on
     the columns of all motifs stacked, which gives the same numbers as one motif at a time.
     """
     c = np.concatenate([m.counts for m in motifs]).astype(np.float64, copy=False)
-    p = c / c.sum(axis=1, keepdims=True)
     widths = [m.width for m in motifs]
+    tot = c.sum(axis=1, keepdims=True)
+    ns = np.repeat([float(m.nsites) if m.nsites and m.nsites > 0 else 0.0 for m in motifs], widths)[:, None]
+    p = np.where(np.abs(tot - ns) <= 1e-5 * ns, c / np.where(ns > 0, ns, 1.0), c / tot)
     if pseudo != 0:
         sites = np.repeat([float(int(m.nsites)) if m.nsites and m.nsites > 0 else 20.0 for m in motifs], widths)
         p = (p * sites[:, None] + pseudo * bg) / (sites[:, None] + pseudo)

@@ -9,9 +9,10 @@ import pytest
 from scipy.stats import spearmanr
 
 from motifq.cli import main
-from motifq.compare import COLUMNS, _prepare, _run_kernel, compare, format_table, pvalue_matrix, qvalues
+from motifq.compare import (COLUMNS, _prepare, _pseudo_probabilities, _run_kernel, compare, format_table,
+                            pvalue_matrix, qvalues)
 from motifq.errors import MotifqError
-from motifq.formats import write_meme
+from motifq.formats import parse_jaspar, parse_meme, write_meme
 from motifq.jaspar import load_bundled, load_motifs
 from motifq.motif import Motif
 
@@ -136,6 +137,21 @@ def test_kernel_matches_literal_tomtom_c_mixed_widths(dist):
         np.testing.assert_allclose(p, ref[..., 0], rtol=1e-9, atol=0)
         np.testing.assert_array_equal(off, ref[..., 1])
         np.testing.assert_array_equal(ovl, ref[..., 2])
+
+
+def test_probabilities_as_written_in_a_meme_file_are_used_unchanged():
+    """MEME uses a letter-probability matrix as written (rows may sum to 1 +- a few 1e-6 after
+    rounding to 6 decimals); JASPAR counts with unequal column totals are normalised per column."""
+    rows = np.array([[0.333333, 0.333333, 0.333333, 0.000000],   # sums to 0.999999
+                     [0.250001, 0.250001, 0.250001, 0.250000]])  # sums to 1.000003
+    text = "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2 nsites= 37\n"
+    text += "".join(" ".join(f"{x:.6f}" for x in r) + "\n" for r in rows)
+    (m,) = parse_meme(text)
+    (p,) = _pseudo_probabilities([m], 0.0, np.full(4, 0.25))
+    np.testing.assert_allclose(p, rows, rtol=1e-15, atol=0)
+    (j,) = parse_jaspar(">MA9 x\nA [ 10 3 ]\nC [ 0 3 ]\nG [ 0 3 ]\nT [ 0 2 ]\n")
+    (pj,) = _pseudo_probabilities([j], 0.0, np.full(4, 0.25))
+    np.testing.assert_allclose(pj, [[1, 0, 0, 0], [3 / 11, 3 / 11, 3 / 11, 2 / 11]], rtol=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------
