@@ -12,6 +12,10 @@ kept (``-evalue -thresh 1e6``; ``-no-ssc``, Tomtom's default). Then, over the pa
 * offset, overlap and orientation agreement of the pairs;
 * the smallest p-values, and pairs that one tool reports as 0 and the other does not.
 
+Then, in memelite's setting (``ed``, no pseudocount: ``tomtom -motif-pseudo 0``), the same
+Spearman, best-target and E < 0.01 figures for motifq and for memelite.tomtom at its defaults and
+with ``n_target_bins=None`` (skip with --no-memelite).
+
 Writes benchmarks/results/meme_agreement.md (and the Tomtom tables next to it with --keep).
 
 Usage: PYTHONPATH=. python benchmarks/meme_agreement.py --tomtom /path/to/tomtom
