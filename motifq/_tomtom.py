@@ -379,7 +379,7 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
 
 
 @njit(cache=True)
-def _one_query(dist, Q, q0, W, Tt, tnorm, t_start, t_len, t_by_len, len_start, lens, len_group,
+def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, len_group,
                end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
                ws_counts, ws_buf, pc_stamp, stamp):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
@@ -602,7 +602,7 @@ def _target_groups(t_len, t_start, norient, n_cols):
 
 
 @njit(cache=True, parallel=True)
-def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, t_by_len,
+def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, t_by_len,
                      len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
                      out_off, out_ovl, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf,
                      pc_stamp):
@@ -612,13 +612,13 @@ def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 
     for k in prange(q_start.shape[0]):
         tid = numba.get_thread_id()
         qi = order[k]
-        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, tnorm, t_start, t_len, t_by_len,
+        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_by_len,
                    len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
                    out_off, out_ovl, qi, lo, hi, ws_rows[tid], ws_diag[tid], ws_bt[tid],
                    ws_idx[tid], ws_counts[tid], ws_buf[tid], pc_stamp[tid], k)
 
 
-def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, norient,
+def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
                   min_overlap, n_threads):
     """p-values, offsets and overlaps of every query against every target, per strand.
 
@@ -633,7 +633,6 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
         Queries in the order to hand out to threads (widest first balances the load).
     Tt : (4, n_target_columns) float64
         Target columns of both strands as rows A, C, G, T (pearson: minus 1/4, normalised).
-    tnorm : (n_target_columns,) float64
     t_start : (2, n_targets) int64
         First column of each target on the forward (row 0) and reverse (row 1) strand.
     t_len : (n_targets,) int64
@@ -661,7 +660,7 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, nor
           np.empty((n_threads, n), np.int32), np.empty((n_threads, n), np.int16),
           np.empty((n_threads, _NB), np.int32), np.empty((n_threads, n)),
           np.full((n_threads, groups[2].shape[0], max_ext + 1), -1, np.int64))
-    _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, *groups, norient,
+    _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, *groups, norient,
                      min_overlap, out_p, out_off, out_ovl, *ws)
     return out_p, out_off, out_ovl
 

@@ -114,8 +114,8 @@ def _pseudo_probabilities(motifs: list[Motif], pseudo: float, bg: np.ndarray) ->
     ns = np.repeat([float(m.nsites) if m.nsites and m.nsites > 0 else 0.0 for m in motifs], widths)[:, None]
     p = np.where(np.abs(tot - ns) <= 1e-5 * ns, c / np.where(ns > 0, ns, 1.0), c / tot)
     if pseudo != 0:
-        sites = np.repeat([float(int(m.nsites)) if m.nsites and m.nsites > 0 else 20.0 for m in motifs], widths)
-        p = (p * sites[:, None] + pseudo * bg) / (sites[:, None] + pseudo)
+        sites = np.where(ns > 0, np.trunc(ns), 20.0)  # MEME truncates nsites to an integer
+        p = (p * sites + pseudo * bg) / (sites + pseudo)
     return np.split(p, np.cumsum(widths)[:-1])
 
 
@@ -152,10 +152,9 @@ def _kernel_inputs(qp, tp, dist):
         T = T - 0.25
         norm = np.sqrt((T * T).sum(axis=1))
         T = np.divide(T, norm[:, None], out=np.zeros_like(T), where=norm[:, None] > 0)
-    tnorm = np.zeros(T.shape[0])
     Tt = np.ascontiguousarray(T.T)
     order = np.argsort(-q_len, kind="stable").astype(np.int64)
-    return Q, q_start, q_len, order, Tt, np.ascontiguousarray(tnorm), t_start, t_len
+    return Q, q_start, q_len, order, Tt, t_start, t_len
 
 
 def _run_kernel(qp, tp, dist, min_overlap):
@@ -165,10 +164,10 @@ def _run_kernel(qp, tp, dist, min_overlap):
 
     from ._tomtom import tomtom_kernel
 
-    Q, q_start, q_len, order, Tt, tnorm, t_start, t_len = _kernel_inputs(qp, tp, dist)
+    Q, q_start, q_len, order, Tt, t_start, t_len = _kernel_inputs(qp, tp, dist)
     chunk = numba.set_parallel_chunksize(1)  # hand queries out one at a time
     try:
-        return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, tnorm, t_start, t_len, 2,
+        return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, t_start, t_len, 2,
                              int(min_overlap), numba.get_num_threads())
     finally:
         numba.set_parallel_chunksize(chunk)
