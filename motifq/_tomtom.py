@@ -379,13 +379,14 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
 
 
 @njit(cache=True)
-def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, len_group,
-               end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
-               ws_counts, ws_buf, pc_stamp, stamp):
+def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_idx, norient,
+               min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
+               ws_counts, ws_buf, ws_keys, ws_lt, pc_stamp, stamp):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
 
-    ws_* are the thread's scratch arrays; pc_stamp marks (target width, complete score) pairs
-    already queued for this query (entries equal to `stamp`).
+    The targets are sorted by width (see :func:`_target_groups`). ws_* are the thread's scratch
+    arrays; pc_stamp marks (target width, complete score) pairs already queued for this query
+    (entries equal to `stamp`).
     """
     n = Tt.shape[1]
     rows = ws_rows[:W]
@@ -456,14 +457,15 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, le
     nts = n_targets * norient
     prev = ws_diag[0]
     cur = ws_diag[1]
-    ends = np.empty((nts + 1, W), np.int32)
-    ends[0] = 0
+    ends = np.empty((W, nts + 1), np.int32)
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
         _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
         cur[n] = 0
+        e_i = ends[i]
+        e_i[0] = 0
         for ts in range(nts):
-            ends[ts + 1, i] = cur[end_idx[ts]]
+            e_i[ts + 1] = cur[end_idx[ts]]
         prev, cur = cur, prev
     last = prev
 
@@ -471,11 +473,17 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, le
     # larger overlap, then the first configuration (tomtom.c's compare_motifs). With o the offset
     # (query column i on target column i + o), the overlap ends on the query's last column when
     # o <= tw - W (its sum is a look-up in `last`) and starts on the query's first when o >= 0;
-    # otherwise `ends` / `starts` hold the prefix sums at the target's edges. The offsets are
-    # scanned in increasing order in up to four runs with no branch on the case.
+    # otherwise `ends` holds the prefix sums at the target's edges. The targets are sorted by
+    # width, so one width group's targets lie side by side: each offset is scanned for all of
+    # them at once (a loop over the targets, vectorised), in up to four runs of offsets with no
+    # branch on the case. One int64 key per alignment, (complete score, overlap, -offset) packed
+    # in 32 + 16 + 16 bits: its maximum is the best offset under the same ties.
     best_es = np.empty((n_targets, norient), np.int64)
-    for t in range(n_targets):
-        tw = t_len[t]
+    keys = ws_keys
+    for g in range(lens.shape[0]):
+        tw = lens[g]
+        u0 = len_start[g]
+        ng = len_start[g + 1] - u0
         o_lo = 1 - W
         o_hi = tw - 1
         if min_overlap > 1:
@@ -484,42 +492,58 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, le
             o_hi = tw - mo
         cut_last = tw - W  # o <= cut_last: the overlap reaches the query's last column
         for strand in range(norient):
-            ts = strand * n_targets + t
-            base = t_start[strand, t]
-            e_ts = ends[ts + 1]
-            s_ts = ends[ts]
-            # One int64 key per offset, (complete score, overlap, -offset) packed in 32 + 16
-            # + 16 bits: its maximum is the best offset under the same ties, without branches.
-            best = np.int64(-1)
-            # o < 0 and o <= cut_last: last[...] - starts[-o-1]
+            ts0 = strand * n_targets + u0
+            base = t_start[strand, u0]
+            # the last row over this group's columns, transposed: LT[c, k] = target k's column c
+            LT = ws_lt[:tw * ng].reshape((tw, ng))
+            for k in range(ng):
+                lk = last[base + k * tw:base + (k + 1) * tw]
+                for c in range(tw):
+                    LT[c, k] = lk[c]
+            bk = keys[:ng]
+            bk[:] = -1
+            # o < 0 and o <= cut_last: last - the prefix before the target's first column
             for o in range(o_lo, min(-1, cut_last) + 1):
-                e_val = np.int64(last[base + W - 1 + o]) - s_ts[-o - 1] + (-o) * K
-                ovl = W + o
-                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
-            # o < 0 and o > cut_last: ends[tw-o-1] - starts[-o-1] (target inside the query)
+                lrow = LT[W - 1 + o]
+                srow = ends[-o - 1, ts0:ts0 + ng]
+                add = np.int64((-o) * K)
+                tag = (np.int64(W + o) << 16) | (0xFFFF - (o - o_lo))
+                for k in range(ng):
+                    bk[k] = max(bk[k], ((np.int64(lrow[k]) - srow[k] + add) << 32) | tag)
+            # o < 0 and o > cut_last: the target inside the query
             for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
-                ovl = tw
-                e_val = np.int64(e_ts[tw - o - 1]) - s_ts[-o - 1] + (W - ovl) * K
-                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
-            # o >= 0 and o <= cut_last: last[...] (query inside the target)
+                erow = ends[tw - o - 1, ts0 + 1:ts0 + 1 + ng]
+                srow = ends[-o - 1, ts0:ts0 + ng]
+                add = np.int64((W - tw) * K)
+                tag = (np.int64(tw) << 16) | (0xFFFF - (o - o_lo))
+                for k in range(ng):
+                    bk[k] = max(bk[k], ((np.int64(erow[k]) - srow[k] + add) << 32) | tag)
+            # o >= 0 and o <= cut_last: the query inside the target
             for o in range(max(o_lo, 0), min(cut_last, o_hi) + 1):
-                e_val = np.int64(last[base + W - 1 + o])
-                ovl = W
-                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
-            # o >= 0 and o > cut_last: ends[tw-o-1]
+                lrow = LT[W - 1 + o]
+                tag = (np.int64(W) << 16) | (0xFFFF - (o - o_lo))
+                for k in range(ng):
+                    bk[k] = max(bk[k], (np.int64(lrow[k]) << 32) | tag)
+            # o >= 0 and o > cut_last: the overlap ends on the target's last column
             for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
+                erow = ends[tw - o - 1, ts0 + 1:ts0 + 1 + ng]
                 ovl = tw - o
-                e_val = np.int64(e_ts[tw - o - 1]) + (W - ovl) * K
-                best = max(best, (e_val << 32) | (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo)))
-            if best < 0:
-                best_e, best_l, best_o = np.int64(-1), np.int64(-1), np.int64(0)
-            else:
-                best_e = best >> 32
-                best_l = (best >> 16) & 0xFFFF
-                best_o = o_lo + (0xFFFF - (best & 0xFFFF))
-            best_es[t, strand] = best_e
-            out_off[qi, t, strand] = best_o
-            out_ovl[qi, t, strand] = best_l
+                add = np.int64((W - ovl) * K)
+                tag = (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo))
+                for k in range(ng):
+                    bk[k] = max(bk[k], ((np.int64(erow[k]) + add) << 32) | tag)
+            for k in range(ng):
+                best = bk[k]
+                t = u0 + k
+                to = t_orig[t]
+                if best < 0:
+                    best_es[t, strand] = -1
+                    out_off[qi, to, strand] = 0
+                    out_ovl[qi, to, strand] = -1
+                else:
+                    best_es[t, strand] = best >> 32
+                    out_ovl[qi, to, strand] = (best >> 16) & 0xFFFF
+                    out_off[qi, to, strand] = o_lo + (0xFFFF - (best & 0xFFFF))
 
     # each span's null distribution is needed only from the lowest best score of the targets
     # whose alignments use it
@@ -527,8 +551,7 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, le
     for g in range(lens.shape[0]):
         tw = lens[g]
         e_min = _UNUSED
-        for u in range(len_start[g], len_start[g + 1]):
-            t = t_by_len[u]
+        for t in range(len_start[g], len_start[g + 1]):
             for strand in range(norient):
                 E = best_es[t, strand]
                 if 0 <= E < e_min:
@@ -544,8 +567,7 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, le
     for g in range(lens.shape[0]):
         tw = lens[g]
         m = 0
-        for u in range(len_start[g], len_start[g + 1]):
-            t = t_by_len[u]
+        for t in range(len_start[g], len_start[g + 1]):
             for strand in range(norient):
                 E = best_es[t, strand]
                 if pc_stamp[g, E] != stamp:
@@ -556,66 +578,59 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_by_len, len_start, lens, le
         # map each score back to its p-value through the stamp array (value = slot index)
         for u in range(m):
             pc_stamp[g, Es[u]] = -(u + 2)
-        for u in range(len_start[g], len_start[g + 1]):
-            t = t_by_len[u]
+        for t in range(len_start[g], len_start[g + 1]):
             for strand in range(norient):
-                out_p[qi, t, strand] = ps[-pc_stamp[g, best_es[t, strand]] - 2]
+                out_p[qi, t_orig[t], strand] = ps[-pc_stamp[g, best_es[t, strand]] - 2]
         for u in range(m):
             pc_stamp[g, Es[u]] = -1
 
 
 @njit(cache=True)
-def _target_groups(t_len, t_start, norient, n_cols):
-    """Targets grouped by width, and the columns whose diagonal prefix sums each target needs.
+def _target_groups(t_len, t_start, norient):
+    """Width groups of targets sorted by width, and each target's last column.
 
-    Returns (t_by_len, len_start, lens, len_group, end_idx): targets sorted by width, the start
-    of each width group in it (n_groups + 1), the group widths, each target's group; for
-    ts = strand * n_targets + t the target's last column. The targets' columns must follow one
-    another in ts order (as ``compare._kernel_inputs`` lays them out).
+    t_len (n_targets,) must be sorted, and the targets' columns must follow one another in
+    ts = strand * n_targets + t order (as :func:`tomtom_kernel` lays them out). Returns
+    (len_start, lens, end_idx): the first target of each width group (n_groups + 1 entries),
+    the groups' widths, and for each ts the target's last column.
     """
     nt = t_len.shape[0]
-    t_by_len = np.argsort(t_len, kind="mergesort")
     n_lens = 1
-    for u in range(1, nt):
-        if t_len[t_by_len[u]] != t_len[t_by_len[u - 1]]:
+    for t in range(1, nt):
+        if t_len[t] != t_len[t - 1]:
             n_lens += 1
     lens = np.empty(n_lens, np.int64)
     len_start = np.empty(n_lens + 1, np.int64)
     g = 0
-    lens[0] = t_len[t_by_len[0]]
+    lens[0] = t_len[0]
     len_start[0] = 0
-    for u in range(1, nt):
-        if t_len[t_by_len[u]] != t_len[t_by_len[u - 1]]:
+    for t in range(1, nt):
+        if t_len[t] != t_len[t - 1]:
             g += 1
-            lens[g] = t_len[t_by_len[u]]
-            len_start[g] = u
+            lens[g] = t_len[t]
+            len_start[g] = t
     len_start[n_lens] = nt
-    len_group = np.empty(nt, np.int64)
-    for g in range(n_lens):
-        for u in range(len_start[g], len_start[g + 1]):
-            len_group[t_by_len[u]] = g
     end_idx = np.empty(nt * norient, np.int64)
     for strand in range(norient):
         for t in range(nt):
             end_idx[strand * nt + t] = t_start[strand, t] + t_len[t] - 1
-    return t_by_len, len_start, lens, len_group, end_idx
+    return len_start, lens, end_idx
 
 
 @njit(cache=True, parallel=True)
-def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, t_by_len,
-                     len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
-                     out_off, out_ovl, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf,
-                     pc_stamp):
+def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, t_orig, len_start, lens,
+                     end_idx, norient, min_overlap, out_p, out_off, out_ovl, ws_rows, ws_diag,
+                     ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, pc_stamp):
     """The queries in parallel, each thread in its own workspace (index get_thread_id())."""
     lo = _RANGE[dist, 0]
     hi = _RANGE[dist, 1]
     for k in prange(q_start.shape[0]):
         tid = numba.get_thread_id()
         qi = order[k]
-        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_by_len,
-                   len_start, lens, len_group, end_idx, norient, min_overlap, out_p,
-                   out_off, out_ovl, qi, lo, hi, ws_rows[tid], ws_diag[tid], ws_bt[tid],
-                   ws_idx[tid], ws_counts[tid], ws_buf[tid], pc_stamp[tid], k)
+        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start, lens,
+                   end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
+                   ws_rows[tid], ws_diag[tid], ws_bt[tid], ws_idx[tid], ws_counts[tid],
+                   ws_buf[tid], ws_keys[tid], ws_lt[tid], pc_stamp[tid], k)
 
 
 def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
@@ -646,11 +661,24 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
     -------
     p : (n_queries, n_targets, 2) float64
     offset, overlap : (n_queries, n_targets, 2) int64
+
+    The kernel sees the targets sorted by width (their columns copied in that order), so that
+    the offsets of a width group are scanned for all of its targets at once; the results are
+    written in the input order.
     """
     nq, nt, n = q_start.shape[0], t_len.shape[0], Tt.shape[1]
     if int(q_len.max()) + int(t_len.max()) >= 1 << 16:  # the offset scan packs widths in 16 bits
         raise ValueError("motif widths must sum to less than 65536")
-    groups = _target_groups(t_len, t_start, norient, n)
+    # the targets sorted by width, their columns laid out in that order on each strand
+    by_len = np.argsort(t_len, kind="stable")
+    s_len = t_len[by_len]
+    first = np.concatenate([[0], np.cumsum(s_len)[:-1]])
+    s_start = np.stack([first, first + first[-1] + s_len[-1]])  # (2, nt) in the new layout
+    cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len) for strand in range(norient)])
+    cols += np.tile(np.arange(int(s_len.sum())), norient)
+    Ts = np.ascontiguousarray(Tt[:, cols])
+    n = Ts.shape[1]
+    len_start, lens, end_idx = _target_groups(s_len, s_start, norient)
     maxq = int(q_len.max())
     max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
     out_p = np.ones((nq, nt, 2))
@@ -659,9 +687,10 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
     ws = (np.empty((n_threads, maxq, n)), np.empty((n_threads, 2, n + 1), np.int32),
           np.empty((n_threads, n), np.int32), np.empty((n_threads, n), np.int16),
           np.empty((n_threads, _NB), np.int32), np.empty((n_threads, n)),
-          np.full((n_threads, groups[2].shape[0], max_ext + 1), -1, np.int64))
-    _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, *groups, norient,
-                     min_overlap, out_p, out_off, out_ovl, *ws)
+          np.empty((n_threads, nt), np.int64), np.empty((n_threads, n), np.int32),
+          np.full((n_threads, lens.shape[0], max_ext + 1), -1, np.int64))
+    _tomtom_parallel(dist, Q, q_start, q_len, order, Ts, s_start, s_len, by_len, len_start,
+                     lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl, *ws)
     return out_p, out_off, out_ovl
 
 
