@@ -381,12 +381,12 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
 @njit(cache=True)
 def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_idx, norient,
                min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
-               ws_counts, ws_buf, ws_keys, ws_lt, pc_stamp, stamp):
+               ws_counts, ws_buf, ws_keys, ws_lt, slot):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
 
     The targets are sorted by width (see :func:`_target_groups`). ws_* are the thread's scratch
-    arrays; pc_stamp marks (target width, complete score) pairs already queued for this query
-    (entries equal to `stamp`).
+    arrays; slot (one entry per complete score, and one more) must be -1 throughout, and is
+    left so.
     """
     n = Tt.shape[1]
     rows = ws_rows[:W]
@@ -566,23 +566,22 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
     prod = np.empty(n_targets * norient, np.float64)
     for g in range(lens.shape[0]):
         tw = lens[g]
+        # each distinct complete score once: slot[E] is its index in Es (-1: not seen; E = -1,
+        # no alignment allowed, uses the last entry, above every complete score)
         m = 0
         for t in range(len_start[g], len_start[g + 1]):
             for strand in range(norient):
                 E = best_es[t, strand]
-                if pc_stamp[g, E] != stamp:
-                    pc_stamp[g, E] = stamp
+                if slot[E] < 0:
+                    slot[E] = m
                     Es[m] = E
                     m += 1
         _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ps, prod)
-        # map each score back to its p-value through the stamp array (value = slot index)
-        for u in range(m):
-            pc_stamp[g, Es[u]] = -(u + 2)
         for t in range(len_start[g], len_start[g + 1]):
             for strand in range(norient):
-                out_p[qi, t_orig[t], strand] = ps[-pc_stamp[g, best_es[t, strand]] - 2]
+                out_p[qi, t_orig[t], strand] = ps[slot[best_es[t, strand]]]
         for u in range(m):
-            pc_stamp[g, Es[u]] = -1
+            slot[Es[u]] = -1
 
 
 @njit(cache=True)
@@ -618,22 +617,46 @@ def _target_groups(t_len, t_start, norient):
 
 
 @njit(cache=True, parallel=True)
-def _tomtom_parallel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, t_orig, len_start, lens,
-                     end_idx, norient, min_overlap, out_p, out_off, out_ovl, ws_rows, ws_diag,
-                     ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, pc_stamp):
-    """The queries in parallel, each thread in its own workspace (index get_thread_id())."""
+def _tomtom_parallel(dist, Q, q_start, q_len, w_start, w_queries, Tt, t_start, t_len, t_orig,
+                     len_start, lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl,
+                     ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot):
+    """The workers in parallel: worker w runs queries w_queries[w_start[w]:w_start[w + 1]] in its
+    own workspace (ws_*[w])."""
     lo = _RANGE[dist, 0]
     hi = _RANGE[dist, 1]
-    for k in prange(q_start.shape[0]):
-        tid = numba.get_thread_id()
-        qi = order[k]
-        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start, lens,
-                   end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
-                   ws_rows[tid], ws_diag[tid], ws_bt[tid], ws_idx[tid], ws_counts[tid],
-                   ws_buf[tid], ws_keys[tid], ws_lt[tid], pc_stamp[tid], k)
+    for w in prange(w_start.shape[0] - 1):
+        for k in range(w_start[w], w_start[w + 1]):
+            qi = w_queries[k]
+            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start,
+                       lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
+                       ws_rows[w], ws_diag[w], ws_bt[w], ws_idx[w], ws_counts[w], ws_buf[w],
+                       ws_keys[w], ws_lt[w], ws_slot[w])
 
 
-def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
+def _balance(q_len, n_workers):
+    """Queries dealt to workers so that each gets about the same work (numba runs the
+    iterations of a parallel loop in fixed blocks, one per thread, not on demand).
+
+    The work of a query grows about linearly with its width (every column is scored against
+    every target column), a little faster for wide ones (the null distributions): cost
+    ``W * (1 + W / 50)``; widest first, each to the worker with the least so far. Returns
+    (w_start (n_workers + 1,), w_queries (n_queries,)), each worker's queries widest first.
+    """
+    w = q_len.astype(np.float64)
+    cost = w * (1.0 + w / 50.0)
+    load = np.zeros(n_workers)
+    which = np.empty(q_len.shape[0], np.int64)
+    by_cost = np.argsort(-cost, kind="stable")
+    for qi in by_cost:
+        k = int(np.argmin(load))
+        which[qi] = k
+        load[k] += cost[qi]
+    w_queries = by_cost[np.argsort(which[by_cost], kind="stable")].astype(np.int64)
+    w_start = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=n_workers))]).astype(np.int64)
+    return w_start, w_queries
+
+
+def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient,
                   min_overlap, n_threads):
     """p-values, offsets and overlaps of every query against every target, per strand.
 
@@ -644,8 +667,6 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
     Q : (n_query_columns, 4) float64
         Query columns, A, C, G, T, queries one after another.
     q_start, q_len : (n_queries,) int64
-    order : (n_queries,) int64
-        Queries in the order to hand out to threads (widest first balances the load).
     Tt : (4, n_target_columns) float64
         Target columns of both strands as rows A, C, G, T (pearson: minus 1/4, normalised).
     t_start : (2, n_targets) int64
@@ -655,7 +676,7 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
         2 with reverse complements, 1 without.
     min_overlap : int
     n_threads : int
-        numba's number of threads (one workspace each).
+        numba's number of threads (one worker each, see :func:`_balance`).
 
     Returns
     -------
@@ -684,13 +705,13 @@ def tomtom_kernel(dist, Q, q_start, q_len, order, Tt, t_start, t_len, norient,
     out_p = np.ones((nq, nt, 2))
     out_off = np.zeros((nq, nt, 2), np.int64)
     out_ovl = np.zeros((nq, nt, 2), np.int64)
-    ws = (np.empty((n_threads, maxq, n)), np.empty((n_threads, 2, n + 1), np.int32),
-          np.empty((n_threads, n), np.int32), np.empty((n_threads, n), np.int16),
-          np.empty((n_threads, _NB), np.int32), np.empty((n_threads, n)),
-          np.empty((n_threads, nt), np.int64), np.empty((n_threads, n), np.int32),
-          np.full((n_threads, lens.shape[0], max_ext + 1), -1, np.int64))
-    _tomtom_parallel(dist, Q, q_start, q_len, order, Ts, s_start, s_len, by_len, len_start,
-                     lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl, *ws)
+    nw = max(1, min(int(n_threads), nq))  # workers, each with its own workspace
+    ws = (np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32), np.empty((nw, n), np.int32),
+          np.empty((nw, n), np.int16), np.empty((nw, _NB), np.int32), np.empty((nw, n)),
+          np.empty((nw, nt), np.int64), np.empty((nw, n), np.int32),
+          np.full((nw, max_ext + 1), -1, np.int32))
+    _tomtom_parallel(dist, Q, q_start, q_len, *_balance(q_len, nw), Ts, s_start, s_len, by_len,
+                     len_start, lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl, *ws)
     return out_p, out_off, out_ovl
 
 

@@ -153,8 +153,7 @@ def _kernel_inputs(qp, tp, dist):
         norm = np.sqrt((T * T).sum(axis=1))
         T = np.divide(T, norm[:, None], out=np.zeros_like(T), where=norm[:, None] > 0)
     Tt = np.ascontiguousarray(T.T)
-    order = np.argsort(-q_len, kind="stable").astype(np.int64)
-    return Q, q_start, q_len, order, Tt, t_start, t_len
+    return Q, q_start, q_len, Tt, t_start, t_len
 
 
 def _run_kernel(qp, tp, dist, min_overlap):
@@ -164,13 +163,8 @@ def _run_kernel(qp, tp, dist, min_overlap):
 
     from ._tomtom import tomtom_kernel
 
-    Q, q_start, q_len, order, Tt, t_start, t_len = _kernel_inputs(qp, tp, dist)
-    chunk = numba.set_parallel_chunksize(1)  # hand queries out one at a time
-    try:
-        return tomtom_kernel(DISTANCES[dist], Q, q_start, q_len, order, Tt, t_start, t_len, 2,
-                             int(min_overlap), numba.get_num_threads())
-    finally:
-        numba.set_parallel_chunksize(chunk)
+    return tomtom_kernel(DISTANCES[dist], *_kernel_inputs(qp, tp, dist), 2, int(min_overlap),
+                         numba.get_num_threads())
 
 
 def _numba_cache_setup() -> None:

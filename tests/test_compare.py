@@ -139,6 +139,30 @@ def test_kernel_matches_literal_tomtom_c_mixed_widths(dist):
         np.testing.assert_array_equal(ovl, ref[..., 2])
 
 
+def test_queries_dealt_to_workers_evenly_and_results_independent_of_threads(jaspar2024):
+    import numba
+
+    from motifq._tomtom import _balance
+
+    q_len = np.array([5, 30, 12, 12, 8, 21, 6, 15, 9, 11, 7, 19])
+    w_start, w_queries = _balance(q_len, 3)
+    assert sorted(w_queries) == list(range(len(q_len)))  # every query exactly once
+    cost = q_len * (1 + q_len / 50)
+    loads = [cost[w_queries[a:b]].sum() for a, b in zip(w_start[:-1], w_start[1:])]
+    assert max(loads) - min(loads) <= cost.min() + 1e-9 or max(loads) == cost.max()
+    queries = load_bundled("jaspar2016")[:40]
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = pvalue_matrix(queries, jaspar2024[:200], dist="pearson")
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = pvalue_matrix(queries, jaspar2024[:200], dist="pearson")
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_probabilities_as_written_in_a_meme_file_are_used_unchanged():
     """MEME uses a letter-probability matrix as written (rows may sum to 1 +- a few 1e-6 after
     rounding to 6 decimals); JASPAR counts with unequal column totals are normalised per column."""
