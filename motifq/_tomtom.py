@@ -380,7 +380,7 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
 
 @njit(cache=True)
 def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_idx, norient,
-               min_overlap, out_p, out_off, out_ovl, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
+               min_overlap, out_P, out_O, out_L, out_S, out_p2, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
                ws_counts, ws_buf, ws_keys, ws_lt, slot):
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
 
@@ -479,6 +479,9 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
     # branch on the case. One int64 key per alignment, (complete score, overlap, -offset) packed
     # in 32 + 16 + 16 bits: its maximum is the best offset under the same ties.
     best_es = np.empty((n_targets, norient), np.int64)
+    s_off = np.empty((n_targets, norient), np.int64)  # per strand: offset, overlap, p-value
+    s_ovl = np.empty((n_targets, norient), np.int64)
+    s_p = np.empty((n_targets, norient), np.float64)
     keys = ws_keys
     for g in range(lens.shape[0]):
         tw = lens[g]
@@ -535,15 +538,14 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
             for k in range(ng):
                 best = bk[k]
                 t = u0 + k
-                to = t_orig[t]
                 if best < 0:
                     best_es[t, strand] = -1
-                    out_off[qi, to, strand] = 0
-                    out_ovl[qi, to, strand] = -1
+                    s_off[t, strand] = 0
+                    s_ovl[t, strand] = -1
                 else:
                     best_es[t, strand] = best >> 32
-                    out_ovl[qi, to, strand] = (best >> 16) & 0xFFFF
-                    out_off[qi, to, strand] = o_lo + (0xFFFF - (best & 0xFFFF))
+                    s_ovl[t, strand] = (best >> 16) & 0xFFFF
+                    s_off[t, strand] = o_lo + (0xFFFF - (best & 0xFFFF))
 
     # each span's null distribution is needed only from the lowest best score of the targets
     # whose alignments use it
@@ -579,9 +581,25 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
         _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ps, prod)
         for t in range(len_start[g], len_start[g + 1]):
             for strand in range(norient):
-                out_p[qi, t_orig[t], strand] = ps[slot[best_es[t, strand]]]
+                s_p[t, strand] = ps[slot[best_es[t, strand]]]
         for u in range(m):
             slot[Es[u]] = -1
+
+    # the reported strand: the reverse one when its p-value is lower, or equal with a larger
+    # overlap (written in the targets' input order)
+    both = out_p2.shape[0] == out_P.shape[0] and out_p2.shape[1] == out_P.shape[1]
+    for t in range(n_targets):
+        to = t_orig[t]
+        k = 0
+        if norient == 2 and (s_p[t, 1] < s_p[t, 0] or (s_p[t, 1] == s_p[t, 0] and s_ovl[t, 1] > s_ovl[t, 0])):
+            k = 1
+        out_P[qi, to] = s_p[t, k]
+        out_O[qi, to] = s_off[t, k]
+        out_L[qi, to] = s_ovl[t, k]
+        out_S[qi, to] = 1 - 2 * k
+        if both:
+            for strand in range(norient):
+                out_p2[qi, to, strand] = s_p[t, strand]
 
 
 @njit(cache=True)
@@ -618,8 +636,8 @@ def _target_groups(t_len, t_start, norient):
 
 @njit(cache=True, parallel=True)
 def _tomtom_parallel(dist, Q, q_start, q_len, w_start, w_queries, Tt, t_start, t_len, t_orig,
-                     len_start, lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl,
-                     ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot):
+                     len_start, lens, end_idx, norient, min_overlap, out_P, out_O, out_L, out_S,
+                     out_p2, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot):
     """The workers in parallel: worker w runs queries w_queries[w_start[w]:w_start[w + 1]] in its
     own workspace (ws_*[w])."""
     lo = _RANGE[dist, 0]
@@ -628,7 +646,8 @@ def _tomtom_parallel(dist, Q, q_start, q_len, w_start, w_queries, Tt, t_start, t
         for k in range(w_start[w], w_start[w + 1]):
             qi = w_queries[k]
             _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start,
-                       lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl, qi, lo, hi,
+                       lens, end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2,
+                       qi, lo, hi,
                        ws_rows[w], ws_diag[w], ws_bt[w], ws_idx[w], ws_counts[w], ws_buf[w],
                        ws_keys[w], ws_lt[w], ws_slot[w])
 
@@ -656,9 +675,9 @@ def _balance(q_len, n_workers):
     return w_start, w_queries
 
 
-def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient,
-                  min_overlap, n_threads):
-    """p-values, offsets and overlaps of every query against every target, per strand.
+def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_overlap, n_threads,
+                  both_strands=False):
+    """p-value, offset, overlap and strand of every query against every target.
 
     Parameters
     ----------
@@ -677,11 +696,20 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient,
     min_overlap : int
     n_threads : int
         numba's number of threads (one worker each, see :func:`_balance`).
+    both_strands : bool
+        Also return the p-value on each strand.
 
     Returns
     -------
-    p : (n_queries, n_targets, 2) float64
-    offset, overlap : (n_queries, n_targets, 2) int64
+    P : (n_queries, n_targets) float64
+        p-value on the reported strand: the reverse one when its p-value is lower, or equal
+        with a larger overlap, else the forward one.
+    O, L : (n_queries, n_targets) int64
+        Offset and overlap on the reported strand.
+    S : (n_queries, n_targets) int8
+        The reported strand, +1 forward, -1 reverse.
+    p : (n_queries, n_targets, 2) float64, only with `both_strands`
+        p-value on the forward (0) and reverse (1) strand.
 
     The kernel sees the targets sorted by width (their columns copied in that order), so that
     the offsets of a width group are scanned for all of its targets at once; the results are
@@ -702,41 +730,13 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient,
     len_start, lens, end_idx = _target_groups(s_len, s_start, norient)
     maxq = int(q_len.max())
     max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
-    out_p = np.ones((nq, nt, 2))
-    out_off = np.zeros((nq, nt, 2), np.int64)
-    out_ovl = np.zeros((nq, nt, 2), np.int64)
+    out = (np.empty((nq, nt)), np.empty((nq, nt), np.int64), np.empty((nq, nt), np.int64),
+           np.empty((nq, nt), np.int8), np.ones((nq, nt, 2) if both_strands else (0, 0, 2)))
     nw = max(1, min(int(n_threads), nq))  # workers, each with its own workspace
     ws = (np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32), np.empty((nw, n), np.int32),
           np.empty((nw, n), np.int16), np.empty((nw, _NB), np.int32), np.empty((nw, n)),
           np.empty((nw, nt), np.int64), np.empty((nw, n), np.int32),
           np.full((nw, max_ext + 1), -1, np.int32))
     _tomtom_parallel(dist, Q, q_start, q_len, *_balance(q_len, nw), Ts, s_start, s_len, by_len,
-                     len_start, lens, end_idx, norient, min_overlap, out_p, out_off, out_ovl, *ws)
-    return out_p, out_off, out_ovl
-
-
-@njit(cache=True)
-def pick_strand(p, off, ovl):
-    """The reported strand of every pair, and its p-value, offset and overlap.
-
-    p, off, ovl : (n_queries, n_targets, 2), strand 0 forward, 1 reverse (from
-    :func:`tomtom_kernel`). The reverse strand is reported when its p-value is lower, or equal
-    with a larger overlap. Returns (P float64, O int64, L int64, S int64 0/1), each
-    (n_queries, n_targets).
-    """
-    nq, nt = p.shape[0], p.shape[1]
-    P = np.empty((nq, nt))
-    O = np.empty((nq, nt), np.int64)
-    L = np.empty((nq, nt), np.int64)
-    S = np.empty((nq, nt), np.int64)
-    for i in range(nq):
-        for t in range(nt):
-            p0 = p[i, t, 0]
-            p1 = p[i, t, 1]
-            k = 1 if (p1 < p0 or (p1 == p0 and ovl[i, t, 1] > ovl[i, t, 0])) else 0
-            P[i, t] = p[i, t, k]
-            O[i, t] = off[i, t, k]
-            L[i, t] = ovl[i, t, k]
-            S[i, t] = k
-    return P, O, L, S
-
+                     len_start, lens, end_idx, norient, min_overlap, *out, *ws)
+    return out if both_strands else out[:4]

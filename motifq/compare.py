@@ -116,7 +116,8 @@ def _pseudo_probabilities(motifs: list[Motif], pseudo: float, bg: np.ndarray) ->
     if pseudo != 0:
         sites = np.where(ns > 0, np.trunc(ns), 20.0)  # MEME truncates nsites to an integer
         p = (p * sites + pseudo * bg) / (sites + pseudo)
-    return np.split(p, np.cumsum(widths)[:-1])
+    ends = np.cumsum(widths)
+    return [p[e - w:e] for e, w in zip(ends.tolist(), widths)]
 
 
 def _consensus(p: np.ndarray) -> str:
@@ -144,9 +145,10 @@ def _kernel_inputs(qp, tp, dist):
     Q = np.ascontiguousarray(np.concatenate(qp), dtype=np.float64)
     t_len = np.array([p.shape[0] for p in tp], dtype=np.int64)
     fwd = np.concatenate(tp)
-    rev = np.concatenate([p[::-1, ::-1] for p in tp])
-    T = np.concatenate([fwd, rev])
     start = np.concatenate([[0], np.cumsum(t_len)[:-1]]).astype(np.int64)
+    # reverse complements: target t's column c is its column w - 1 - c with A, C, G, T reversed
+    rev = fwd[np.repeat(2 * start + t_len - 1, t_len) - np.arange(fwd.shape[0]), ::-1]
+    T = np.concatenate([fwd, rev])
     t_start = np.stack([start, start + fwd.shape[0]]).astype(np.int64)
     if DISTANCES[dist] == 1:
         T = T - 0.25
@@ -156,15 +158,17 @@ def _kernel_inputs(qp, tp, dist):
     return Q, q_start, q_len, Tt, t_start, t_len
 
 
-def _run_kernel(qp, tp, dist, min_overlap):
-    """(p, offset, overlap), each (n_queries, n_targets, 2): strand 0 forward, 1 reverse."""
+def _run_kernel(qp, tp, dist, min_overlap, both_strands=False):
+    """(P, O, L, S[, p]): p-value, offset, overlap and strand (int8, +1/-1) of the reported
+    strand, each (n_queries, n_targets); with `both_strands` also the p-values of both strands
+    (n_queries, n_targets, 2), forward then reverse. See ``_tomtom.tomtom_kernel``."""
     _numba_cache_setup()
     import numba
 
     from ._tomtom import tomtom_kernel
 
     return tomtom_kernel(DISTANCES[dist], *_kernel_inputs(qp, tp, dist), 2, int(min_overlap),
-                         numba.get_num_threads())
+                         numba.get_num_threads(), both_strands)
 
 
 def _numba_cache_setup() -> None:
@@ -197,14 +201,6 @@ def _numba_cache_setup() -> None:
         return
     uid = os.getuid() if hasattr(os, "getuid") else "user"
     os.environ["NUMBA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"motifq-numba-{uid}")
-
-
-def _pick_strand(p, off, ovl):
-    """(P, O, L, S), each (n_queries, n_targets): the reported strand's p-value, offset and
-    overlap, and the strand (0 forward, 1 reverse): lower p, then larger overlap."""
-    from ._tomtom import pick_strand
-
-    return pick_strand(p, off, ovl)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,9 +304,8 @@ def pvalue_matrix(queries, targets=None, dist: str = "pearson", min_overlap: int
     if targets is None:
         targets = queries
     queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
-    P, O, L, S = _pick_strand(*_run_kernel(qp, tp, dist, min_overlap))
-    return ComparisonMatrices(pvalue=P, evalue=P * len(targets), offset=O, overlap=L,
-                              strand=(1 - 2 * S).astype(np.int8))
+    P, O, L, S = _run_kernel(qp, tp, dist, min_overlap)
+    return ComparisonMatrices(pvalue=P, evalue=P * len(targets), offset=O, overlap=L, strand=S)
 
 
 def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif_pseudo: float = 0.1,
@@ -357,10 +352,10 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     check(thresh >= 0, f"thresh: must be >= 0, got {thresh}")
     check(evalue or all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
     queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
-    p, off, ovl = _run_kernel(qp, tp, dist, min_overlap)
-    nq, nt = p.shape[:2]
+    P, O, L, S, p = _run_kernel(qp, tp, dist, min_overlap, both_strands=True)
+    nq, nt = P.shape
     q = _qvalues_rows(p.reshape(nq, nt * 2)).reshape(nq, nt, 2)
-    P, O, L, s = _pick_strand(p, off, ovl)
+    s = (S < 0).astype(np.int64)  # 0 forward, 1 reverse
     Qv = np.take_along_axis(q, s[..., None], axis=2)[..., 0]
     E = P * nt
     if all:

@@ -108,17 +108,28 @@ def _reference(qp, tp, dist, min_overlap=1):
     return np.array(out)  # (n_queries, 2 * n_targets, 3): target-major, forward then reverse
 
 
+def _check_against_reference(out, ref):
+    """The kernel's (P, O, L, S, p) against the reference's (n_queries, n_targets, 2 strands,
+    (p, offset, overlap)): p-values on both strands, and the reported strand (lower p, then the
+    larger overlap, else forward) with its p-value, offset and overlap."""
+    P, O, L, S, p = out
+    np.testing.assert_allclose(p, ref[..., 0], rtol=1e-9, atol=0)
+    k = ((p[..., 1] < p[..., 0]) | ((p[..., 1] == p[..., 0]) & (ref[..., 1, 2] > ref[..., 0, 2]))).astype(int)
+    np.testing.assert_array_equal(S, 1 - 2 * k)
+    pick = np.take_along_axis(ref, k[..., None, None], axis=2)[:, :, 0]
+    np.testing.assert_array_equal(P, np.take_along_axis(p, k[..., None], axis=2)[..., 0])
+    np.testing.assert_array_equal(O, pick[..., 1])
+    np.testing.assert_array_equal(L, pick[..., 2])
+
+
 @pytest.mark.parametrize("dist", ["ed", "pearson", "sandelin"])
 def test_kernel_matches_literal_tomtom_c(dist, jaspar2024):
     queries = [load_bundled("jaspar2016")[i] for i in (3, 77, 250)]
     targets = jaspar2024[::20]
     _, _, qp, tp = _prepare(queries, targets, dist, 1, 0.1)
     for mo in (1, 6):
-        p, off, ovl = _run_kernel(qp, tp, dist, mo)
         ref = _reference(qp, tp, dist, mo).reshape(len(queries), len(targets), 2, 3)
-        np.testing.assert_allclose(p, ref[..., 0], rtol=1e-9, atol=0)
-        np.testing.assert_array_equal(off, ref[..., 1])
-        np.testing.assert_array_equal(ovl, ref[..., 2])
+        _check_against_reference(_run_kernel(qp, tp, dist, mo, both_strands=True), ref)
 
 
 @pytest.mark.parametrize("dist", ["ed", "pearson"])
@@ -131,12 +142,10 @@ def test_kernel_matches_literal_tomtom_c_mixed_widths(dist):
     targets = _random_motifs(rng, 40, "t", 5, 18) + [queries[1]]
     _, _, qp, tp = _prepare(queries, targets, dist, 1, 0.1)
     for mo in (1, 4):
-        p, off, ovl = _run_kernel(qp, tp, dist, mo)
         ref = _reference(qp, tp, dist, mo).reshape(len(queries), len(targets), 2, 3)
-        assert p[1, -1, 0] < 1e-6
-        np.testing.assert_allclose(p, ref[..., 0], rtol=1e-9, atol=0)
-        np.testing.assert_array_equal(off, ref[..., 1])
-        np.testing.assert_array_equal(ovl, ref[..., 2])
+        out = _run_kernel(qp, tp, dist, mo, both_strands=True)
+        assert out[4][1, -1, 0] < 1e-6
+        _check_against_reference(out, ref)
 
 
 def test_queries_dealt_to_workers_evenly_and_results_independent_of_threads(jaspar2024):
