@@ -34,8 +34,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import numba
-from numba import njit, prange
+from numba import njit
 
 BINS = 100
 _SMALL_P = 1e-3
@@ -98,9 +97,10 @@ def _row_stats(row, k1, k2, idx, counts, buf):
     MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). idx
     (n,) int16 holds each entry's bucket (``_NB`` equal buckets over the score's range, filled
     by :func:`_score_row`; monotone in the entry); the buckets holding the two ranks are found
-    from the counts and only their entries are sorted. Returns (median, b0, b1): b0 and b1 are
-    the first and last non-empty buckets (they hold the minimum and maximum; see
-    :func:`_bucket_bounds`). counts (_NB,) int32 and buf (n,) float64 are scratch.
+    from the counts and only their entries are searched (:func:`_select`). Returns (median, b0,
+    b1): b0 and b1 are the first and last non-empty buckets (they hold the minimum and maximum,
+    which :func:`_one_query` bounds with them). counts (_NB,) int32 and buf (n,) float64 are
+    scratch.
     """
     n = row.shape[0]
     counts[:] = 0
@@ -138,13 +138,52 @@ def _row_stats(row, k1, k2, idx, counts, buf):
                 if np.uint16(blk[j] - lo16) <= w16:
                     buf[nb] = row[jb + j]
                     nb += 1
-    srt = np.sort(buf[:nb])
-    a = srt[k1 - cum1]
-    if m2 == m1:
-        b2 = srt[k2 - cum1]
-    else:
-        b2 = srt[counts[m1] + k2 - cum2]
+    # ranks k1 and k2 are at k1 - cum1 and k2 - cum1 among them (k2 = k1 or k1 + 1)
+    r1 = k1 - cum1
+    a = _select(buf, nb, r1)
+    b2 = a
+    if k2 > k1:  # the next one up: the smallest of those placed above r1
+        b2 = buf[r1 + 1]
+        for j in range(r1 + 2, nb):
+            b2 = min(b2, buf[j])
     return (a + b2) / 2.0, b0, b1
+
+
+@njit(cache=True)
+def _select(buf, nb, r):
+    """The r-th smallest (0-based) of buf[:nb], in linear expected time; buf[:nb] is reordered
+    so that it is at buf[r], with no larger value before and no smaller value after it.
+    Three-way partitions (many scores tie: target columns that are alike)."""
+    lo = 0
+    hi = nb - 1
+    while lo < hi:
+        x0 = buf[lo]
+        x1 = buf[(lo + hi) // 2]
+        x2 = buf[hi]
+        pivot = max(min(x0, x1), min(max(x0, x1), x2))  # median of three
+        lt = lo
+        gt = hi
+        i = lo
+        while i <= gt:
+            v = buf[i]
+            if v < pivot:
+                buf[i] = buf[lt]
+                buf[lt] = v
+                lt += 1
+                i += 1
+            elif v > pivot:
+                buf[i] = buf[gt]
+                buf[gt] = v
+                gt -= 1
+            else:
+                i += 1
+        if r < lt:
+            hi = lt - 1
+        elif r > gt:
+            lo = gt + 1
+        else:
+            return pivot
+    return buf[r]
 
 
 _PAD = 4
@@ -634,45 +673,33 @@ def _target_groups(t_len, t_start, norient):
     return len_start, lens, end_idx
 
 
-@njit(cache=True, parallel=True)
-def _tomtom_parallel(dist, Q, q_start, q_len, w_start, w_queries, Tt, t_start, t_len, t_orig,
-                     len_start, lens, end_idx, norient, min_overlap, out_P, out_O, out_L, out_S,
-                     out_p2, ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot):
-    """The workers in parallel: worker w runs queries w_queries[w_start[w]:w_start[w + 1]] in its
-    own workspace (ws_*[w])."""
+@njit(cache=True, nogil=True)
+def _run_queries(queries, dist, Q, q_start, q_len, Tt, t_start, t_len, t_orig, len_start, lens,
+                 end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2, ws_rows,
+                 ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot):
+    """:func:`_one_query` for each query index in `queries`, in one workspace (ws_*), without
+    the GIL (one call per chunk and thread, see :func:`tomtom_kernel`)."""
     lo = _RANGE[dist, 0]
     hi = _RANGE[dist, 1]
-    for w in prange(w_start.shape[0] - 1):
-        for k in range(w_start[w], w_start[w + 1]):
-            qi = w_queries[k]
-            _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start,
-                       lens, end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2,
-                       qi, lo, hi,
-                       ws_rows[w], ws_diag[w], ws_bt[w], ws_idx[w], ws_counts[w], ws_buf[w],
-                       ws_keys[w], ws_lt[w], ws_slot[w])
+    for qi in queries:
+        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start, lens,
+                   end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2, qi, lo, hi,
+                   ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot)
 
 
-def _balance(q_len, n_workers):
-    """Queries dealt to workers so that each gets about the same work (numba runs the
-    iterations of a parallel loop in fixed blocks, one per thread, not on demand).
-
-    The work of a query grows about linearly with its width (every column is scored against
-    every target column), a little faster for wide ones (the null distributions): cost
-    ``W * (1 + W / 50)``; widest first, each to the worker with the least so far. Returns
-    (w_start (n_workers + 1,), w_queries (n_queries,)), each worker's queries widest first.
-    """
-    w = q_len.astype(np.float64)
-    cost = w * (1.0 + w / 50.0)
-    load = np.zeros(n_workers)
-    which = np.empty(q_len.shape[0], np.int64)
-    by_cost = np.argsort(-cost, kind="stable")
-    for qi in by_cost:
-        k = int(np.argmin(load))
-        which[qi] = k
-        load[k] += cost[qi]
-    w_queries = by_cost[np.argsort(which[by_cost], kind="stable")].astype(np.int64)
-    w_start = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=n_workers))]).astype(np.int64)
-    return w_start, w_queries
+def _chunks(q_len, n_workers):
+    """The queries in chunks for `n_workers` threads that each take the next chunk when done
+    (guided scheduling): widest first (the work of a query grows with its width), each chunk
+    1 / (2 n_workers) of the queries left, so the last chunks are single narrow queries and the
+    threads finish together. Returns a list of int64 arrays of query indices."""
+    order = np.argsort(-q_len, kind="stable").astype(np.int64)
+    out = []
+    k = 0
+    while k < order.shape[0]:
+        size = max(1, (order.shape[0] - k) // (2 * n_workers))
+        out.append(order[k:k + size])
+        k += size
+    return out
 
 
 def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_overlap, n_threads,
@@ -695,7 +722,8 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
         2 with reverse complements, 1 without.
     min_overlap : int
     n_threads : int
-        numba's number of threads (one worker each, see :func:`_balance`).
+        Threads to run the queries on (chunks handed out as threads finish, see
+        :func:`_chunks`).
     both_strands : bool
         Also return the p-value on each strand.
 
@@ -732,11 +760,34 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
     max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
     out = (np.empty((nq, nt)), np.empty((nq, nt), np.int64), np.empty((nq, nt), np.int64),
            np.empty((nq, nt), np.int8), np.ones((nq, nt, 2) if both_strands else (0, 0, 2)))
-    nw = max(1, min(int(n_threads), nq))  # workers, each with its own workspace
+    nw = max(1, min(int(n_threads), nq))  # threads, each with its own workspace
     ws = (np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32), np.empty((nw, n), np.int32),
           np.empty((nw, n), np.int16), np.empty((nw, _NB), np.int32), np.empty((nw, n)),
           np.empty((nw, nt), np.int64), np.empty((nw, n), np.int32),
           np.full((nw, max_ext + 1), -1, np.int32))
-    _tomtom_parallel(dist, Q, q_start, q_len, *_balance(q_len, nw), Ts, s_start, s_len, by_len,
-                     len_start, lens, end_idx, norient, min_overlap, *out, *ws)
+    common = (dist, Q, q_start, q_len, Ts, s_start, s_len, by_len, len_start, lens, end_idx,
+              norient, min_overlap, *out)
+    chunks = _chunks(q_len, nw)
+    if nw == 1:
+        _run_queries(np.concatenate(chunks), *common, *(a[0] for a in ws))
+    else:
+        # threads that take chunks as they finish the last one (numba's parallel loops hand out
+        # fixed blocks, which left one thread with all the wide queries)
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = iter(chunks)
+        lock = threading.Lock()
+
+        def worker(w):
+            own = tuple(a[w] for a in ws)
+            while True:
+                with lock:
+                    chunk = next(todo, None)
+                if chunk is None:
+                    return
+                _run_queries(chunk, *common, *own)
+
+        with ThreadPoolExecutor(nw) as pool:
+            list(pool.map(worker, range(nw)))
     return out if both_strands else out[:4]

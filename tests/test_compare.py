@@ -148,17 +148,18 @@ def test_kernel_matches_literal_tomtom_c_mixed_widths(dist):
         _check_against_reference(out, ref)
 
 
-def test_queries_dealt_to_workers_evenly_and_results_independent_of_threads(jaspar2024):
+def test_queries_in_guided_chunks_and_results_independent_of_threads(jaspar2024):
     import numba
 
-    from motifq._tomtom import _balance
+    from motifq._tomtom import _chunks
 
-    q_len = np.array([5, 30, 12, 12, 8, 21, 6, 15, 9, 11, 7, 19])
-    w_start, w_queries = _balance(q_len, 3)
-    assert sorted(w_queries) == list(range(len(q_len)))  # every query exactly once
-    cost = q_len * (1 + q_len / 50)
-    loads = [cost[w_queries[a:b]].sum() for a, b in zip(w_start[:-1], w_start[1:])]
-    assert max(loads) - min(loads) <= cost.min() + 1e-9 or max(loads) == cost.max()
+    q_len = np.array([5, 30, 12, 12, 8, 21, 6, 15, 9, 11, 7, 19, 14, 10, 6, 25])
+    chunks = _chunks(q_len, 2)
+    flat = np.concatenate(chunks)
+    assert sorted(flat) == list(range(len(q_len)))  # every query exactly once
+    assert list(q_len[flat]) == sorted(q_len, reverse=True)  # widest first
+    sizes = [len(c) for c in chunks]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == 4 and sizes[-1] == 1
     queries = load_bundled("jaspar2016")[:40]
     before = numba.get_num_threads()
     try:
