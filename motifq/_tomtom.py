@@ -186,38 +186,48 @@ def _select(buf, nb, r):
     return buf[r]
 
 
-_PAD = 4
+_PAD = 8  # zeros kept around a distribution's support: the taps of _convolve8 read 7 past it
 _UNUSED = np.int64(1) << 40  # a threshold above every complete score
 
 
 @njit(cache=True)
-def _convolve4(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
+def _convolve8(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
     """nxt[t] = sum_a prob_e[a] * cur[t - a] for t in [nlo, nhi] (indices shifted by _PAD).
 
     cur's support is [plo, phi], prob_e's [hlo, hhi]; nlo may lie above plo + hlo (the outputs
-    below it are not wanted). Four taps per pass over the output, so each output element is
-    loaded and stored once per four multiply-adds. cur must be zero in the 3 entries around its
-    support; prob_e has 3 zero entries past hhi.
+    below it are not wanted). Eight taps per pass over the output, so each output element is
+    loaded and stored once per eight multiply-adds. cur must be zero in the 7 entries on each
+    side of its support; prob_e has 7 zero entries past hhi.
     """
     for k in range(nlo, nhi + 1):
         nxt[k + _PAD] = 0.0
-    for a in range(hlo, hhi + 1, 4):
+    for a in range(hlo, hhi + 1, 8):
         c0 = prob_e[a]
         c1 = prob_e[a + 1]
         c2 = prob_e[a + 2]
         c3 = prob_e[a + 3]
+        c4 = prob_e[a + 4]
+        c5 = prob_e[a + 5]
+        c6 = prob_e[a + 6]
+        c7 = prob_e[a + 7]
         t_lo = max(plo + a, nlo)
-        t_hi = min(phi + a + 3, nhi)
+        t_hi = min(phi + a + 7, nhi)
         m = t_hi - t_lo + 1
         if m <= 0:
             continue
         y = nxt[t_lo + _PAD:t_lo + _PAD + m]
-        x0 = cur[t_lo - a + _PAD:t_lo - a + _PAD + m]
-        x1 = cur[t_lo - a - 1 + _PAD:t_lo - a - 1 + _PAD + m]
-        x2 = cur[t_lo - a - 2 + _PAD:t_lo - a - 2 + _PAD + m]
-        x3 = cur[t_lo - a - 3 + _PAD:t_lo - a - 3 + _PAD + m]
+        b = t_lo - a + _PAD
+        x0 = cur[b:b + m]
+        x1 = cur[b - 1:b - 1 + m]
+        x2 = cur[b - 2:b - 2 + m]
+        x3 = cur[b - 3:b - 3 + m]
+        x4 = cur[b - 4:b - 4 + m]
+        x5 = cur[b - 5:b - 5 + m]
+        x6 = cur[b - 6:b - 6 + m]
+        x7 = cur[b - 7:b - 7 + m]
         for k in range(m):
-            y[k] += c0 * x0[k] + c1 * x1[k] + c2 * x2[k] + c3 * x3[k]
+            y[k] += ((c0 * x0[k] + c1 * x1[k] + c2 * x2[k] + c3 * x3[k])
+                     + (c4 * x4[k] + c5 * x5[k] + c6 * x6[k] + c7 * x7[k]))
 
 
 @njit(cache=True)
@@ -294,7 +304,7 @@ def _span_tables(hist, W, K, nt_cols, thr):
         phi = hhi[s]
         if plo > phi:
             continue  # nothing from this start reaches a threshold: its tails stay 0
-        for b in range(plo - 3, phi + 4):
+        for b in range(plo - 7, phi + 8):
             cur[b + _PAD] = prob[s, b] if plo <= b <= phi else 0.0
         for e in range(s, W):
             shift = (W - (e - s + 1)) * K
@@ -303,13 +313,13 @@ def _span_tables(hist, W, K, nt_cols, thr):
                 nhi = phi + hhi[e]
                 if nlo > nhi:
                     break
-                _convolve4(cur, nxt, prob[e], plo, phi, hlo[e], hhi[e], nlo, nhi)
+                _convolve8(cur, nxt, prob[e], plo, phi, hlo[e], hhi[e], nlo, nhi)
                 cur, nxt = nxt, cur
                 plo = nlo
                 phi = nhi
-                for k in range(plo - 3, plo):
+                for k in range(plo - 7, plo):
                     cur[k + _PAD] = 0.0
-                for k in range(phi + 1, phi + 4):
+                for k in range(phi + 1, phi + 8):
                     cur[k + _PAD] = 0.0
             off = sp_off[s, e]
             cut = sp_cut[s, e]
