@@ -25,6 +25,12 @@ Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
    null) reaches ``E``: ``1 - prod_a P(S_a < E)^2``. MEME builds the pmf of that maximum and
    sums its tail; the product form gives the same number, and when it is small it is evaluated
    as ``-expm1(2 * sum_a log1p(-P(S_a >= E)))`` so that small p-values keep full precision.
+7. The reported strand of each target: the reverse one when its p-value is lower, or equal with
+   a larger overlap.
+
+``tomtom_kernel`` runs the queries (``_run_queries``, compiled without the GIL) on as many
+Python threads as numba is set to use (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``),
+handing out chunks of queries, widest first, as threads finish their last one.
 
 Arrays: query and target columns are (n_columns, 4) float64, A, C, G, T order, probabilities
 after the pseudocount.
