@@ -397,8 +397,9 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
     """One query column's bins and their diagonal prefix sums.
 
     bt = nint(((r - med) - offset) * scale) (MEME's shift, then scale_score_matrix), its
-    histogram added into h (BINS + 1,), and cur[j] = bt[j] + prev[j - 1] (cur = bt for the first column):
-    cumulative sums of the bins along the diagonals of the (query column, target column) matrix.
+    histogram added into h (BINS + 1,), and cur[j] = bt[j] + prev[j - 1] (cur = bt for the first
+    column): cumulative sums of the bins along the diagonals of the (query column, target
+    column) matrix.
     """
     n = r.shape[0]
     b0 = int(((r[0] - med) - offset) * scale + 0.5)
@@ -435,11 +436,13 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
 
 @njit(cache=True)
 def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_idx, norient,
-               min_overlap, out_P, out_O, out_L, out_S, out_p2, qi, lo, hi, ws_rows, ws_diag, ws_bt, ws_idx,
-               ws_counts, ws_buf, ws_keys, ws_lt, slot):
-    """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_*[qi, :, :].
+               min_overlap, out_P, out_O, out_L, out_S, out_p2, qi, lo, hi, ws_rows, ws_diag,
+               ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, slot):
+    """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_P, out_O, out_L,
+    out_S [qi, t_orig[t]] (see :func:`tomtom_kernel`) and, unless it is empty, out_p2[qi].
 
-    The targets are sorted by width (see :func:`_target_groups`). ws_* are the thread's scratch
+    The targets are sorted by width (see :func:`_target_groups`); t_orig[t] is target t's
+    index in the input. ws_* are the thread's scratch
     arrays; slot (one entry per complete score, and one more) must be -1 throughout, and is
     left so.
     """
@@ -505,8 +508,8 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
     K = int(-offset * scale)
     # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
     # Kept: the last row, and for every target and strand (ts = strand * n_targets + t, which is
-    # the order of their columns) the rows of its last column, ends[ts + 1, i]; the column before
-    # a target's first is the previous target's last, ends[ts, i] (ends[0] = 0): every diagonal
+    # the order of their columns) the rows of its last column, ends[i, ts + 1]; the column before
+    # a target's first is the previous target's last, ends[i, ts] (ends[i, 0] = 0): every diagonal
     # sum is then one or two look-ups.
     n_targets = t_len.shape[0]
     nts = n_targets * norient
@@ -646,7 +649,8 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
     for t in range(n_targets):
         to = t_orig[t]
         k = 0
-        if norient == 2 and (s_p[t, 1] < s_p[t, 0] or (s_p[t, 1] == s_p[t, 0] and s_ovl[t, 1] > s_ovl[t, 0])):
+        p0, p1 = s_p[t, 0], s_p[t, 1 % norient]
+        if norient == 2 and (p1 < p0 or (p1 == p0 and s_ovl[t, 1] > s_ovl[t, 0])):
             k = 1
         out_P[qi, to] = s_p[t, k]
         out_O[qi, to] = s_off[t, k]
@@ -767,7 +771,8 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
     s_len = t_len[by_len]
     first = np.concatenate([[0], np.cumsum(s_len)[:-1]])
     s_start = np.stack([first, first + first[-1] + s_len[-1]])  # (2, nt) in the new layout
-    cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len) for strand in range(norient)])
+    cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len)
+                           for strand in range(norient)])
     cols += np.tile(np.arange(int(s_len.sum())), norient)
     Ts = np.ascontiguousarray(Tt[:, cols])
     n = Ts.shape[1]
