@@ -441,10 +441,11 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
     """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_P, out_O, out_L,
     out_S [qi, t_orig[t]] (see :func:`tomtom_kernel`) and, unless it is empty, out_p2[qi].
 
-    The targets are sorted by width (see :func:`_target_groups`); t_orig[t] is target t's
-    index in the input. ws_* are the thread's scratch
-    arrays; slot (one entry per complete score, and one more) must be -1 throughout, and is
-    left so.
+    The targets are sorted by width (see :func:`tomtom_kernel`): width group g is targets
+    len_start[g] .. len_start[g + 1] - 1, all lens[g] wide; end_idx[ts] is the last column of
+    target-strand ts = strand * n_targets + t; t_orig[t] is target t's index in the input.
+    ws_* are the thread's scratch arrays; slot (one entry per complete score, and one more) must
+    be -1 throughout, and is left so.
     """
     n = Tt.shape[1]
     rows = ws_rows[:W]
@@ -661,38 +662,6 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
                 out_p2[qi, to, strand] = s_p[t, strand]
 
 
-@njit(cache=True)
-def _target_groups(t_len, t_start, norient):
-    """Width groups of targets sorted by width, and each target's last column.
-
-    t_len (n_targets,) must be sorted, and the targets' columns must follow one another in
-    ts = strand * n_targets + t order (as :func:`tomtom_kernel` lays them out). Returns
-    (len_start, lens, end_idx): the first target of each width group (n_groups + 1 entries),
-    the groups' widths, and for each ts the target's last column.
-    """
-    nt = t_len.shape[0]
-    n_lens = 1
-    for t in range(1, nt):
-        if t_len[t] != t_len[t - 1]:
-            n_lens += 1
-    lens = np.empty(n_lens, np.int64)
-    len_start = np.empty(n_lens + 1, np.int64)
-    g = 0
-    lens[0] = t_len[0]
-    len_start[0] = 0
-    for t in range(1, nt):
-        if t_len[t] != t_len[t - 1]:
-            g += 1
-            lens[g] = t_len[t]
-            len_start[g] = t
-    len_start[n_lens] = nt
-    end_idx = np.empty(nt * norient, np.int64)
-    for strand in range(norient):
-        for t in range(nt):
-            end_idx[strand * nt + t] = t_start[strand, t] + t_len[t] - 1
-    return len_start, lens, end_idx
-
-
 @njit(cache=True, nogil=True)
 def _run_queries(queries, dist, Q, q_start, q_len, Tt, t_start, t_len, t_orig, len_start, lens,
                  end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2, ws_rows,
@@ -763,7 +732,7 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
     the offsets of a width group are scanned for all of its targets at once; the results are
     written in the input order.
     """
-    nq, nt, n = q_start.shape[0], t_len.shape[0], Tt.shape[1]
+    nq, nt = q_start.shape[0], t_len.shape[0]
     if int(q_len.max()) + int(t_len.max()) >= 1 << 16:  # the offset scan packs widths in 16 bits
         raise ValueError("motif widths must sum to less than 65536")
     # the targets sorted by width, their columns laid out in that order on each strand
@@ -776,7 +745,11 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
     cols += np.tile(np.arange(int(s_len.sum())), norient)
     Ts = np.ascontiguousarray(Tt[:, cols])
     n = Ts.shape[1]
-    len_start, lens, end_idx = _target_groups(s_len, s_start, norient)
+    # width groups (len_start: each group's first target, and nt) and each target-strand's last
+    # column, ts = strand * nt + t
+    lens, len_start = np.unique(s_len, return_index=True)
+    len_start = np.append(len_start, nt).astype(np.int64)
+    end_idx = (s_start[:norient] + s_len - 1).ravel()
     maxq = int(q_len.max())
     max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
     out = (np.empty((nq, nt)), np.empty((nq, nt), np.int64), np.empty((nq, nt), np.int64),
