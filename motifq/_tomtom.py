@@ -49,6 +49,78 @@ _SMALL_P = 1e-3
 _NB = 4096
 
 
+@njit(cache=True, error_model="numpy")
+def pseudo_columns(c, ns, pseudo, bg):
+    """MEME's ``apply_pseudocount_to_motif`` on the columns of many motifs at once.
+
+    c : (n_columns, 4) float64
+        Counts, A, C, G, T, motifs one after another.
+    ns : (n_columns,) float64
+        The nsites of each column's motif (0: unknown).
+    Returns (n_columns, 4) float64: ``p = c / column sum``, or ``c / nsites`` when the column
+    sum is within 1e-5 (relative) of nsites; then, unless `pseudo` is 0,
+    ``(p * sites + pseudo * bg) / (sites + pseudo)`` with sites = trunc(nsites), 20 when unknown.
+    """
+    n = c.shape[0]
+    out = np.empty((n, 4))
+    pb = pseudo * bg
+    for i in range(n):
+        tot = ((c[i, 0] + c[i, 1]) + c[i, 2]) + c[i, 3]
+        s = ns[i]
+        if abs(tot - s) <= 1e-5 * s:
+            d = s if s > 0 else 1.0
+        else:
+            d = tot
+        sites = math.trunc(s) if s > 0 else 20.0
+        for a in range(4):
+            x = c[i, a] / d
+            if pseudo != 0:
+                x = (x * sites + pb[a]) / (sites + pseudo)
+            out[i, a] = x
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def target_rows(cols, widths, pearson):
+    """The target columns of both strands as rows, for :func:`tomtom_kernel`.
+
+    cols : (n_columns, 4) float64, A, C, G, T, targets one after another; widths (n_targets,).
+    Returns Tt (4, 2 * n_columns): the forward columns, then each target's reverse complement
+    (column c is the target's column w - 1 - c with A, C, G, T reversed), in the same order; for
+    pearson each column minus 1/4, divided by its norm (0 for a uniform column); and t_start
+    (2, n_targets), each target's first column on the forward (row 0) and reverse (row 1) strand.
+    """
+    n = cols.shape[0]
+    Tt = np.empty((4, 2 * n))
+    t_start = np.empty((2, widths.shape[0]), np.int64)
+    start = 0
+    for k in range(widths.shape[0]):
+        w = widths[k]
+        t_start[0, k] = start
+        t_start[1, k] = n + start
+        for c in range(w):
+            for a in range(4):
+                Tt[a, start + c] = cols[start + c, a]
+                Tt[a, n + start + c] = cols[start + w - 1 - c, 3 - a]
+        start += w
+    if pearson:
+        for j in range(2 * n):
+            x0 = Tt[0, j] - 0.25
+            x1 = Tt[1, j] - 0.25
+            x2 = Tt[2, j] - 0.25
+            x3 = Tt[3, j] - 0.25
+            norm = math.sqrt(((x0 * x0 + x1 * x1) + x2 * x2) + x3 * x3)
+            if norm > 0:
+                x0, x1, x2, x3 = x0 / norm, x1 / norm, x2 / norm, x3 / norm
+            else:
+                x0 = x1 = x2 = x3 = 0.0
+            Tt[0, j] = x0
+            Tt[1, j] = x1
+            Tt[2, j] = x2
+            Tt[3, j] = x3
+    return Tt, t_start
+
+
 @njit(cache=True)
 def _score_row(dist, Q, qc, Tt, r, idx, lo, f):
     """Fill ``r[j]`` with the score of query column ``qc`` against target column j, and

@@ -98,26 +98,36 @@ def _as_motifs(motifs, what: str) -> list[Motif]:
     return motifs
 
 
-def _pseudo_probabilities(motifs: list[Motif], pseudo: float, bg: np.ndarray) -> list[np.ndarray]:
-    """MEME's ``apply_pseudocount_to_motif`` for every motif at once: (W, 4) A, C, G, T each.
+class _Stack(NamedTuple):
+    """Motifs' columns one after another: cols (n_columns, 4) float64, A, C, G, T, and widths
+    (n_motifs,) int64."""
+
+    cols: np.ndarray
+    widths: np.ndarray
+
+    def split(self) -> list[np.ndarray]:
+        """Each motif's (W, 4) columns."""
+        return np.split(self.cols, np.cumsum(self.widths)[:-1])
+
+
+def _pseudo_probabilities(motifs: list[Motif], pseudo: float, bg: np.ndarray) -> _Stack:
+    """MEME's ``apply_pseudocount_to_motif`` for every motif at once (compiled:
+    ``_tomtom.pseudo_columns``).
 
     Each column is ``p = counts / column sum`` (as :meth:`Motif.probabilities`), except a column
     whose sum is within 1e-5 (relative) of the motif's nsites, which is ``counts / nsites``: a
     motif read from a MEME file holds ``counts = p * nsites`` for the probabilities as written
     (6 decimals, so a row may sum to 1 +- a few 1e-6), and MEME uses those as they are. Then
-    ``(p * nsites + pseudo * bg) / (nsites + pseudo)`` with nsites 20 when unknown; computed on
-    the columns of all motifs stacked, which gives the same numbers as one motif at a time.
+    ``(p * nsites + pseudo * bg) / (nsites + pseudo)`` with nsites truncated to an integer, 20
+    when unknown.
     """
+    _numba_cache_setup()
+    from ._tomtom import pseudo_columns
+
     c = np.concatenate([m.counts for m in motifs]).astype(np.float64, copy=False)
-    widths = [m.width for m in motifs]
-    tot = c.sum(axis=1, keepdims=True)
-    ns = np.repeat([float(m.nsites) if m.nsites and m.nsites > 0 else 0.0 for m in motifs], widths)[:, None]
-    p = np.where(np.abs(tot - ns) <= 1e-5 * ns, c / np.where(ns > 0, ns, 1.0), c / tot)
-    if pseudo != 0:
-        sites = np.where(ns > 0, np.trunc(ns), 20.0)  # MEME truncates nsites to an integer
-        p = (p * sites + pseudo * bg) / (sites + pseudo)
-    ends = np.cumsum(widths)
-    return [p[e - w:e] for e, w in zip(ends.tolist(), widths)]
+    widths = np.array([m.width for m in motifs], dtype=np.int64)
+    ns = np.repeat([float(m.nsites) if m.nsites and m.nsites > 0 else 0.0 for m in motifs], widths)
+    return _Stack(pseudo_columns(c, ns, float(pseudo), np.asarray(bg, dtype=np.float64)), widths)
 
 
 def _consensus(p: np.ndarray) -> str:
@@ -134,31 +144,22 @@ def _prepare(queries, targets, dist, min_overlap, motif_pseudo):
     targets = _as_motifs(targets, "targets")
     bg = queries[0].background
     bg = (bg + bg[::-1]) / 2
-    qp = _pseudo_probabilities(queries, motif_pseudo, bg)
-    tp = _pseudo_probabilities(targets, motif_pseudo, bg)
-    return queries, targets, qp, tp
+    qs = _pseudo_probabilities(queries, motif_pseudo, bg)
+    ts = _pseudo_probabilities(targets, motif_pseudo, bg)
+    return queries, targets, qs, ts
 
 
-def _kernel_inputs(qp, tp, dist):
-    q_len = np.array([p.shape[0] for p in qp], dtype=np.int64)
+def _kernel_inputs(qs: _Stack, ts: _Stack, dist):
+    """The arrays :func:`_tomtom.tomtom_kernel` takes, from the query and target columns."""
+    from ._tomtom import target_rows
+
+    q_len = qs.widths
     q_start = np.concatenate([[0], np.cumsum(q_len)[:-1]]).astype(np.int64)
-    Q = np.ascontiguousarray(np.concatenate(qp), dtype=np.float64)
-    t_len = np.array([p.shape[0] for p in tp], dtype=np.int64)
-    fwd = np.concatenate(tp)
-    start = np.concatenate([[0], np.cumsum(t_len)[:-1]]).astype(np.int64)
-    # reverse complements: target t's column c is its column w - 1 - c with A, C, G, T reversed
-    rev = fwd[np.repeat(2 * start + t_len - 1, t_len) - np.arange(fwd.shape[0]), ::-1]
-    T = np.concatenate([fwd, rev])
-    t_start = np.stack([start, start + fwd.shape[0]]).astype(np.int64)
-    if DISTANCES[dist] == 1:
-        T = T - 0.25
-        norm = np.sqrt((T * T).sum(axis=1))
-        T = np.divide(T, norm[:, None], out=np.zeros_like(T), where=norm[:, None] > 0)
-    Tt = np.ascontiguousarray(T.T)
-    return Q, q_start, q_len, Tt, t_start, t_len
+    Tt, t_start = target_rows(ts.cols, ts.widths, DISTANCES[dist] == 1)
+    return qs.cols, q_start, q_len, Tt, t_start, ts.widths
 
 
-def _run_kernel(qp, tp, dist, min_overlap, both_strands=False):
+def _run_kernel(qs, ts, dist, min_overlap, both_strands=False):
     """(P, O, L, S[, p]): p-value, offset, overlap and strand (int8, +1/-1) of the reported
     strand, each (n_queries, n_targets); with `both_strands` also the p-values of both strands
     (n_queries, n_targets, 2), forward then reverse. See ``_tomtom.tomtom_kernel``."""
@@ -167,7 +168,7 @@ def _run_kernel(qp, tp, dist, min_overlap, both_strands=False):
 
     from ._tomtom import tomtom_kernel
 
-    return tomtom_kernel(DISTANCES[dist], *_kernel_inputs(qp, tp, dist), 2, int(min_overlap),
+    return tomtom_kernel(DISTANCES[dist], *_kernel_inputs(qs, ts, dist), 2, int(min_overlap),
                          numba.get_num_threads(), both_strands)
 
 
@@ -303,8 +304,8 @@ def pvalue_matrix(queries, targets=None, dist: str = "pearson", min_overlap: int
     """
     if targets is None:
         targets = queries
-    queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
-    P, O, L, S = _run_kernel(qp, tp, dist, min_overlap)
+    queries, targets, qs, ts = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
+    P, O, L, S = _run_kernel(qs, ts, dist, min_overlap)
     return ComparisonMatrices(pvalue=P, evalue=P * len(targets), offset=O, overlap=L, strand=S)
 
 
@@ -351,8 +352,8 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     (n_targets,) is each target's database (file) number, for Tomtom's tie order."""
     check(thresh >= 0, f"thresh: must be >= 0, got {thresh}")
     check(evalue or all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
-    queries, targets, qp, tp = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
-    P, O, L, S, p = _run_kernel(qp, tp, dist, min_overlap, both_strands=True)
+    queries, targets, qs, ts = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
+    P, O, L, S, p = _run_kernel(qs, ts, dist, min_overlap, both_strands=True)
     nq, nt = P.shape
     q = _qvalues_rows(p.reshape(nq, nt * 2)).reshape(nq, nt, 2)
     s = (S < 0).astype(np.int64)  # 0 forward, 1 reverse
@@ -374,8 +375,8 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     qi, ti = qi[order], ti[order]
     st = s[qi, ti]
     obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731
-    q_cons = obj([_consensus(x) for x in qp])
-    t_cons = obj([[_consensus(x), _consensus(x[::-1, ::-1])] for x in tp]).reshape(len(tp), 2)
+    q_cons = obj([_consensus(x) for x in qs.split()])
+    t_cons = obj([[_consensus(x), _consensus(x[::-1, ::-1])] for x in ts.split()]).reshape(nt, 2)
     return {
         "Query_ID": obj([m.id for m in queries])[qi],
         "Target_ID": obj(t_ids)[ti],

@@ -41,10 +41,12 @@ def _random_motifs(rng, n, prefix, wmin=6, wmax=16):
 # ---------------------------------------------------------------------------------------------
 # a literal numpy translation of tomtom.c (complete scores), for small cases
 # ---------------------------------------------------------------------------------------------
-def _reference(qp, tp, dist, min_overlap=1):
+def _reference(qs, ts, dist, min_overlap=1):
     """p-value, offset, overlap per query and per (target, strand), as tomtom.c computes them:
     sorted-row median shift, scale_score_matrix, get_pv_lookup_new, compare_motifs and the pmf
-    of the maximum in calc_shifted_scores_pvalues_per_query."""
+    of the maximum in calc_shifted_scores_pvalues_per_query. qs, ts: the stacked columns from
+    ``_prepare``."""
+    qp, tp = qs.split(), ts.split()
     targets = [x for p in tp for x in (p, p[::-1, ::-1])]
     T = np.concatenate(targets)
     tl = T.shape[0]
@@ -126,10 +128,10 @@ def _check_against_reference(out, ref):
 def test_kernel_matches_literal_tomtom_c(dist, jaspar2024):
     queries = [load_bundled("jaspar2016")[i] for i in (3, 77, 250)]
     targets = jaspar2024[::20]
-    _, _, qp, tp = _prepare(queries, targets, dist, 1, 0.1)
+    _, _, qs, ts = _prepare(queries, targets, dist, 1, 0.1)
     for mo in (1, 6):
-        ref = _reference(qp, tp, dist, mo).reshape(len(queries), len(targets), 2, 3)
-        _check_against_reference(_run_kernel(qp, tp, dist, mo, both_strands=True), ref)
+        ref = _reference(qs, ts, dist, mo).reshape(len(queries), len(targets), 2, 3)
+        _check_against_reference(_run_kernel(qs, ts, dist, mo, both_strands=True), ref)
 
 
 @pytest.mark.parametrize("dist", ["ed", "pearson"])
@@ -140,10 +142,10 @@ def test_kernel_matches_literal_tomtom_c_mixed_widths(dist):
     rng = np.random.default_rng(11)
     queries = [_random_motifs(rng, 1, f"q{w}_", w, w)[0] for w in (3, 9, 24)]
     targets = _random_motifs(rng, 40, "t", 5, 18) + [queries[1]]
-    _, _, qp, tp = _prepare(queries, targets, dist, 1, 0.1)
+    _, _, qs, ts = _prepare(queries, targets, dist, 1, 0.1)
     for mo in (1, 4):
-        ref = _reference(qp, tp, dist, mo).reshape(len(queries), len(targets), 2, 3)
-        out = _run_kernel(qp, tp, dist, mo, both_strands=True)
+        ref = _reference(qs, ts, dist, mo).reshape(len(queries), len(targets), 2, 3)
+        out = _run_kernel(qs, ts, dist, mo, both_strands=True)
         assert out[4][1, -1, 0] < 1e-6
         _check_against_reference(out, ref)
 
@@ -181,10 +183,10 @@ def test_probabilities_as_written_in_a_meme_file_are_used_unchanged():
     text = "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1\nletter-probability matrix: alength= 4 w= 2 nsites= 37\n"
     text += "".join(" ".join(f"{x:.6f}" for x in r) + "\n" for r in rows)
     (m,) = parse_meme(text)
-    (p,) = _pseudo_probabilities([m], 0.0, np.full(4, 0.25))
+    (p,) = _pseudo_probabilities([m], 0.0, np.full(4, 0.25)).split()
     np.testing.assert_allclose(p, rows, rtol=1e-15, atol=0)
     (j,) = parse_jaspar(">MA9 x\nA [ 10 3 ]\nC [ 0 3 ]\nG [ 0 3 ]\nT [ 0 2 ]\n")
-    (pj,) = _pseudo_probabilities([j], 0.0, np.full(4, 0.25))
+    (pj,) = _pseudo_probabilities([j], 0.0, np.full(4, 0.25)).split()
     np.testing.assert_allclose(pj, [[1, 0, 0, 0], [3 / 11, 3 / 11, 3 / 11, 2 / 11]], rtol=1e-15)
 
 
