@@ -2,7 +2,8 @@
 
 Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
 
-1. ``_score_row``: the score of every query column against every target column (both strands),
+1. ``_score_rows2`` / ``_score_row``: the score of every query column against every target column
+   (both strands; two query columns per pass over the target columns),
    for ``dist`` 0 = ``ed`` (-sqrt(sum (q-t)^2)), 1 = ``pearson`` (correlation of the two columns
    around 1/4), 2 = ``sandelin`` (2 - sum (q-t)^2).
 2. Each row is shifted by its median (MEME's quantile: the mean of the sorted entries at
@@ -162,6 +163,66 @@ def _score_row(dist, Q, qc, Tt, r, idx, lo, f):
             x = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
             r[j] = x
             idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
+
+
+
+@njit(cache=True)
+def _score_rows2(dist, Q, qa, Tt, ra, rb, ia, ib, lo, f):
+    """:func:`_score_row` for query columns qa and qa + 1 in one pass over the target columns
+    (each target column is loaded once for both), into ra, ia and rb, ib."""
+    n = Tt.shape[1]
+    t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
+    a0, a1, a2, a3 = Q[qa, 0], Q[qa, 1], Q[qa, 2], Q[qa, 3]
+    b0, b1, b2, b3 = Q[qa + 1, 0], Q[qa + 1, 1], Q[qa + 1, 2], Q[qa + 1, 3]
+    if dist == 0:
+        for j in range(n):
+            u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
+            d0 = a0 - u0
+            d1 = a1 - u1
+            d2 = a2 - u2
+            d3 = a3 - u3
+            x = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            e0 = b0 - u0
+            e1 = b1 - u1
+            e2 = b2 - u2
+            e3 = b3 - u3
+            y = -math.sqrt(e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3)
+            ra[j] = x
+            rb[j] = y
+            ia[j] = min(max(int((x - lo) * f), 0), _NB - 1)
+            ib[j] = min(max(int((y - lo) * f), 0), _NB - 1)
+    elif dist == 1:
+        c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
+        qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
+        ainv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
+        g0, g1, g2, g3 = b0 - 0.25, b1 - 0.25, b2 - 0.25, b3 - 0.25
+        qn = g0 * g0 + g1 * g1 + g2 * g2 + g3 * g3
+        binv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
+        for j in range(n):
+            u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
+            x = (c0 * u0 + c1 * u1 + c2 * u2 + c3 * u3) * ainv
+            y = (g0 * u0 + g1 * u1 + g2 * u2 + g3 * u3) * binv
+            ra[j] = x
+            rb[j] = y
+            ia[j] = min(max(int((x - lo) * f), 0), _NB - 1)
+            ib[j] = min(max(int((y - lo) * f), 0), _NB - 1)
+    else:
+        for j in range(n):
+            u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
+            d0 = a0 - u0
+            d1 = a1 - u1
+            d2 = a2 - u2
+            d3 = a3 - u3
+            x = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+            e0 = b0 - u0
+            e1 = b1 - u1
+            e2 = b2 - u2
+            e3 = b3 - u3
+            y = 2.0 - (e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3)
+            ra[j] = x
+            rb[j] = y
+            ia[j] = min(max(int((x - lo) * f), 0), _NB - 1)
+            ib[j] = min(max(int((y - lo) * f), 0), _NB - 1)
 
 
 #: Range of each column score (ed, pearson, sandelin), used to bucket a row for its median.
@@ -540,8 +601,13 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
     lu = np.empty(W, np.float64)
     margin = 2.0 / fb
     for i in range(W):
-        _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx, lo, fb)
-        med, b0, b1 = _row_stats(rows[i], k1, k2, ws_idx, ws_counts, ws_buf)
+        if i % 2 == 0:
+            if i + 1 < W:
+                _score_rows2(dist, Q, q0 + i, Tt, rows[i], rows[i + 1], ws_idx[0], ws_idx[1],
+                             lo, fb)
+            else:
+                _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx[0], lo, fb)
+        med, b0, b1 = _row_stats(rows[i], k1, k2, ws_idx[i % 2], ws_counts, ws_buf)
         meds[i] = med
         sl[i] = (lo + b0 / fb - margin) - med
         su[i] = (lo + b0 / fb + margin) - med
@@ -828,7 +894,7 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
            np.empty((nq, nt), np.int8), np.ones((nq, nt, 2) if both_strands else (0, 0, 2)))
     nw = max(1, min(int(n_threads), nq))  # threads, each with its own workspace
     ws = (np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32), np.empty((nw, n), np.int32),
-          np.empty((nw, n), np.int16), np.empty((nw, _NB), np.int32), np.empty((nw, n)),
+          np.empty((nw, 2, n), np.int16), np.empty((nw, _NB), np.int32), np.empty((nw, n)),
           np.empty((nw, nt), np.int64), np.empty((nw, n), np.int32),
           np.full((nw, max_ext + 1), -1, np.int32))
     common = (dist, Q, q_start, q_len, Ts, s_start, s_len, by_len, len_start, lens, end_idx,
