@@ -662,7 +662,7 @@ def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_
         e_i = ends[i]
         e_i[0] = 0
         for ts in range(nts):
-            e_i[ts + 1] = cur[end_idx[ts]]
+            e_i[ts + 1] = cur[np.uint64(end_idx[ts])]  # unsigned: no negative-index wrap
         prev, cur = cur, prev
     last = prev
 
