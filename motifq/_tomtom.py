@@ -338,8 +338,7 @@ def _convolve8(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
     loaded and stored once per eight multiply-adds. cur must be zero in the 7 entries on each
     side of its support; prob_e has 7 zero entries past hhi.
     """
-    for k in range(nlo, nhi + 1):
-        nxt[k + _PAD] = 0.0
+    nxt[nlo + _PAD:nhi + 1 + _PAD] = 0.0  # a slice: a loop over k + _PAD compiled to scatters
     for a in range(hlo, hhi + 1, 8):
         c0 = prob_e[a]
         c1 = prob_e[a + 1]
@@ -443,8 +442,9 @@ def _span_tables(hist, W, K, nt_cols, thr):
         phi = hhi[s]
         if plo > phi:
             continue  # nothing from this start reaches a threshold: its tails stay 0
-        for b in range(plo - 7, phi + 8):
-            cur[b + _PAD] = prob[s, b] if plo <= b <= phi else 0.0
+        cur[plo - 7 + _PAD:plo + _PAD] = 0.0
+        cur[plo + _PAD:phi + 1 + _PAD] = prob[s, plo:phi + 1]
+        cur[phi + 1 + _PAD:phi + 8 + _PAD] = 0.0
         for e in range(s, W):
             shift = (W - (e - s + 1)) * K
             if e > s:
@@ -456,10 +456,8 @@ def _span_tables(hist, W, K, nt_cols, thr):
                 cur, nxt = nxt, cur
                 plo = nlo
                 phi = nhi
-                for k in range(plo - 7, plo):
-                    cur[k + _PAD] = 0.0
-                for k in range(phi + 1, phi + 8):
-                    cur[k + _PAD] = 0.0
+                cur[plo - 7 + _PAD:plo + _PAD] = 0.0
+                cur[phi + 1 + _PAD:phi + 8 + _PAD] = 0.0
             off = sp_off[s, e]
             cut = sp_cut[s, e]
             acc = 0.0
