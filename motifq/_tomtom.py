@@ -82,27 +82,38 @@ def pseudo_columns(c, ns, pseudo, bg):
 
 
 @njit(cache=True, error_model="numpy")
-def target_rows(cols, widths, pearson):
+def target_rows(cols, widths, order, pearson):
     """The target columns of both strands as rows, for :func:`tomtom_kernel`.
 
     cols : (n_columns, 4) float64, A, C, G, T, targets one after another; widths (n_targets,).
-    Returns Tt (4, 2 * n_columns): the forward columns, then each target's reverse complement
-    (column c is the target's column w - 1 - c with A, C, G, T reversed), in the same order; for
-    pearson each column minus 1/4, divided by its norm (0 for a uniform column); and t_start
-    (2, n_targets), each target's first column on the forward (row 0) and reverse (row 1) strand.
+    order : (n_targets,) int64, the order to lay the targets out in (:func:`tomtom_kernel` wants
+        them by width, ``np.argsort(widths, kind="stable")``, and otherwise copies them so).
+    Returns Tt (4, 2 * n_columns): the forward columns of the targets in `order`, then each
+    target's reverse complement (column c is the target's column w - 1 - c with A, C, G, T
+    reversed) in the same order; for pearson each column minus 1/4, divided by its norm (0 for a
+    uniform column); and t_start (2, n_targets), each target's first column on the forward
+    (row 0) and reverse (row 1) strand, in the input order.
     """
     n = cols.shape[0]
+    nt = widths.shape[0]
     Tt = np.empty((4, 2 * n))
-    t_start = np.empty((2, widths.shape[0]), np.int64)
+    t_start = np.empty((2, nt), np.int64)
+    src = np.empty(nt, np.int64)  # each target's first row in cols
     start = 0
-    for k in range(widths.shape[0]):
+    for k in range(nt):
+        src[k] = start
+        start += widths[k]
+    start = 0
+    for r in range(nt):
+        k = order[r]
         w = widths[k]
+        s0 = src[k]
         t_start[0, k] = start
         t_start[1, k] = n + start
         for c in range(w):
             for a in range(4):
-                Tt[a, start + c] = cols[start + c, a]
-                Tt[a, n + start + c] = cols[start + w - 1 - c, 3 - a]
+                Tt[a, start + c] = cols[s0 + c, a]
+                Tt[a, n + start + c] = cols[s0 + w - 1 - c, 3 - a]
         start += w
     if pearson:
         for j in range(2 * n):
@@ -876,10 +887,16 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
     s_len = t_len[by_len]
     first = np.concatenate([[0], np.cumsum(s_len)[:-1]])
     s_start = np.stack([first, first + first[-1] + s_len[-1]])  # (2, nt) in the new layout
-    cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len)
-                           for strand in range(norient)])
-    cols += np.tile(np.arange(int(s_len.sum())), norient)
-    Ts = np.ascontiguousarray(Tt[:, cols])
+    rank = np.empty(nt, np.int64)
+    rank[by_len] = np.arange(nt)
+    if Tt.shape[1] == norient * s_start[1, 0] and np.array_equal(t_start[:norient],
+                                                                  s_start[:norient, rank]):
+        Ts = np.ascontiguousarray(Tt)  # laid out so already (``target_rows``)
+    else:
+        cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len)
+                               for strand in range(norient)])
+        cols += np.tile(np.arange(int(s_len.sum())), norient)
+        Ts = np.ascontiguousarray(Tt[:, cols])
     n = Ts.shape[1]
     # width groups (len_start: each group's first target, and nt) and each target-strand's last
     # column, ts = strand * nt + t

@@ -155,7 +155,9 @@ def _kernel_inputs(qs: _Stack, ts: _Stack, dist):
 
     q_len = qs.widths
     q_start = np.concatenate([[0], np.cumsum(q_len)[:-1]]).astype(np.int64)
-    Tt, t_start = target_rows(ts.cols, ts.widths, DISTANCES[dist] == 1)
+    # laid out by width, as the kernel wants them (it would otherwise copy them so)
+    order = np.argsort(ts.widths, kind="stable").astype(np.int64)
+    Tt, t_start = target_rows(ts.cols, ts.widths, order, DISTANCES[dist] == 1)
     return qs.cols, q_start, q_len, Tt, t_start, ts.widths
 
 

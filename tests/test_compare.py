@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import spearmanr
 
 from motifq.cli import main
-from motifq.compare import (COLUMNS, _prepare, _pseudo_probabilities, _run_kernel, compare, format_table,
-                            pvalue_matrix, qvalues)
+from motifq.compare import (COLUMNS, _kernel_inputs, _prepare, _pseudo_probabilities, _run_kernel, compare,
+                            format_table, pvalue_matrix, qvalues)
 from motifq.errors import MotifqError
 from motifq.formats import parse_jaspar, parse_meme, write_meme
 from motifq.jaspar import load_bundled, load_motifs
@@ -172,6 +172,23 @@ def test_queries_in_guided_chunks_and_results_independent_of_threads(jaspar2024)
     finally:
         numba.set_num_threads(before)
     for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_kernel_results_do_not_depend_on_the_target_layout(jaspar2024):
+    """``_kernel_inputs`` lays the targets out by width (the kernel's own order, so it skips its
+    copy); in the input order the kernel copies them into that order: same results."""
+    from motifq._tomtom import target_rows, tomtom_kernel
+
+    queries = load_bundled("jaspar2016")[:12]
+    _, _, qs, ts = _prepare(queries, jaspar2024[:150], "ed", 1, 0.1)
+    Q, q_start, q_len, Tt, t_start, t_len = _kernel_inputs(qs, ts, "ed")
+    assert list(np.diff(t_start[0, np.argsort(t_len, kind="stable")])) == sorted(t_len)[:-1]
+    Tt_in, t_start_in = target_rows(ts.cols, ts.widths, np.arange(len(t_len)), False)
+    assert list(np.diff(t_start_in[0])) == list(t_len[:-1])
+    sorted_ = tomtom_kernel(0, Q, q_start, q_len, Tt, t_start, t_len, 2, 1, 1, True)
+    as_given = tomtom_kernel(0, Q, q_start, q_len, Tt_in, t_start_in, t_len, 2, 1, 1, True)
+    for a, b in zip(sorted_, as_given):
         np.testing.assert_array_equal(a, b)
 
 
