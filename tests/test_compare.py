@@ -190,6 +190,13 @@ def test_kernel_results_do_not_depend_on_the_target_layout(jaspar2024):
     as_given = tomtom_kernel(0, Q, q_start, q_len, Tt_in, t_start_in, t_len, 2, 1, 1, True)
     for a, b in zip(sorted_, as_given):
         np.testing.assert_array_equal(a, b)
+    # the second call of a shape reuses the first's workspace (kept between calls): same results
+    from motifq import _tomtom
+
+    assert len(_tomtom._KEPT) == 1
+    again = tomtom_kernel(0, Q, q_start, q_len, Tt_in, t_start_in, t_len, 2, 1, 1, True)
+    for a, b in zip(sorted_, again):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_probabilities_as_written_in_a_meme_file_are_used_unchanged():
