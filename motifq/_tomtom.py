@@ -141,10 +141,42 @@ def target_rows(cols, widths, order, pearson):
 
 
 @njit(cache=True)
+def _query_column(dist, Q, qc):
+    """Query column qc as the scoring loops use it: (a0, a1, a2, a3, inv); for pearson the
+    column minus 1/4 and the inverse of its norm (0 for a uniform column), else as it is."""
+    a0, a1, a2, a3 = Q[qc, 0], Q[qc, 1], Q[qc, 2], Q[qc, 3]
+    if dist != 1:
+        return a0, a1, a2, a3, 1.0
+    c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
+    qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
+    return c0, c1, c2, c3, (1.0 / math.sqrt(qn) if qn > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _column_score(dist, a0, a1, a2, a3, inv, u0, u1, u2, u3):
+    """Score of a query column (from :func:`_query_column`) against target column u."""
+    if dist == 1:
+        return (a0 * u0 + a1 * u1 + a2 * u2 + a3 * u3) * inv
+    d0 = a0 - u0
+    d1 = a1 - u1
+    d2 = a2 - u2
+    d3 = a3 - u3
+    if dist == 0:
+        return -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+    return 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
+
+
+@njit(cache=True)
+def _bucket(x, lo, f):
+    """The bucket of score x for :func:`_row_stats`: ``int((x - lo) * f)`` clipped to
+    [0, _NB - 1]."""
+    return min(max(int((x - lo) * f), 0), _NB - 1)
+
+
+@njit(cache=True)
 def _score_row(dist, Q, qc, Tt, r, idx, lo, f):
     """Fill ``r[j]`` with the score of query column ``qc`` against target column j, and
-    ``idx[j]`` with its bucket for :func:`_row_stats`: ``int((r[j] - lo) * f)`` clipped to
-    [0, _NB - 1].
+    ``idx[j]`` with its bucket (:func:`_bucket`).
 
     Q : (n_query_columns, 4) float64, A, C, G, T.
     Tt : (4, n_target_columns) float64, A, C, G, T rows; for pearson the columns minus 1/4,
@@ -152,95 +184,29 @@ def _score_row(dist, Q, qc, Tt, r, idx, lo, f):
     r : (n_target_columns,) float64, written.
     idx : (n_target_columns,) int16, written.
     """
-    n = Tt.shape[1]
     t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
-    a0, a1, a2, a3 = Q[qc, 0], Q[qc, 1], Q[qc, 2], Q[qc, 3]
-    if dist == 0:
-        for j in range(n):
-            d0 = a0 - t0[j]
-            d1 = a1 - t1[j]
-            d2 = a2 - t2[j]
-            d3 = a3 - t3[j]
-            x = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
-            r[j] = x
-            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
-    elif dist == 1:
-        c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
-        qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
-        qinv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
-        for j in range(n):
-            x = (c0 * t0[j] + c1 * t1[j] + c2 * t2[j] + c3 * t3[j]) * qinv
-            r[j] = x
-            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
-    else:
-        for j in range(n):
-            d0 = a0 - t0[j]
-            d1 = a1 - t1[j]
-            d2 = a2 - t2[j]
-            d3 = a3 - t3[j]
-            x = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
-            r[j] = x
-            idx[j] = min(max(int((x - lo) * f), 0), _NB - 1)
-
+    a0, a1, a2, a3, ai = _query_column(dist, Q, qc)
+    for j in range(Tt.shape[1]):
+        x = _column_score(dist, a0, a1, a2, a3, ai, t0[j], t1[j], t2[j], t3[j])
+        r[j] = x
+        idx[j] = _bucket(x, lo, f)
 
 
 @njit(cache=True)
 def _score_rows2(dist, Q, qa, Tt, ra, rb, ia, ib, lo, f):
     """:func:`_score_row` for query columns qa and qa + 1 in one pass over the target columns
     (each target column is loaded once for both), into ra, ia and rb, ib."""
-    n = Tt.shape[1]
     t0, t1, t2, t3 = Tt[0], Tt[1], Tt[2], Tt[3]
-    a0, a1, a2, a3 = Q[qa, 0], Q[qa, 1], Q[qa, 2], Q[qa, 3]
-    b0, b1, b2, b3 = Q[qa + 1, 0], Q[qa + 1, 1], Q[qa + 1, 2], Q[qa + 1, 3]
-    if dist == 0:
-        for j in range(n):
-            u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
-            d0 = a0 - u0
-            d1 = a1 - u1
-            d2 = a2 - u2
-            d3 = a3 - u3
-            x = -math.sqrt(d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
-            e0 = b0 - u0
-            e1 = b1 - u1
-            e2 = b2 - u2
-            e3 = b3 - u3
-            y = -math.sqrt(e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3)
-            ra[j] = x
-            rb[j] = y
-            ia[j] = min(max(int((x - lo) * f), 0), _NB - 1)
-            ib[j] = min(max(int((y - lo) * f), 0), _NB - 1)
-    elif dist == 1:
-        c0, c1, c2, c3 = a0 - 0.25, a1 - 0.25, a2 - 0.25, a3 - 0.25
-        qn = c0 * c0 + c1 * c1 + c2 * c2 + c3 * c3
-        ainv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
-        g0, g1, g2, g3 = b0 - 0.25, b1 - 0.25, b2 - 0.25, b3 - 0.25
-        qn = g0 * g0 + g1 * g1 + g2 * g2 + g3 * g3
-        binv = 1.0 / math.sqrt(qn) if qn > 0.0 else 0.0
-        for j in range(n):
-            u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
-            x = (c0 * u0 + c1 * u1 + c2 * u2 + c3 * u3) * ainv
-            y = (g0 * u0 + g1 * u1 + g2 * u2 + g3 * u3) * binv
-            ra[j] = x
-            rb[j] = y
-            ia[j] = min(max(int((x - lo) * f), 0), _NB - 1)
-            ib[j] = min(max(int((y - lo) * f), 0), _NB - 1)
-    else:
-        for j in range(n):
-            u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
-            d0 = a0 - u0
-            d1 = a1 - u1
-            d2 = a2 - u2
-            d3 = a3 - u3
-            x = 2.0 - (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3)
-            e0 = b0 - u0
-            e1 = b1 - u1
-            e2 = b2 - u2
-            e3 = b3 - u3
-            y = 2.0 - (e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3)
-            ra[j] = x
-            rb[j] = y
-            ia[j] = min(max(int((x - lo) * f), 0), _NB - 1)
-            ib[j] = min(max(int((y - lo) * f), 0), _NB - 1)
+    a0, a1, a2, a3, ai = _query_column(dist, Q, qa)
+    b0, b1, b2, b3, bi = _query_column(dist, Q, qa + 1)
+    for j in range(Tt.shape[1]):
+        u0, u1, u2, u3 = t0[j], t1[j], t2[j], t3[j]
+        x = _column_score(dist, a0, a1, a2, a3, ai, u0, u1, u2, u3)
+        y = _column_score(dist, b0, b1, b2, b3, bi, u0, u1, u2, u3)
+        ra[j] = x
+        rb[j] = y
+        ia[j] = _bucket(x, lo, f)
+        ib[j] = _bucket(y, lo, f)
 
 
 #: Range of each column score (ed, pearson, sandelin), used to bucket a row for its median.
