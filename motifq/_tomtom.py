@@ -219,7 +219,7 @@ def _row_stats(row, k1, k2, idx, counts, buf):
 
     MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). idx
     (n,) int16 holds each entry's bucket (``_NB`` equal buckets over the score's range, filled
-    by :func:`_score_row`; monotone in the entry); the buckets holding the two ranks are found
+    by :func:`_score_row` / :func:`_score_rows2` with :func:`_bucket`; monotone in the entry); the buckets holding the two ranks are found
     from the counts and only their entries are searched (:func:`_select`). Returns (median, b0,
     b1): b0 and b1 are the first and last non-empty buckets (they hold the minimum and maximum,
     which :func:`_one_query` bounds with them). counts (_NB,) int32 and buf (n,) float64 are
@@ -887,6 +887,11 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
     with _KEPT_LOCK:
         ws = _KEPT.pop(key, None)
     if ws is None:
+        # per thread (first axis): rows (maxq, n) float64 scores; diag (2, n + 1) int32 diagonal
+        # prefix sums, previous and current row; bt (n,) int32 bins; idx (2, n) int16 buckets of
+        # the two rows scored together; counts (_NB,) int32; buf (n,) float64 median-bucket
+        # entries; keys (nt,) int64 offset-scan keys; lt (n,) int32 last row transposed per
+        # width group; slot (max_ext + 1,) int32 complete score -> p-value slot, all -1
         ws = (np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32),
               np.empty((nw, n), np.int32), np.empty((nw, 2, n), np.int16),
               np.empty((nw, _NB), np.int32), np.empty((nw, n)), np.empty((nw, nt), np.int64),

@@ -150,7 +150,9 @@ def _prepare(queries, targets, dist, min_overlap, motif_pseudo):
 
 
 def _kernel_inputs(qs: _Stack, ts: _Stack, dist):
-    """The arrays :func:`_tomtom.tomtom_kernel` takes, from the query and target columns."""
+    """The arrays :func:`_tomtom.tomtom_kernel` takes, from the query and target columns:
+    Q (n_query_columns, 4) A, C, G, T; q_start, q_len (n_queries,); Tt (4, 2 * n_target_columns)
+    both strands as rows (``_tomtom.target_rows``); t_start (2, n_targets); t_len (n_targets,)."""
     from ._tomtom import target_rows
 
     q_len = qs.widths
