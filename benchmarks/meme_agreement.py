@@ -147,9 +147,9 @@ def main(argv=None):
             meme, wall = run_tomtom(a.tomtom, qf, tf, dist)
             if a.keep:
                 meme.to_csv(RESULTS.parent / f"tomtom_{dist}.tsv", sep="\t", index=False)
-            compare(q_read, t_read, dist=dist, all=True)  # compile / warm up
+            compare(q_read, t_read, dist=dist, report_all=True)  # compile / warm up
             t0 = time.perf_counter()
-            mq = compare(q_read, t_read, dist=dist, all=True)
+            mq = compare(q_read, t_read, dist=dist, report_all=True)
             wall_mq = time.perf_counter() - t0
             out[dist] = agreement(meme, mq, len(queries)) | {"wall_meme": wall, "wall_mq": wall_mq}
             print(dist, out[dist], flush=True)

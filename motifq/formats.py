@@ -40,7 +40,7 @@ from .errors import MotifqError, atomic_write, check, check_file
 from .motif import UNIFORM, Motif
 
 __all__ = ["read_meme", "write_meme", "read_jaspar", "write_jaspar", "read_motifs", "write_motifs",
-           "parse_meme", "parse_jaspar", "format_meme", "format_jaspar", "format_for_path",
+           "parse_meme", "parse_jaspar", "format_meme", "format_jaspar", "format_for_path", "format_nsites",
            "ROW_SUM_TOLERANCE", "FORMATS"]
 
 #: How far a MEME probability row may be from summing to 1.
@@ -190,7 +190,19 @@ def parse_meme(text: str, source: str = "<text>") -> list[Motif]:
     return motifs
 
 
-def _fmt_nsites(x: float) -> str:
+def format_nsites(x: float) -> str:
+    """A site count as MEME writes it: an integer without decimals, else up to 6 decimals.
+
+    Parameters
+    ----------
+    x : float
+        The number of sites.
+
+    Returns
+    -------
+    str
+        ``20`` for 20.0, ``12.5`` for 12.5.
+    """
     return str(int(round(x))) if abs(x - round(x)) < 1e-9 else np.format_float_positional(round(x, 6), trim="-")
 
 
@@ -227,7 +239,7 @@ def format_meme(motifs, background=None, version: int = 4) -> str:
     out.write(" ".join(f"{b} {f:.6f}" for b, f in zip("ACGT", bg)) + "\n\n")
     for m in motifs:
         out.write(f"MOTIF {m.id}" + (f" {m.name}" if m.name else "") + "\n")
-        out.write(f"letter-probability matrix: alength= 4 w= {m.width} nsites= {_fmt_nsites(m.nsites)} "
+        out.write(f"letter-probability matrix: alength= 4 w= {m.width} nsites= {format_nsites(m.nsites)} "
                   f"E= {m.evalue or 0}\n")
         for row in _probability_rows(m):
             out.write(" ".join(f"{v:.6f}" for v in row) + "\n")

@@ -15,13 +15,13 @@ import numpy as np
 from .errors import MotifqError, check
 from .evaluate import compare_models
 from .metrics import average_precision, pr_curve, roc_auc, roc_curve
-from .plot import _new_axes
+from .plot import new_axes
 
 __all__ = ["plot_roc", "plot_pr", "plot_auc_histogram", "plot_auc_scatter", "plot_training_curves"]
 
 
 def _axes(ax):
-    return _new_axes(ax, (5, 4.5))
+    return new_axes(ax, (5, 4.5))
 
 
 def _thin(x, y, max_points: int):

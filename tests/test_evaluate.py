@@ -502,7 +502,7 @@ def test_reference_na_text_and_order_warning(tmp_path):
 def test_model_names(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    names = ev._model_names([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt"), f"lr={tmp_path / 'x.pt'}"])
+    names = ev.model_names([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt"), f"lr={tmp_path / 'x.pt'}"])
     assert list(names) == ["a/best", "b/best", "lr"] and names["lr"] == tmp_path / "x.pt"
     with pytest.raises(MotifqError, match="two models named 'm'"):
-        ev._model_names(["m=x.pt", "m=y.pt"])
+        ev.model_names(["m=x.pt", "m=y.pt"])
