@@ -201,7 +201,7 @@ def main(argv=None):
     for name, f in rows:
         lines.append(f"| {name} | " + " | ".join(f(r) for r in out.values()) + " |")
     if lite:
-        lines += ["", f"## `ed` without pseudocount (memelite's setting), against `tomtom -dist ed -motif-pseudo 0`",
+        lines += ["", "## `ed` without pseudocount (memelite's setting), against `tomtom -dist ed -motif-pseudo 0`",
                   "", "memelite's default merges target columns whose letter frequencies fall in the same 1/100 bins "
                   "(`n_target_bins=100`) and takes medians from 1,000 bins.", "",
                   "| tool | Spearman(log10 p), all pairs | same best target | queries with a match at E < 0.01: "

@@ -416,7 +416,6 @@ def _run_logos(args) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from .errors import atomic_write, check
     from .jaspar import load_motifs
