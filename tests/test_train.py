@@ -221,6 +221,7 @@ def test_cli_errors_leave_no_output(tmp_path, capsys):
     assert not (tmp_path / "p.tsv").exists()
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_on_cpu_with_gloo(tmp_path):
     ds = _dataset(tmp_path)
     out = tmp_path / "ddp.pt"
