@@ -126,3 +126,21 @@ def test_no_words_about_how_the_project_was_made():
                          r"|earlier sessions", re.IGNORECASE)
     found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in pages for m in phrases.finditer(p.read_text())]
     assert not found
+
+
+def test_rendered_tutorials_show_every_code_cell_and_their_figures():
+    """docs/tutorials/ holds each notebook executed (scripts/render_tutorials.py): every code cell is
+    on its page, and every figure the page shows is there (rerun the script after editing a notebook)."""
+    import nbformat
+
+    notebooks = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb"))
+    assert notebooks
+    for nb_path in notebooks:
+        page = ROOT / "docs" / "tutorials" / f"{nb_path.stem}.md"
+        assert page.is_file(), f"{page.name}: run scripts/render_tutorials.py"
+        text = page.read_text()
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.source.strip():
+                assert "```python\n" + cell.source.rstrip() + "\n```" in text, f"{page.name} is out of date"
+        for name in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+            assert (page.parent / name).is_file(), name
