@@ -18,6 +18,7 @@ A, C, G, T order (0..3, 4 = N), see :mod:`motifq.sequence`.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -38,6 +39,8 @@ __all__ = ["TargetAUCs", "roc_auc", "average_precision", "roc_curve", "pr_curve"
            "write_metrics", "write_summary", "read_reference", "choose_curve_targets", "predict_split",
            "model_names", "file_stem", "EvalOptions", "ModelScores", "load_for_split", "score_checkpoint",
            "model_pairs", "pairwise_comparisons", "evaluation_summary", "model_kind", "ALL_ZEROS", "BCE_EPS"]
+
+log = logging.getLogger("motifq")
 
 ALL_ZEROS = "all-zeros"
 """Name of the baseline that predicts 0 for every target."""
@@ -596,13 +599,14 @@ def score_checkpoint(name: str, path, split, workdir, curve_targets=None, option
     options : EvalOptions or None
         How to run it. Default is None: ``EvalOptions()``.
     say : callable or None
-        Called with one-line status messages. Default is None.
+        Called with one-line status messages. Default is None: they go to the ``motifq``
+        logger at level INFO.
 
     Returns
     -------
     ModelScores
     """
-    say = say or (lambda message: None)
+    say = say or log.info
     options = options or EvalOptions()
     model, ckpt = load_for_split(path, split, options.device)
     say(f"{name}: predicting {len(split):,} sequences x {len(split.targets)} targets"

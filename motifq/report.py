@@ -10,6 +10,7 @@ in the data's target order.
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from .evaluate import (EvalOptions, choose_curve_targets, evaluation_summary, fi
 from .metrics import label_column
 
 __all__ = ["evaluate_models", "evaluation_figures", "write_evaluation"]
+
+log = logging.getLogger("motifq")
 
 
 def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int = 256, device=None,
@@ -72,14 +75,15 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     progress : bool
         Show progress bars. Default is False.
     say : callable or None
-        Called with one-line status messages. Default is None.
+        Called with one-line status messages. Default is None: they go to the ``motifq``
+        logger at level INFO.
 
     Returns
     -------
     dict
         The summary written to ``summary.json``.
     """
-    say = say or (lambda message: None)
+    say = say or log.info
     models, refs, joined, curve_targets = _checked_inputs(checkpoints, split, reference, curves)
     options = EvalOptions(rc=rc, batch_size=batch_size, device=device or "cpu", block_size=block_size,
                           dtype=dtype, keep_predictions=keep_predictions, progress=progress)

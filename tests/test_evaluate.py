@@ -329,3 +329,17 @@ def test_model_names(tmp_path):
     assert list(names) == ["a/best", "b/best", "lr"] and names["lr"] == tmp_path / "x.pt"
     with pytest.raises(MotifqError, match="two models named 'm'"):
         ev.model_names(["m=x.pt", "m=y.pt"])
+
+
+def test_status_lines_go_to_the_motifq_logger(tiny_run, caplog):
+    import logging
+
+    from motifq.report import evaluate_models
+
+    tmp, (m0, _), _, _ = tiny_run
+    with caplog.at_level(logging.INFO, logger="motifq"):
+        summary = evaluate_models([str(m0)], open_split(tmp / "data", "test"), tmp / "logged", batch_size=64)
+    messages = [r.getMessage() for r in caplog.records if r.name == "motifq"]
+    assert messages[0] == "m0: predicting 120 sequences x 6 targets (forward + reverse complement)"
+    assert messages[1] == "m0: scoring"
+    assert messages[-1].endswith(f"and {len(summary['figures'])} figures")
