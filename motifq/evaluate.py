@@ -271,76 +271,99 @@ def read_reference(path, targets):
     joined_by : str
         ``"name"`` or ``"order"``.
     """
-    import pandas as pd
-
     p = check_file(path)
-    try:
-        df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, comment=None)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise MotifqError(f"{p}: not a tab-separated table ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    df = _read_tsv(p)
     targets = list(targets)
-    T = len(targets)
     lower = {c.strip().lower(): c for c in df.columns}
     if {"model", "roc_auc", "pr_auc"} <= set(lower):  # long: motifq's metrics.tsv
-        tables = {m: g for m, g in df.groupby(lower["model"], sort=False)}
-        roc_col, pr_col = lower["roc_auc"], lower["pr_auc"]
-        cols = {m: (roc_col, pr_col) for m in tables}
-        name_col = lower.get("target")
-        names = {m: (list(g[name_col]) if name_col else None) for m, g in tables.items()}
+        cols, tables, names = _long_layout(df, lower)
     else:
-        cols = {}
-        for c in df.columns:
-            m = _METRIC_COL.match(c.strip())
-            if not m:
-                continue
-            model = m.group("model").strip() or "reference"
-            kind = "pr" if m.group("metric").lower().startswith(("pr", "auprc", "average")) else "roc"
-            roc_pr = list(cols.get(model, (None, None)))
-            roc_pr[kind == "pr"] = c
-            cols[model] = tuple(roc_pr)
-        check(cols, f"{p}: no AUC columns (expected e.g. 'DanQ ROC AUC' and 'DanQ PR AUC')")
-        metric_cols = {c for pair in cols.values() for c in pair if c is not None}
-        other = [c for c in df.columns if c not in metric_cols]
-        named = [lower[k] for k in ("target", "name") if k in lower]
-        if named:
-            ref_names = list(df[named[0]])
-        elif other:
-            ref_names = ["|".join(str(v).strip() for v in row) for row in df[other].itertuples(index=False)]
-        else:
-            ref_names = None
-        tables = {m: df for m in cols}
-        names = {m: ref_names for m in cols}
+        cols, tables, names = _wide_layout(df, lower, p)
     out = {}
     how = set()
     for model, (roc_col, pr_col) in cols.items():
-        g = tables[model]
-        rows = _join_rows(names[model], targets) if names[model] is not None else None
-        if rows is not None:
-            how.add("name")
-        else:
-            check(len(g) == T, f"{p}: {model}: {len(g)} rows and target names that do not match the data's "
-                               f"{T} targets (e.g. {_first_missing(names[model], targets)!r})")
-            rows = list(range(T))
-            how.add("order")
-            if names[model] is not None:
-                agree = sum(_normalise(a) == _normalise(b) for a, b in zip(names[model], targets))
-                if 0 < agree < T / 2:
-                    warnings.warn(f"{p}: {model}: joined by order, but only {agree} of {T} target names agree "
-                                  f"with the data's; check that the rows are in the data's target order")
-        vals = []
-        for c in (roc_col, pr_col):
-            if c is None:
-                vals.append(np.full(T, np.nan))
-                continue
-            s = g[c].astype(str).str.strip()
-            na = (s.isin(["", "NaN", "nan", "-"]) | s.str.match(r"(?i)n/?a\b")).to_numpy()  # "NA (No positive ...)"
-            v = pd.to_numeric(s.where(~na, "nan"), errors="coerce").to_numpy(dtype=np.float64)
-            bad = ~na & np.isnan(v)
-            check(not bad.any(), f"{p}: column {c!r}: not a number: {s[bad].iloc[0] if bad.any() else ''!r}")
-            vals.append(v[rows])
-        nan = np.full(T, np.nan)
-        out[str(model)] = TargetAUCs(nan, nan.copy(), vals[0], vals[1])
+        rows, joined = _reference_rows(p, model, names[model], targets, len(tables[model]))
+        how.add(joined)
+        roc, pr = (_auc_column(p, tables[model], c, rows, len(targets)) for c in (roc_col, pr_col))
+        nan = np.full(len(targets), np.nan)
+        out[str(model)] = TargetAUCs(nan, nan.copy(), roc, pr)
     return out, ("name" if how == {"name"} else "order")
+
+
+def _read_tsv(p):
+    """The reference file as a table of strings, or one error line."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, comment=None)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise MotifqError(f"{p}: not a tab-separated table ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+
+
+def _long_layout(df, lower):
+    """motifq's own metrics.tsv: model -> (ROC column, PR column), its rows, its target names."""
+    tables = {m: g for m, g in df.groupby(lower["model"], sort=False)}
+    cols = {m: (lower["roc_auc"], lower["pr_auc"]) for m in tables}
+    name_col = lower.get("target")
+    names = {m: (list(g[name_col]) if name_col else None) for m, g in tables.items()}
+    return cols, tables, names
+
+
+def _wide_layout(df, lower, p):
+    """The DanQ authors' layout: ``<model> ROC AUC`` / ``<model> PR AUC`` columns; the others name
+    the target. Returns model -> (ROC column, PR column), the rows and the target names per model."""
+    cols = {}
+    for c in df.columns:
+        m = _METRIC_COL.match(c.strip())
+        if not m:
+            continue
+        model = m.group("model").strip() or "reference"
+        kind = "pr" if m.group("metric").lower().startswith(("pr", "auprc", "average")) else "roc"
+        roc_pr = list(cols.get(model, (None, None)))
+        roc_pr[kind == "pr"] = c
+        cols[model] = tuple(roc_pr)
+    check(cols, f"{p}: no AUC columns (expected e.g. 'DanQ ROC AUC' and 'DanQ PR AUC')")
+    metric_cols = {c for pair in cols.values() for c in pair if c is not None}
+    other = [c for c in df.columns if c not in metric_cols]
+    named = [lower[k] for k in ("target", "name") if k in lower]
+    if named:
+        ref_names = list(df[named[0]])
+    elif other:
+        ref_names = ["|".join(str(v).strip() for v in row) for row in df[other].itertuples(index=False)]
+    else:
+        ref_names = None
+    return cols, {m: df for m in cols}, {m: ref_names for m in cols}
+
+
+def _reference_rows(p, model, ref_names, targets, n_rows):
+    """(row of the reference for each target, ``"name"`` or ``"order"``): by name when every target
+    is found, else by order when there are exactly T rows (with a warning when the names disagree)."""
+    T = len(targets)
+    rows = _join_rows(ref_names, targets) if ref_names is not None else None
+    if rows is not None:
+        return rows, "name"
+    check(n_rows == T, f"{p}: {model}: {n_rows} rows and target names that do not match the data's "
+                       f"{T} targets (e.g. {_first_missing(ref_names, targets)!r})")
+    if ref_names is not None:
+        agree = sum(_normalise(a) == _normalise(b) for a, b in zip(ref_names, targets))
+        if 0 < agree < T / 2:
+            warnings.warn(f"{p}: {model}: joined by order, but only {agree} of {T} target names agree "
+                          f"with the data's; check that the rows are in the data's target order")
+    return list(range(T)), "order"
+
+
+def _auc_column(p, table, col, rows, T):
+    """(T,) float64 AUCs of column `col` in target order; NaN for empty and ``NA...`` cells."""
+    import pandas as pd
+
+    if col is None:
+        return np.full(T, np.nan)
+    s = table[col].astype(str).str.strip()
+    na = (s.isin(["", "NaN", "nan", "-"]) | s.str.match(r"(?i)n/?a\b")).to_numpy()  # "NA (No positive ...)"
+    v = pd.to_numeric(s.where(~na, "nan"), errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~na & np.isnan(v)
+    check(not bad.any(), f"{p}: column {col!r}: not a number: {s[bad].iloc[0] if bad.any() else ''!r}")
+    return v[rows]
 
 
 def _first_missing(ref_names, targets):
