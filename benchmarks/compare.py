@@ -152,9 +152,9 @@ def main(argv=None):
             lambda: tomtom(Q, T, n_target_bins=None),
         "motifq pvalue_matrix (ed)": lambda: pvalue_matrix(queries, targets, dist="ed"),
         "motifq pvalue_matrix (pearson)": lambda: pvalue_matrix(queries, targets, dist="pearson"),
-        "motifq compare, full table with q-values (ed)": lambda: compare(queries, targets, dist="ed", all=True),
+        "motifq compare, full table with q-values (ed)": lambda: compare(queries, targets, dist="ed", report_all=True),
         "motifq compare, full table with q-values (pearson)":
-            lambda: compare(queries, targets, dist="pearson", all=True),
+            lambda: compare(queries, targets, dist="pearson", report_all=True),
     }
     times = {k: [] for k in fns}
     outs = {}

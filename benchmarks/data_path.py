@@ -183,7 +183,7 @@ def main_v5(a) -> int:
     work.mkdir(parents=True)
     try:
         print(f"writing a synthetic MATLAB v5 test.mat with {a.n:,} samples ...", file=sys.stderr)
-        t_write = synthesise_v5(work / "test.mat", a.n, a.seed)
+        synthesise_v5(work / "test.mat", a.n, a.seed)
         size = (work / "test.mat").stat().st_size
         drop_page_cache(work / "test.mat")
         conv = convert(work, work / "motifq-cache", "test")

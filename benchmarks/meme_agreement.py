@@ -147,9 +147,9 @@ def main(argv=None):
             meme, wall = run_tomtom(a.tomtom, qf, tf, dist)
             if a.keep:
                 meme.to_csv(RESULTS.parent / f"tomtom_{dist}.tsv", sep="\t", index=False)
-            compare(q_read, t_read, dist=dist, all=True)  # compile / warm up
+            compare(q_read, t_read, dist=dist, report_all=True)  # compile / warm up
             t0 = time.perf_counter()
-            mq = compare(q_read, t_read, dist=dist, all=True)
+            mq = compare(q_read, t_read, dist=dist, report_all=True)
             wall_mq = time.perf_counter() - t0
             out[dist] = agreement(meme, mq, len(queries)) | {"wall_meme": wall, "wall_mq": wall_mq}
             print(dist, out[dist], flush=True)
@@ -201,7 +201,7 @@ def main(argv=None):
     for name, f in rows:
         lines.append(f"| {name} | " + " | ".join(f(r) for r in out.values()) + " |")
     if lite:
-        lines += ["", f"## `ed` without pseudocount (memelite's setting), against `tomtom -dist ed -motif-pseudo 0`",
+        lines += ["", "## `ed` without pseudocount (memelite's setting), against `tomtom -dist ed -motif-pseudo 0`",
                   "", "memelite's default merges target columns whose letter frequencies fall in the same 1/100 bins "
                   "(`n_target_bins=100`) and takes medians from 1,000 bins.", "",
                   "| tool | Spearman(log10 p), all pairs | same best target | queries with a match at E < 0.01: "

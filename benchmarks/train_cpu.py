@@ -141,8 +141,8 @@ def main(argv=None):
     for threads in (int(t) for t in args.threads.split(",")):
         lines += run(threads, args.rounds, args.steps, args.batch_size)
     lines += [
-        "GPU figures were not measured in this session (no GPU was available to it); "
-        "`benchmarks/train_gpu.py` is ready to run where one is.",
+        "This run measured the CPU only (the machine had no GPU); "
+        "`benchmarks/train_gpu.py` measures GPU throughput.",
         "",
         f"Command: `PYTHONPATH=. python benchmarks/train_cpu.py --rounds {args.rounds} --steps {args.steps} "
         f"--threads {args.threads}`",

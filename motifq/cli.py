@@ -37,13 +37,13 @@ def _add_motifs(sub) -> None:
 def _motif_table(motifs):
     import pandas as pd
 
-    from .formats import _fmt_nsites
+    from .formats import format_nsites
 
     return pd.DataFrame({
         "id": [m.id for m in motifs],
         "name": [m.name for m in motifs],
         "width": [m.width for m in motifs],
-        "nsites": [_fmt_nsites(m.nsites) for m in motifs],
+        "nsites": [format_nsites(m.nsites) for m in motifs],
         "total_ic": [round(float(m.information_content().sum()), 3) for m in motifs],
         "consensus": [m.consensus() for m in motifs],
     })
@@ -96,15 +96,15 @@ def _add_compare(sub) -> None:
 
 
 def _run_compare(args) -> int:
-    from .compare import _compare_columns, format_table  # no pandas: the CLI starts faster
+    from .compare import compare_columns, format_table  # no pandas: the CLI starts faster
     from .errors import atomic_write
     from .jaspar import load_motifs
 
     queries = load_motifs(args.query)
     dbs = [load_motifs(spec) for spec in args.targets]
     targets = [m for ms in dbs for m in ms]
-    table = _compare_columns(queries, targets, args.dist, args.min_overlap, args.motif_pseudo, args.thresh,
-                             args.evalue, args.all, _db=[i for i, ms in enumerate(dbs) for _ in ms])
+    table = compare_columns(queries, targets, args.dist, args.min_overlap, args.motif_pseudo, args.thresh,
+                            args.evalue, args.all, db=[i for i, ms in enumerate(dbs) for _ in ms])
     text = format_table(table)
     if args.output:
         with atomic_write(args.output) as fh:
@@ -284,7 +284,7 @@ def _run_extract_motifs(args) -> int:
     from .extract import extract_motifs
     from .formats import write_meme
     from .models import load_checkpoint
-    from .train import resolve_device
+    from .models import resolve_device
 
     check(args.min_sites >= 1, f"min-sites: must be at least 1, got {args.min_sites}")
     check(args.batch_size is None or args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
@@ -416,7 +416,6 @@ def _run_logos(args) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from .errors import atomic_write, check
     from .jaspar import load_motifs
@@ -586,7 +585,7 @@ def _run_predict(args) -> int:
     from .errors import atomic_write, check
     from .models import load_checkpoint, predict
     from .sequence import read_fasta, tokenize
-    from .train import resolve_device
+    from .models import resolve_device
 
     check(args.batch_size >= 1, f"--batch-size: must be >= 1, got {args.batch_size}")
     device = resolve_device(args.device)
@@ -638,10 +637,10 @@ def _add_evaluate(sub) -> None:
 
 def _run_evaluate(args) -> int:
     from .errors import check
-    from .evaluate import evaluate_models
+    from .report import evaluate_models
 
     check(args.batch_size >= 1, f"--batch-size: must be >= 1, got {args.batch_size}")
-    from .train import resolve_device
+    from .models import resolve_device
 
     device = resolve_device(args.device)
     split = _open_data(args, args.split)

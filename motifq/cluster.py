@@ -119,66 +119,78 @@ def pairwise_alignment(motifs, min_overlap: int = 5, block: int = 256) -> Pairwi
     PairwiseAlignment
         (M, M) arrays; ``cor`` and ``ncor`` are symmetric.
     """
-    import torch
-    import torch.nn.functional as F
-
     check(len(motifs) >= 1, "motifs: nothing to compare")
     check(min_overlap >= 1, f"min-overlap: must be at least 1, got {min_overlap}")
     probs = [m.probabilities() for m in motifs]
     fwd, widths = _stack(probs)  # (M, 4, Wm)
     rev, _ = _stack([p[::-1, ::-1] for p in probs])
-    M, _, Wm = fwd.shape
-    sq = np.zeros((M, Wm + 1))  # prefix sums of per-column sum of squares (forward order)
-    sq[:, 1:] = np.cumsum((fwd ** 2).sum(axis=1), axis=1)
-    sq_rev = np.zeros((M, Wm + 1))
-    sq_rev[:, 1:] = np.cumsum((rev ** 2).sum(axis=1), axis=1)
+    M = fwd.shape[0]
+    strands = ((fwd, _square_prefix(fwd)), (rev, _square_prefix(rev)))
+    ncor, cor = np.empty((M, M)), np.empty((M, M))
+    best_off, best_w, best_strand = (np.empty((M, M), dtype=np.int64) for _ in range(3))
+    for r0 in range(0, M, block):
+        r1 = min(M, r0 + block)
+        parts = _best_alignments(strands, widths, r0, r1, min_overlap)
+        for whole, part in zip((ncor, cor, best_off, best_w, best_strand), parts):
+            whole[r0:r1] = part
+    return _symmetric(np.clip(ncor, -1.0, 1.0), np.clip(cor, -1.0, 1.0), best_off, best_strand, best_w, widths)
 
+
+def _square_prefix(stacked) -> np.ndarray:
+    """(M, Wm + 1) prefix sums over columns of each column's sum of squares; `stacked` (M, 4, Wm)."""
+    M, _, Wm = stacked.shape
+    sq = np.zeros((M, Wm + 1))
+    sq[:, 1:] = np.cumsum((stacked ** 2).sum(axis=1), axis=1)
+    return sq
+
+
+def _best_alignments(strands, widths, r0, r1, min_overlap):
+    """Rows r0..r1 of the best alignment of each motif with every motif, over both strands.
+
+    `strands` is ((forward (M, 4, Wm), its square prefix), (reverse complement, its prefix)).
+    Returns (R, M) arrays: ncor, cor, offset, overlap width, strand (1 forward, -1 reverse)."""
+    import torch
+    import torch.nn.functional as F
+
+    (fwd, sq), _ = strands
+    M, _, Wm = fwd.shape
     # conv1d(input=i, weight=j, padding=Wm-1): out[i, j, s] = sum_t i[:, s - (Wm-1) + t] . j[:, t]
     # so j's column 0 lies under i's column d = s - (Wm - 1).
     d = np.arange(-(Wm - 1), Wm)  # (D,)
-    tin = torch.from_numpy(fwd)
-    out = {key: np.empty((M, M)) for key in ("cor", "ncor")}
-    best_off = np.empty((M, M), dtype=np.int64)
-    best_strand = np.empty((M, M), dtype=np.int64)
-    best_w = np.empty((M, M), dtype=np.int64)
-    wj = widths[None, :, None]
-    for r0 in range(0, M, block):
-        r1 = min(M, r0 + block)
-        wi = widths[r0:r1, None, None]
-        lo_i = np.maximum(0, d)[None, None, :]  # overlap on i: [lo_i, hi_i)
-        hi_i = np.minimum(wi, d[None, None, :] + wj)
-        w = hi_i - lo_i  # (R, M, D)
-        lo_j = lo_i - d[None, None, :]
-        hi_j = hi_i - d[None, None, :]
-        valid = w >= np.minimum(min_overlap, np.minimum(wi, wj))
-        wc = np.clip(w, 0, None)
-        rows = np.arange(r0, r1)[:, None, None]
-        cols = np.arange(M)[None, :, None]
-        sxx = sq[rows, np.clip(hi_i, 0, Wm)] - sq[rows, np.clip(lo_i, 0, Wm)]
-        best = None
-        for s, (tw, sqj) in enumerate(((fwd, sq), (rev, sq_rev))):
-            sxy = F.conv1d(tin[r0:r1], torch.from_numpy(tw), padding=Wm - 1).numpy()  # (R, M, D)
-            syy = sqj[cols, np.clip(hi_j, 0, Wm)] - sqj[cols, np.clip(lo_j, 0, Wm)]
-            q = wc / 4.0
-            den = np.sqrt(np.clip(sxx - q, 0, None) * np.clip(syy - q, 0, None))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cor = np.where(valid & (den > 1e-12), (sxy - q) / den, 0.0)
-                ncor = cor * wc / (wi + wj - wc)
-            ncor = np.where(valid, ncor, -np.inf)
-            k = np.argmax(ncor, axis=2)  # (R, M)
-            take = lambda a: np.take_along_axis(a, k[..., None], axis=2)[..., 0]  # noqa: E731
-            cand = (take(ncor), take(cor), d[k], take(np.broadcast_to(w, ncor.shape)))
-            if best is None:
-                best = cand + (np.ones_like(k),)
-            else:
-                better = cand[0] > best[0] + 1e-12
-                best = tuple(np.where(better, c, b) for c, b in zip(cand, best[:4])) + (
-                    np.where(better, -1, best[4]),)
-        out["ncor"][r0:r1], out["cor"][r0:r1] = best[0], best[1]
-        best_off[r0:r1], best_w[r0:r1], best_strand[r0:r1] = best[2], best[3], best[4]
-    ncor = np.clip(out["ncor"], -1.0, 1.0)
-    cor = np.clip(out["cor"], -1.0, 1.0)
-    # symmetric scores: take the upper triangle's values for both halves
+    wi, wj = widths[r0:r1, None, None], widths[None, :, None]
+    lo_i = np.maximum(0, d)[None, None, :]  # overlap on i: [lo_i, hi_i)
+    hi_i = np.minimum(wi, d[None, None, :] + wj)
+    w = hi_i - lo_i  # (R, M, D)
+    lo_j, hi_j = lo_i - d[None, None, :], hi_i - d[None, None, :]
+    valid = w >= np.minimum(min_overlap, np.minimum(wi, wj))
+    wc = np.clip(w, 0, None)
+    rows, cols = np.arange(r0, r1)[:, None, None], np.arange(M)[None, :, None]
+    sxx = sq[rows, np.clip(hi_i, 0, Wm)] - sq[rows, np.clip(lo_i, 0, Wm)]
+    best = None
+    for tw, sqj in strands:
+        sxy = F.conv1d(torch.from_numpy(fwd[r0:r1]), torch.from_numpy(tw), padding=Wm - 1).numpy()  # (R, M, D)
+        syy = sqj[cols, np.clip(hi_j, 0, Wm)] - sqj[cols, np.clip(lo_j, 0, Wm)]
+        q = wc / 4.0
+        den = np.sqrt(np.clip(sxx - q, 0, None) * np.clip(syy - q, 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cor = np.where(valid & (den > 1e-12), (sxy - q) / den, 0.0)
+            ncor = cor * wc / (wi + wj - wc)
+        ncor = np.where(valid, ncor, -np.inf)
+        k = np.argmax(ncor, axis=2)  # (R, M)
+        take = lambda a: np.take_along_axis(a, k[..., None], axis=2)[..., 0]  # noqa: E731
+        cand = (take(ncor), take(cor), d[k], take(np.broadcast_to(w, ncor.shape)))
+        if best is None:
+            best = cand + (np.ones_like(k),)
+        else:
+            better = cand[0] > best[0] + 1e-12
+            best = tuple(np.where(better, c, b) for c, b in zip(cand, best[:4])) + (np.where(better, -1, best[4]),)
+    return best
+
+
+def _symmetric(ncor, cor, best_off, best_strand, best_w, widths) -> PairwiseAlignment:
+    """The (M, M) results with symmetric scores (the upper triangle's values for both halves) and
+    each motif aligned with itself on the diagonal."""
+    M = ncor.shape[0]
     iu = np.triu_indices(M, 1)
     ncor.T[iu] = ncor[iu]
     cor.T[iu] = cor[iu]

@@ -42,7 +42,7 @@ import numpy as np
 from .errors import check
 from .motif import Motif
 
-__all__ = ["compare", "pvalue_matrix", "qvalues", "format_table", "ComparisonMatrices", "COLUMNS", "DISTANCES"]
+__all__ = ["compare", "compare_columns", "pvalue_matrix", "qvalues", "format_table", "ComparisonMatrices", "COLUMNS", "DISTANCES"]
 
 #: Columns of the table :func:`compare` returns: Tomtom's ``-text`` output, in its order.
 COLUMNS = ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value", "Overlap",
@@ -314,7 +314,7 @@ def pvalue_matrix(queries, targets=None, dist: str = "pearson", min_overlap: int
 
 
 def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif_pseudo: float = 0.1,
-            thresh: float = 0.5, evalue: bool = False, all: bool = False):
+            thresh: float = 0.5, evalue: bool = False, report_all: bool = False, **deprecated):
     """Compare query motifs with target motifs as MEME's Tomtom does (``tomtom -text``).
 
     Parameters
@@ -333,8 +333,9 @@ def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif
         Keep matches with q-value <= thresh (E-value with ``evalue=True``). Default is 0.5.
     evalue : bool
         Threshold on the E-value instead of the q-value. Default is False.
-    all : bool
-        Keep every query-target pair, ignoring `thresh`. Default is False.
+    report_all : bool
+        Keep every query-target pair, ignoring `thresh`. Default is False. The old spelling
+        ``all=`` still works, with a DeprecationWarning.
 
     Returns
     -------
@@ -347,15 +348,42 @@ def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif
     """
     import pandas as pd
 
-    return pd.DataFrame(_compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all),
+    report_all = _deprecated_all(report_all, deprecated)
+    return pd.DataFrame(compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, report_all),
                         columns=COLUMNS)
 
 
-def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all, _db=None) -> dict:
-    """The columns of :func:`compare`'s table as a dict of lists/arrays (no pandas); `_db`
-    (n_targets,) is each target's database (file) number, for Tomtom's tie order."""
+def _deprecated_all(report_all: bool, deprecated: dict) -> bool:
+    """`report_all`, or the value of the old keyword ``all`` (with a DeprecationWarning)."""
+    import warnings
+
+    unknown = sorted(set(deprecated) - {"all"})
+    if unknown:
+        raise TypeError(f"compare() got an unexpected keyword argument {unknown[0]!r}")
+    if "all" in deprecated:
+        warnings.warn("compare(all=...) is now compare(report_all=...)", DeprecationWarning, stacklevel=3)
+        return bool(deprecated["all"])
+    return report_all
+
+
+def compare_columns(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif_pseudo: float = 0.1,
+                    thresh: float = 0.5, evalue: bool = False, report_all: bool = False, db=None) -> dict:
+    """The columns of :func:`compare`'s table as a dict of arrays, without pandas (the CLI starts faster).
+
+    Parameters
+    ----------
+    queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, report_all
+        As :func:`compare`.
+    db : (n_targets,) int array or None
+        Each target's database (file) number, for Tomtom's tie order. Default is None: all 0.
+
+    Returns
+    -------
+    dict of str -> numpy.ndarray
+        :data:`COLUMNS` -> one value per query-target pair kept, in :func:`compare`'s order.
+    """
     check(thresh >= 0, f"thresh: must be >= 0, got {thresh}")
-    check(evalue or all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
+    check(evalue or report_all or thresh <= 1, f"thresh: a q-value threshold must be <= 1, got {thresh}")
     queries, targets, qs, ts = _prepare(queries, targets, dist, min_overlap, motif_pseudo)
     P, O, L, S, p = _run_kernel(qs, ts, dist, min_overlap, both_strands=True)
     nq, nt = P.shape
@@ -363,7 +391,7 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     s = (S < 0).astype(np.int64)  # 0 forward, 1 reverse
     Qv = np.take_along_axis(q, s[..., None], axis=2)[..., 0]
     E = P * nt
-    if all:
+    if report_all:
         keep = np.ones_like(P, dtype=bool)
     else:
         keep = (E if evalue else Qv) <= thresh
@@ -373,7 +401,7 @@ def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, 
     t_ids = [m.id for m in targets]
     id_rank = np.empty(nt, np.int64)
     id_rank[sorted(range(nt), key=t_ids.__getitem__)] = np.arange(nt)
-    db = np.zeros(nt, np.int64) if _db is None else np.asarray(_db, np.int64)
+    db = np.zeros(nt, np.int64) if db is None else np.asarray(db, np.int64)
     st = s[qi, ti]
     order = np.lexsort((id_rank[ti], st, db[ti], -L[qi, ti], P[qi, ti], qi))
     qi, ti = qi[order], ti[order]

@@ -4,10 +4,13 @@ Metrics
     Computed by :mod:`motifq.metrics` (per-target ROC AUC and PR AUC equal to scikit-learn's,
     NaN for one-class targets; curves; loss and accuracy) and re-exported here.
 
-Driver
-    :func:`evaluate_models` loads checkpoints, predicts a split (mean of the forward and the
+Steps of an evaluation
+    :func:`score_checkpoint` loads a checkpoint, predicts a split (mean of the forward and the
     reverse-complement strand), streams the (N, T) predictions to a memory-mapped ``.npy`` file and
-    writes ``metrics.tsv``, ``summary.json`` and the figures.
+    scores them; :func:`evaluation_summary` gathers the Table S1 rows and the comparisons;
+    :func:`metrics_table`, :func:`write_metrics` and :func:`write_summary` make the tables.
+    The folder of a whole run, figures included, is written by
+    :func:`motifq.report.evaluate_models`. This module draws nothing.
 
 Labels are 0/1, one column per target, in the data's target order; sequences are tokens in
 A, C, G, T order (0..3, 4 = N), see :mod:`motifq.sequence`.
@@ -15,22 +18,29 @@ A, C, G, T order (0..3, 4 = N), see :mod:`motifq.sequence`.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
+import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .errors import MotifqError, atomic_path, atomic_write, check, check_file
+from .errors import MotifqError, atomic_write, check, check_file
 from .metrics import (BCE_EPS, TargetAUCs, average_precision, label_column, loss_and_accuracy,  # noqa: F401
                       pr_curve, roc_auc, roc_curve, target_aucs)
 
 __all__ = ["TargetAUCs", "roc_auc", "average_precision", "roc_curve", "pr_curve", "target_aucs",
            "loss_and_accuracy", "summarize", "all_zeros_summary", "compare_models", "metrics_table",
            "write_metrics", "write_summary", "read_reference", "choose_curve_targets", "predict_split",
-           "evaluate_models", "model_kind", "ALL_ZEROS", "BCE_EPS"]
+           "model_names", "file_stem", "EvalOptions", "ModelScores", "load_for_split", "score_checkpoint",
+           "model_pairs", "pairwise_comparisons", "evaluation_summary", "model_kind", "ALL_ZEROS", "BCE_EPS"]
+
+log = logging.getLogger("motifq")
 
 ALL_ZEROS = "all-zeros"
 """Name of the baseline that predicts 0 for every target."""
@@ -261,76 +271,99 @@ def read_reference(path, targets):
     joined_by : str
         ``"name"`` or ``"order"``.
     """
-    import pandas as pd
-
     p = check_file(path)
-    try:
-        df = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, comment=None)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise MotifqError(f"{p}: not a tab-separated table ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    df = _read_tsv(p)
     targets = list(targets)
-    T = len(targets)
     lower = {c.strip().lower(): c for c in df.columns}
     if {"model", "roc_auc", "pr_auc"} <= set(lower):  # long: motifq's metrics.tsv
-        tables = {m: g for m, g in df.groupby(lower["model"], sort=False)}
-        roc_col, pr_col = lower["roc_auc"], lower["pr_auc"]
-        cols = {m: (roc_col, pr_col) for m in tables}
-        name_col = lower.get("target")
-        names = {m: (list(g[name_col]) if name_col else None) for m, g in tables.items()}
+        cols, tables, names = _long_layout(df, lower)
     else:
-        cols = {}
-        for c in df.columns:
-            m = _METRIC_COL.match(c.strip())
-            if not m:
-                continue
-            model = m.group("model").strip() or "reference"
-            kind = "pr" if m.group("metric").lower().startswith(("pr", "auprc", "average")) else "roc"
-            roc_pr = list(cols.get(model, (None, None)))
-            roc_pr[kind == "pr"] = c
-            cols[model] = tuple(roc_pr)
-        check(cols, f"{p}: no AUC columns (expected e.g. 'DanQ ROC AUC' and 'DanQ PR AUC')")
-        metric_cols = {c for pair in cols.values() for c in pair if c is not None}
-        other = [c for c in df.columns if c not in metric_cols]
-        named = [lower[k] for k in ("target", "name") if k in lower]
-        if named:
-            ref_names = list(df[named[0]])
-        elif other:
-            ref_names = ["|".join(str(v).strip() for v in row) for row in df[other].itertuples(index=False)]
-        else:
-            ref_names = None
-        tables = {m: df for m in cols}
-        names = {m: ref_names for m in cols}
+        cols, tables, names = _wide_layout(df, lower, p)
     out = {}
     how = set()
     for model, (roc_col, pr_col) in cols.items():
-        g = tables[model]
-        rows = _join_rows(names[model], targets) if names[model] is not None else None
-        if rows is not None:
-            how.add("name")
-        else:
-            check(len(g) == T, f"{p}: {model}: {len(g)} rows and target names that do not match the data's "
-                               f"{T} targets (e.g. {_first_missing(names[model], targets)!r})")
-            rows = list(range(T))
-            how.add("order")
-            if names[model] is not None:
-                agree = sum(_normalise(a) == _normalise(b) for a, b in zip(names[model], targets))
-                if 0 < agree < T / 2:
-                    warnings.warn(f"{p}: {model}: joined by order, but only {agree} of {T} target names agree "
-                                  f"with the data's; check that the rows are in the data's target order")
-        vals = []
-        for c in (roc_col, pr_col):
-            if c is None:
-                vals.append(np.full(T, np.nan))
-                continue
-            s = g[c].astype(str).str.strip()
-            na = (s.isin(["", "NaN", "nan", "-"]) | s.str.match(r"(?i)n/?a\b")).to_numpy()  # "NA (No positive ...)"
-            v = pd.to_numeric(s.where(~na, "nan"), errors="coerce").to_numpy(dtype=np.float64)
-            bad = ~na & np.isnan(v)
-            check(not bad.any(), f"{p}: column {c!r}: not a number: {s[bad].iloc[0] if bad.any() else ''!r}")
-            vals.append(v[rows])
-        nan = np.full(T, np.nan)
-        out[str(model)] = TargetAUCs(nan, nan.copy(), vals[0], vals[1])
+        rows, joined = _reference_rows(p, model, names[model], targets, len(tables[model]))
+        how.add(joined)
+        roc, pr = (_auc_column(p, tables[model], c, rows, len(targets)) for c in (roc_col, pr_col))
+        nan = np.full(len(targets), np.nan)
+        out[str(model)] = TargetAUCs(nan, nan.copy(), roc, pr)
     return out, ("name" if how == {"name"} else "order")
+
+
+def _read_tsv(p):
+    """The reference file as a table of strings, or one error line."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, comment=None)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise MotifqError(f"{p}: not a tab-separated table ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+
+
+def _long_layout(df, lower):
+    """motifq's own metrics.tsv: model -> (ROC column, PR column), its rows, its target names."""
+    tables = {m: g for m, g in df.groupby(lower["model"], sort=False)}
+    cols = {m: (lower["roc_auc"], lower["pr_auc"]) for m in tables}
+    name_col = lower.get("target")
+    names = {m: (list(g[name_col]) if name_col else None) for m, g in tables.items()}
+    return cols, tables, names
+
+
+def _wide_layout(df, lower, p):
+    """The DanQ authors' layout: ``<model> ROC AUC`` / ``<model> PR AUC`` columns; the others name
+    the target. Returns model -> (ROC column, PR column), the rows and the target names per model."""
+    cols = {}
+    for c in df.columns:
+        m = _METRIC_COL.match(c.strip())
+        if not m:
+            continue
+        model = m.group("model").strip() or "reference"
+        kind = "pr" if m.group("metric").lower().startswith(("pr", "auprc", "average")) else "roc"
+        roc_pr = list(cols.get(model, (None, None)))
+        roc_pr[kind == "pr"] = c
+        cols[model] = tuple(roc_pr)
+    check(cols, f"{p}: no AUC columns (expected e.g. 'DanQ ROC AUC' and 'DanQ PR AUC')")
+    metric_cols = {c for pair in cols.values() for c in pair if c is not None}
+    other = [c for c in df.columns if c not in metric_cols]
+    named = [lower[k] for k in ("target", "name") if k in lower]
+    if named:
+        ref_names = list(df[named[0]])
+    elif other:
+        ref_names = ["|".join(str(v).strip() for v in row) for row in df[other].itertuples(index=False)]
+    else:
+        ref_names = None
+    return cols, {m: df for m in cols}, {m: ref_names for m in cols}
+
+
+def _reference_rows(p, model, ref_names, targets, n_rows):
+    """(row of the reference for each target, ``"name"`` or ``"order"``): by name when every target
+    is found, else by order when there are exactly T rows (with a warning when the names disagree)."""
+    T = len(targets)
+    rows = _join_rows(ref_names, targets) if ref_names is not None else None
+    if rows is not None:
+        return rows, "name"
+    check(n_rows == T, f"{p}: {model}: {n_rows} rows and target names that do not match the data's "
+                       f"{T} targets (e.g. {_first_missing(ref_names, targets)!r})")
+    if ref_names is not None:
+        agree = sum(_normalise(a) == _normalise(b) for a, b in zip(ref_names, targets))
+        if 0 < agree < T / 2:
+            warnings.warn(f"{p}: {model}: joined by order, but only {agree} of {T} target names agree "
+                          f"with the data's; check that the rows are in the data's target order")
+    return list(range(T)), "order"
+
+
+def _auc_column(p, table, col, rows, T):
+    """(T,) float64 AUCs of column `col` in target order; NaN for empty and ``NA...`` cells."""
+    import pandas as pd
+
+    if col is None:
+        return np.full(T, np.nan)
+    s = table[col].astype(str).str.strip()
+    na = (s.isin(["", "NaN", "nan", "-"]) | s.str.match(r"(?i)n/?a\b")).to_numpy()  # "NA (No positive ...)"
+    v = pd.to_numeric(s.where(~na, "nan"), errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~na & np.isnan(v)
+    check(not bad.any(), f"{p}: column {col!r}: not a number: {s[bad].iloc[0] if bad.any() else ''!r}")
+    return v[rows]
 
 
 def _first_missing(ref_names, targets):
@@ -385,7 +418,7 @@ def choose_curve_targets(aucs: TargetAUCs, targets, names=None, k: int = 4) -> l
 
 
 # ---------------------------------------------------------------------------------------------
-# the driver: checkpoints -> predictions (forward + reverse complement) -> metrics -> files
+# the steps: checkpoints -> predictions (forward + reverse complement) -> metrics -> summary
 # ---------------------------------------------------------------------------------------------
 def predict_split(model, split, path=None, rc: bool = True, batch_size: int = 256, device=None,
                   dtype: str = "float32", progress: bool = False):
@@ -434,8 +467,20 @@ def predict_split(model, split, path=None, rc: bool = True, batch_size: int = 25
     return out
 
 
-def _model_names(checkpoints) -> dict:
-    """Name -> path for `checkpoints` (a dict, or paths optionally written ``NAME=PATH``)."""
+def model_names(checkpoints) -> dict:
+    """Name each checkpoint: its own name if given as ``NAME=PATH``, else the file's stem.
+
+    Parameters
+    ----------
+    checkpoints : list of str or dict of str -> path
+        Checkpoint files; a list item ``NAME=PATH`` (that is not itself an existing file) names
+        the model. Two files with one stem are told apart by their folder (``a/best``).
+
+    Returns
+    -------
+    dict of str -> pathlib.Path
+        Model name to checkpoint path, in the given order.
+    """
     if isinstance(checkpoints, dict):
         return {str(k): Path(v) for k, v in checkpoints.items()}
     pairs = []
@@ -458,204 +503,249 @@ def _model_names(checkpoints) -> dict:
     return out
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "model"
-
-
-def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int = 256, device=None,
-                    reference=None, curves=None, block_size: int = 128, dtype: str = "float32",
-                    keep_predictions: bool = False, progress: bool = False, say=None) -> dict:
-    """Evaluate checkpoints on a split as the paper did, and write tables and figures.
-
-    For each model: predictions (mean of forward and reverse-complement strands unless `rc` is
-    False) stream to a memory-mapped ``.npy`` file in `outdir` (removed afterwards unless
-    `keep_predictions`), then per-target ROC AUC and PR AUC (:func:`target_aucs`) and the mean
-    loss and accuracy (:func:`loss_and_accuracy`). Files written (each atomically, after all
-    models are done):
-
-    - ``metrics.tsv``: ``model, target_index, target, positives, negatives, roc_auc, pr_auc``,
-      one row per target and model (reference models included, their counts ``NA``);
-    - ``summary.json``: Table S1 rows (``models``, with ``all-zeros`` and the references),
-      pairwise comparisons, the data and options;
-    - ``auc_histogram.png`` (ROC AUC and PR AUC panels), ``curves_<i>_<target>.png`` (ROC and PR
-      curves of each chosen target, one line per model) and, for two or more models (references
-      count), ``scatter_<A>_vs_<B>.png`` (ROC AUC and PR AUC panels) for every pair that involves
-      an evaluated model.
+def file_stem(name: str) -> str:
+    """`name` (a model or target name) made safe for a file name: runs of other characters -> ``_``.
 
     Parameters
     ----------
-    checkpoints : list of str or dict of str -> path
-        Checkpoint files (``motifq train`` output); a list item ``NAME=PATH`` names the model,
-        otherwise the file's stem does.
-    split : motifq.data.Split
-        The data: tokens (N, L) in A, C, G, T order and 0/1 labels of T targets.
-    outdir : str or os.PathLike
-        Output folder (created).
+    name : str
+        Any name, e.g. ``GM12878|CTCF|None``.
+
+    Returns
+    -------
+    str
+        Letters, digits, ``.``, ``_`` and ``-`` only (``GM12878_CTCF_None``); ``model`` if nothing is left.
+    """
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "model"
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How each checkpoint of an evaluation is run and scored.
+
+    Attributes
+    ----------
     rc : bool
         Average forward and reverse-complement predictions. Default is True.
     batch_size : int
         Sequences per forward pass. Default is 256.
-    device : str or torch.device or None
-        Where to run the models. Default is None: ``cpu``.
-    reference : str or os.PathLike or None
-        A TSV of published per-target AUCs (see :func:`read_reference`), drawn as more models.
-        Default is None.
-    curves : list of str or None
-        Targets (names or indices) to draw curves for. Default is None: four spread across the
-        first model's PR AUC range.
+    device : str or torch.device
+        Where to run the models. Default is ``cpu``.
     block_size : int
         Targets per block in :func:`target_aucs`. Default is 128.
     dtype : str
         Storage of the streamed predictions, ``float32`` or ``float16``. Default is ``float32``.
     keep_predictions : bool
-        Keep ``predictions_<model>.npy`` (N, T) in `outdir`. Default is False.
+        Keep ``predictions_<model>.npy`` (N, T). Default is False.
     progress : bool
         Show progress bars. Default is False.
+    """
+
+    rc: bool = True
+    batch_size: int = 256
+    device: object = "cpu"
+    block_size: int = 128
+    dtype: str = "float32"
+    keep_predictions: bool = False
+    progress: bool = False
+
+
+class ModelScores(NamedTuple):
+    """One evaluated checkpoint (see :func:`score_checkpoint`)."""
+
+    aucs: TargetAUCs
+    """Per-target metrics, T targets."""
+    row: dict
+    """Its Table S1 row (:func:`summarize`) with ``checkpoint`` and ``kind``."""
+    curve_targets: list
+    """Indices of the targets whose curves are drawn."""
+    curve_scores: np.ndarray
+    """(N, C) float32 probabilities of those C targets."""
+    predictions: Path | None
+    """The kept ``predictions_<model>.npy``, or None."""
+
+
+def load_for_split(path, split, device="cpu"):
+    """Load a checkpoint and check that it fits the data: same number of targets and sequence length.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``motifq train`` checkpoint.
+    split : motifq.data.Split
+        The data: tokens (N, L) in A, C, G, T order and 0/1 labels (N, T).
+    device : str or torch.device
+        Where to load the model. Default is ``cpu``.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        In eval mode.
+    checkpoint : dict
+        As :func:`motifq.models.load_checkpoint`; a warning is given when its target names
+        differ from the data's (the data's order is used).
+    """
+    from .models import load_checkpoint
+
+    targets = list(split.targets)
+    T = len(targets)
+    model, ckpt = load_checkpoint(path, device=device)
+    n_out = int(model.config.n_targets)
+    check(n_out == T, f"{path}: the model predicts {n_out} targets, the data has {T}")
+    if list(ckpt.get("targets", targets)) != targets:
+        warnings.warn(f"{path}: the checkpoint's target names differ from the data's; using the data's order")
+    check(model.config.length == split.length or model.config.kind == "lr",
+          f"{path}: the model takes {model.config.length}-base sequences, the data has {split.length}")
+    return model, ckpt
+
+
+def score_checkpoint(name: str, path, split, workdir, curve_targets=None, options: EvalOptions | None = None,
+                     say=None) -> ModelScores:
+    """Predict a split with one checkpoint and score it: per-target AUCs, loss and accuracy.
+
+    The (N, T) predictions stream to a temporary ``.npy`` file in `workdir`, renamed to
+    ``predictions_<name>.npy`` when ``options.keep_predictions``, removed otherwise.
+
+    Parameters
+    ----------
+    name : str
+        The model's name.
+    path : str or os.PathLike
+        Its checkpoint.
+    split : motifq.data.Split
+        Tokens (N, L) in A, C, G, T order and 0/1 labels (N, T).
+    workdir : str or os.PathLike
+        An existing folder for the streamed predictions.
+    curve_targets : list of int or None
+        Targets whose scores are kept for curves. Default is None: chosen from this model's PR
+        AUCs (:func:`choose_curve_targets`).
+    options : EvalOptions or None
+        How to run it. Default is None: ``EvalOptions()``.
     say : callable or None
-        Called with one-line status messages. Default is None.
+        Called with one-line status messages. Default is None: they go to the ``motifq``
+        logger at level INFO.
+
+    Returns
+    -------
+    ModelScores
+    """
+    say = say or log.info
+    options = options or EvalOptions()
+    model, ckpt = load_for_split(path, split, options.device)
+    say(f"{name}: predicting {len(split):,} sequences x {len(split.targets)} targets"
+        f"{' (forward + reverse complement)' if options.rc else ''}")
+    fd, tmp = tempfile.mkstemp(prefix=f".predictions_{file_stem(name)}.", suffix=".npy", dir=workdir)
+    os.close(fd)
+    tmp, kept = Path(tmp), None
+    try:
+        scores = predict_split(model, split, tmp, rc=options.rc, batch_size=options.batch_size,
+                               device=options.device, dtype=options.dtype, progress=options.progress)
+        del model
+        say(f"{name}: scoring")
+        aucs = target_aucs(split, scores, block_size=options.block_size, progress=options.progress)
+        loss, acc = loss_and_accuracy(split, scores)
+        if curve_targets is None:
+            curve_targets = choose_curve_targets(aucs, list(split.targets))
+        curve_scores = np.array(scores[:, curve_targets], dtype=np.float32)
+        del scores
+        if options.keep_predictions:
+            kept = Path(workdir) / f"predictions_{file_stem(name)}.npy"
+            tmp.replace(kept)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    row = dict(summarize(aucs, loss, acc), checkpoint=str(path), kind=model_kind(ckpt))
+    return ModelScores(aucs, row, curve_targets, curve_scores, kept)
+
+
+def model_pairs(names, evaluated) -> list:
+    """Every pair of models (in order) that involves at least one evaluated model.
+
+    Parameters
+    ----------
+    names : list of str
+        All models: the evaluated ones, then the references.
+    evaluated : collection of str
+        The evaluated models.
+
+    Returns
+    -------
+    list of (str, str)
+    """
+    names = list(names)
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if a in evaluated or b in evaluated]
+
+
+def pairwise_comparisons(results: dict, pairs) -> list:
+    """:func:`compare_models` on ROC AUC and PR AUC for each pair.
+
+    Parameters
+    ----------
+    results : dict of str -> TargetAUCs
+        Every model's metrics.
+    pairs : list of (str, str)
+        As :func:`model_pairs`.
+
+    Returns
+    -------
+    list of dict
+        One per pair and metric: :func:`compare_models`'s keys plus ``a``, ``b``, ``metric``.
+    """
+    out = []
+    for a, b in pairs:
+        for metric in ("roc_auc", "pr_auc"):
+            out.append(dict(compare_models(getattr(results[a], metric), getattr(results[b], metric)),
+                            a=a, b=b, metric=metric))
+    return out
+
+
+def evaluation_summary(split, scored: dict, refs: dict, rc: bool = True, reference=None, joined=None,
+                       curve_targets=None) -> dict:
+    """The ``summary.json`` of an evaluation (without its list of figures).
+
+    Parameters
+    ----------
+    split : motifq.data.Split
+        The data evaluated on (N sequences, T targets).
+    scored : dict of str -> ModelScores
+        The evaluated models, in order (at least one).
+    refs : dict of str -> TargetAUCs
+        Published per-target AUCs (:func:`read_reference`), possibly empty.
+    rc : bool
+        Whether the predictions were forward and reverse-complement means. Default is True.
+    reference : str or os.PathLike or None
+        The reference file. Default is None.
+    joined : str or None
+        How the reference was joined (``name`` or ``order``). Default is None.
+    curve_targets : list of int or None
+        The targets whose curves are drawn. Default is None.
 
     Returns
     -------
     dict
-        The summary written to ``summary.json``.
+        ``data``, ``sequences``, ``targets``, ``rc_averaged``, ``positives``, ``labels``,
+        ``models`` (Table S1 rows, with ``all-zeros`` and the references), ``comparisons``,
+        ``reference``, ``curve_targets``, ``predictions`` and ``bce_eps``.
     """
-    from .models import load_checkpoint
-
-    say = say or (lambda message: None)
-    models = _model_names(checkpoints)
-    check(models, "models: no checkpoint given")
-    for p in models.values():
-        check_file(p)
-    outdir = Path(outdir)
-    targets = list(split.targets)
-    T = len(targets)
-    check(len(split) > 0, f"{split.name or 'data'}: no sequences")
-    refs, joined = ({}, None)
-    if reference is not None:
-        refs, joined = read_reference(reference, targets)
-        refs = {(f"{k} (reference)" if k in models else k): v for k, v in refs.items()}
-    device = device or "cpu"
-
-    curve_idx = choose_curve_targets(None, targets, curves) if curves else None
-    created = not outdir.exists()
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MotifqError(f"{outdir}: cannot create folder ({exc.strerror})") from None
-    try:
-        summary = _evaluate_into(models, split, outdir, targets, refs, joined, reference, curve_idx, rc, batch_size,
-                                 device, block_size, dtype, keep_predictions, progress, say, load_checkpoint)
-    except BaseException:
-        if created and outdir.is_dir() and not any(outdir.iterdir()):
-            outdir.rmdir()                            # a failed run leaves no empty folder behind
-        raise
-    say(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(summary['figures'])} figures")
-    return summary
-
-
-def _evaluate_into(models, split, outdir, targets, refs, joined, reference, curve_idx, rc, batch_size, device,
-                   block_size, dtype, keep_predictions, progress, say, load_checkpoint) -> dict:
-    """The body of :func:`evaluate_models` once the inputs are checked and `outdir` exists."""
-    import contextlib
-    import tempfile
-
-    from matplotlib.figure import Figure
-
-    from . import plot_metrics as pm
-
-    T = len(targets)
-    results, rows, curve_scores, kept = {}, {}, {}, []
-    for name, path in models.items():
-        model, ckpt = load_checkpoint(path, device=device)
-        n_out = int(model.config.n_targets)
-        check(n_out == T, f"{path}: the model predicts {n_out} targets, the data has {T}")
-        if list(ckpt.get("targets", targets)) != targets:
-            warnings.warn(f"{path}: the checkpoint's target names differ from the data's; using the data's order")
-        check(model.config.length == split.length or model.config.kind == "lr",
-              f"{path}: the model takes {model.config.length}-base sequences, the data has {split.length}")
-        say(f"{name}: predicting {len(split):,} sequences x {T} targets"
-            f"{' (forward + reverse complement)' if rc else ''}")
-        fd, tmp = tempfile.mkstemp(prefix=f".predictions_{_safe(name)}.", suffix=".npy", dir=outdir)
-        os.close(fd)
-        tmp = Path(tmp)
-        try:
-            scores = predict_split(model, split, tmp, rc=rc, batch_size=batch_size, device=device,
-                                   dtype=dtype, progress=progress)
-            del model
-            say(f"{name}: scoring")
-            aucs = target_aucs(split, scores, block_size=block_size, progress=progress)
-            loss, acc = loss_and_accuracy(split, scores)
-            if curve_idx is None:
-                curve_idx = choose_curve_targets(aucs, targets)
-            curve_scores[name] = np.array(scores[:, curve_idx], dtype=np.float32)
-            del scores
-            if keep_predictions:
-                final = outdir / f"predictions_{_safe(name)}.npy"
-                tmp.replace(final)
-                kept.append(final)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        results[name] = aucs
-        rows[name] = dict(summarize(aucs, loss, acc), checkpoint=str(path), kind=model_kind(ckpt))
-
-    first = next(iter(results.values()))
-    summary_models = dict(rows)
-    summary_models[ALL_ZEROS] = all_zeros_summary(first)
+    first = next(iter(scored.values())).aucs
+    models = {name: s.row for name, s in scored.items()}
+    models[ALL_ZEROS] = all_zeros_summary(first)
     for name, r in refs.items():
-        summary_models[name] = dict(summarize(r), reference=str(reference))
-    everything = dict(results, **refs)
-    evaluated = list(results)
-    pairs = [(a, b) for i, a in enumerate(everything) for b in list(everything)[i + 1:]
-             if a in results or b in results]
-    comparisons = []
-    for a, b in pairs:
-        for metric in ("roc_auc", "pr_auc"):
-            comparisons.append(dict(compare_models(getattr(everything[a], metric), getattr(everything[b], metric)),
-                                    a=a, b=b, metric=metric))
-    summary = {
-        "data": split.name, "sequences": len(split), "targets": T, "rc_averaged": bool(rc),
+        models[name] = dict(summarize(r), reference=str(reference))
+    results = dict({name: s.aucs for name, s in scored.items()}, **refs)
+    targets = list(split.targets)
+    return {
+        "data": split.name, "sequences": len(split), "targets": len(targets),
+        "rc_averaged": bool(rc),
         "positives": int(np.asarray(first.positives).sum()),
-        "labels": int(len(split) * T),
-        "models": summary_models, "comparisons": comparisons,
+        "labels": int(len(split) * len(targets)),
+        "models": models, "comparisons": pairwise_comparisons(results, model_pairs(results, scored)),
         "reference": None if reference is None else {"path": str(reference), "joined_by": joined,
                                                       "models": list(refs)},
-        "curve_targets": [targets[i] for i in (curve_idx or [])],
-        "predictions": [str(k) for k in kept],
+        "curve_targets": [targets[i] for i in (curve_targets or [])],
+        "predictions": [str(s.predictions) for s in scored.values() if s.predictions is not None],
         "bce_eps": BCE_EPS,
     }
-
-    # figures (drawn before anything is written, so a failure leaves no table behind either)
-    figures = {}
-    fig = Figure(figsize=(11, 4.2))
-    axes = fig.subplots(1, 2)
-    pm.plot_auc_histogram({k: v.roc_auc for k, v in everything.items()}, "ROC AUC", ax=axes[0])
-    pm.plot_auc_histogram({k: v.pr_auc for k, v in everything.items()}, "PR AUC", ax=axes[1])
-    figures["auc_histogram.png"] = fig
-    for i in curve_idx or []:
-        y = label_column(split, i)
-        cols = np.stack([curve_scores[m][:, curve_idx.index(i)] for m in evaluated], axis=1)
-        fig = Figure(figsize=(10, 4.2))
-        axes = fig.subplots(1, 2)
-        pm.plot_roc(y, cols, names=evaluated, title=targets[i], ax=axes[0])
-        pm.plot_pr(y, cols, names=evaluated, title=targets[i], ax=axes[1])
-        figures[f"curves_{i}_{_safe(targets[i])}.png"] = fig
-    for a, b in pairs:
-        fig = Figure(figsize=(10, 4.8))
-        axes = fig.subplots(1, 2)
-        pm.plot_auc_scatter(everything[a].roc_auc, everything[b].roc_auc, a, b, "ROC AUC", ax=axes[0])
-        pm.plot_auc_scatter(everything[a].pr_auc, everything[b].pr_auc, a, b, "PR AUC", ax=axes[1])
-        figures[f"scatter_{_safe(a)}_vs_{_safe(b)}.png"] = fig
-    summary["figures"] = list(figures)
-
-    table = metrics_table(everything, targets)
-    with contextlib.ExitStack() as stack:  # every file renamed into place only if all were written
-        write_metrics(stack.enter_context(atomic_path(outdir / "metrics.tsv")), table)
-        for fname, fig in figures.items():
-            fig.savefig(stack.enter_context(atomic_path(outdir / fname)), format="png", dpi=120,
-                        bbox_inches="tight")
-        write_summary(stack.enter_context(atomic_path(outdir / "summary.json")), summary)
-    return summary
 
 
 def model_kind(checkpoint: dict) -> str:

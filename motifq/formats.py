@@ -40,7 +40,7 @@ from .errors import MotifqError, atomic_write, check, check_file
 from .motif import UNIFORM, Motif
 
 __all__ = ["read_meme", "write_meme", "read_jaspar", "write_jaspar", "read_motifs", "write_motifs",
-           "parse_meme", "parse_jaspar", "format_meme", "format_jaspar", "format_for_path",
+           "parse_meme", "parse_jaspar", "format_meme", "format_jaspar", "format_for_path", "format_nsites",
            "ROW_SUM_TOLERANCE", "FORMATS"]
 
 #: How far a MEME probability row may be from summing to 1.
@@ -107,90 +107,134 @@ def parse_meme(text: str, source: str = "<text>") -> list[Motif]:
         line = lines[i].strip()
         where = f"{source}: line {i + 1}"
         if line.startswith("ALPHABET"):
-            if "=" in line:
-                alph = line.split("=", 1)[1].strip().upper()
-                check(alph == "ACGT", f"{where}: alphabet {alph!r} is not DNA (ACGT)")
-                i += 1
-            else:
-                i = _parse_alphabet_block(lines, i, where)
-            continue
-        if line.startswith("Background letter frequencies"):
-            toks: list[str] = []
-            j = i + 1
-            while j < n and len(toks) < 8 and lines[j].strip() and not lines[j].strip().startswith("MOTIF"):
-                toks += lines[j].split()
-                j += 1
-            check(len(toks) >= 8, f"{where}: background needs 4 letter/frequency pairs")
-            freqs = {}
-            for k in range(0, 8, 2):
-                freqs[toks[k].upper()] = _to_float(toks[k + 1], f"{source}: line {i + 2}")
-            check(set(freqs) == set("ACGT"), f"{where}: background letters are {sorted(freqs)}, not A C G T")
-            background = np.array([freqs[b] for b in "ACGT"])
-            check((background > 0).all() and abs(background.sum() - 1) < ROW_SUM_TOLERANCE,
-                  f"{where}: background frequencies must be positive and sum to 1")
-            i = j
-            continue
-        if line.startswith("MOTIF"):
+            i = _parse_alphabet_line(lines, i, where)
+        elif line.startswith("Background letter frequencies"):
+            background, i = _parse_background(lines, i, source)
+        elif line.startswith("MOTIF"):
             parts = line.split()
             check(len(parts) >= 2, f"{where}: MOTIF line has no identifier")
             current = (parts[1], " ".join(parts[2:]), i + 1)
             i += 1
-            continue
-        if line.startswith("letter-probability matrix"):
+        elif line.startswith("letter-probability matrix"):
             check(current is not None, f"{where}: matrix before any MOTIF line")
-            kv = _parse_key_values(line.split(":", 1)[1] if ":" in line else "")
-            alength = int(_to_float(kv.get("alength", "4"), where))
-            check(alength == 4, f"{where}: alength= {alength}, expected 4 (DNA)")
-            width = int(_to_float(kv["w"], where)) if "w" in kv else None
-            nsites = _to_float(kv["nsites"], where) if "nsites" in kv else None
-            rows = []
-            j = i + 1
-            while j < n:
-                row = lines[j].strip()
-                if width is not None and len(rows) == width:
-                    break
-                if not row:
-                    if width is None and rows:
-                        break
-                    j += 1
-                    continue
-                if not _NUM_ROW.match(row):
-                    break
-                vals = row.split()
-                check(len(vals) == 4, f"{source}: line {j + 1}: expected 4 probabilities, got {len(vals)}")
-                rows.append([float(v) for v in vals])
-                j += 1
-            mid = current[0]
-            if width is not None:
-                check(len(rows) == width, f"{source}: motif {mid}: w= {width} but {len(rows)} rows")
-            check(len(rows) > 0, f"{source}: motif {mid}: empty matrix")
-            p = np.array(rows)
-            check((p >= 0).all() and (p <= 1 + 1e-9).all(), f"{source}: motif {mid}: probabilities outside [0, 1]")
-            sums = p.sum(axis=1)
-            bad = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
-            check(bad.size == 0, f"{source}: motif {mid}: row {bad[0] + 1 if bad.size else 0} sums to "
-                                 f"{sums[bad[0]] if bad.size else 0:.4f}, not 1")
-            check(mid not in seen, f"{source}: motif {mid} appears twice")
-            seen.add(mid)
-            url = ""
-            k = j
-            while k < n and not lines[k].strip():
-                k += 1
-            if k < n and lines[k].strip().startswith("URL"):
-                url = lines[k].strip()[3:].strip()
-                j = k + 1
-            ns = 20.0 if nsites is None or nsites <= 0 else nsites
-            motifs.append(Motif(id=mid, name=current[1], counts=p * ns, nsites=ns, background=background,
-                                source=source, url=url, evalue=kv.get("E", "")))
+            motif, i = _parse_matrix(lines, i, current, background, source)
+            check(motif.id not in seen, f"{source}: motif {motif.id} appears twice")
+            seen.add(motif.id)
+            motifs.append(motif)
             current = None
-            i = j
-            continue
-        i += 1
+        else:
+            i += 1
     check(len(motifs) > 0, f"{source}: no motifs (no letter-probability matrix)")
     return motifs
 
 
-def _fmt_nsites(x: float) -> str:
+def _parse_alphabet_line(lines, i, where) -> int:
+    """``ALPHABET= ACGT`` or an ``ALPHABET`` block at line `i`, which must be DNA; the next line's index."""
+    line = lines[i].strip()
+    if "=" in line:
+        alph = line.split("=", 1)[1].strip().upper()
+        check(alph == "ACGT", f"{where}: alphabet {alph!r} is not DNA (ACGT)")
+        return i + 1
+    return _parse_alphabet_block(lines, i, where)
+
+
+def _parse_background(lines, i, source):
+    """The ``Background letter frequencies`` at line `i`: ((4,) A, C, G, T frequencies, next index)."""
+    where = f"{source}: line {i + 1}"
+    toks: list[str] = []
+    j = i + 1
+    while j < len(lines) and len(toks) < 8 and lines[j].strip() and not lines[j].strip().startswith("MOTIF"):
+        toks += lines[j].split()
+        j += 1
+    check(len(toks) >= 8, f"{where}: background needs 4 letter/frequency pairs")
+    freqs = {}
+    for k in range(0, 8, 2):
+        freqs[toks[k].upper()] = _to_float(toks[k + 1], f"{source}: line {i + 2}")
+    check(set(freqs) == set("ACGT"), f"{where}: background letters are {sorted(freqs)}, not A C G T")
+    background = np.array([freqs[b] for b in "ACGT"])
+    check((background > 0).all() and abs(background.sum() - 1) < ROW_SUM_TOLERANCE,
+          f"{where}: background frequencies must be positive and sum to 1")
+    return background, j
+
+
+def _parse_matrix(lines, i, current, background, source):
+    """The ``letter-probability matrix`` at line `i` of motif `current` (id, alt name, line):
+    (the Motif, the index of the line after it and its optional ``URL`` line)."""
+    where = f"{source}: line {i + 1}"
+    line = lines[i].strip()
+    kv = _parse_key_values(line.split(":", 1)[1] if ":" in line else "")
+    alength = int(_to_float(kv.get("alength", "4"), where))
+    check(alength == 4, f"{where}: alength= {alength}, expected 4 (DNA)")
+    width = int(_to_float(kv["w"], where)) if "w" in kv else None
+    nsites = _to_float(kv["nsites"], where) if "nsites" in kv else None
+    rows, j = _matrix_rows(lines, i + 1, width, source)
+    p = _checked_probabilities(rows, width, current[0], source)
+    url, j = _url_line(lines, j)
+    ns = 20.0 if nsites is None or nsites <= 0 else nsites
+    motif = Motif(id=current[0], name=current[1], counts=p * ns, nsites=ns, background=background,
+                  source=source, url=url, evalue=kv.get("E", ""))
+    return motif, j
+
+
+def _matrix_rows(lines, j, width, source):
+    """Rows of 4 numbers from line `j`: `width` of them, or up to a blank or other line when the
+    width is not given. Returns (rows, index of the first line not read)."""
+    rows = []
+    while j < len(lines):
+        row = lines[j].strip()
+        if width is not None and len(rows) == width:
+            break
+        if not row:
+            if width is None and rows:
+                break
+            j += 1
+            continue
+        if not _NUM_ROW.match(row):
+            break
+        vals = row.split()
+        check(len(vals) == 4, f"{source}: line {j + 1}: expected 4 probabilities, got {len(vals)}")
+        rows.append([float(v) for v in vals])
+        j += 1
+    return rows, j
+
+
+def _checked_probabilities(rows, width, mid, source) -> np.ndarray:
+    """(W, 4) probabilities, A, C, G, T: `width` rows when given, each in [0, 1] and summing to 1."""
+    if width is not None:
+        check(len(rows) == width, f"{source}: motif {mid}: w= {width} but {len(rows)} rows")
+    check(len(rows) > 0, f"{source}: motif {mid}: empty matrix")
+    p = np.array(rows)
+    check((p >= 0).all() and (p <= 1 + 1e-9).all(), f"{source}: motif {mid}: probabilities outside [0, 1]")
+    sums = p.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
+    check(bad.size == 0, f"{source}: motif {mid}: row {bad[0] + 1 if bad.size else 0} sums to "
+                         f"{sums[bad[0]] if bad.size else 0:.4f}, not 1")
+    return p
+
+
+def _url_line(lines, j):
+    """(the URL of a ``URL ...`` line after blank lines from `j`, or "", the index to go on from)."""
+    k = j
+    while k < len(lines) and not lines[k].strip():
+        k += 1
+    if k < len(lines) and lines[k].strip().startswith("URL"):
+        return lines[k].strip()[3:].strip(), k + 1
+    return "", j
+
+
+def format_nsites(x: float) -> str:
+    """A site count as MEME writes it: an integer without decimals, else up to 6 decimals.
+
+    Parameters
+    ----------
+    x : float
+        The number of sites.
+
+    Returns
+    -------
+    str
+        ``20`` for 20.0, ``12.5`` for 12.5.
+    """
     return str(int(round(x))) if abs(x - round(x)) < 1e-9 else np.format_float_positional(round(x, 6), trim="-")
 
 
@@ -227,7 +271,7 @@ def format_meme(motifs, background=None, version: int = 4) -> str:
     out.write(" ".join(f"{b} {f:.6f}" for b, f in zip("ACGT", bg)) + "\n\n")
     for m in motifs:
         out.write(f"MOTIF {m.id}" + (f" {m.name}" if m.name else "") + "\n")
-        out.write(f"letter-probability matrix: alength= 4 w= {m.width} nsites= {_fmt_nsites(m.nsites)} "
+        out.write(f"letter-probability matrix: alength= 4 w= {m.width} nsites= {format_nsites(m.nsites)} "
                   f"E= {m.evalue or 0}\n")
         for row in _probability_rows(m):
             out.write(" ".join(f"{v:.6f}" for v in row) + "\n")

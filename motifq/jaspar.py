@@ -1,6 +1,6 @@
 """Bundled JASPAR releases and motif look-up by name.
 
-``data/jaspar/`` (installed as ``motifq.jaspar_data``) holds JASPAR CORE vertebrates, latest
+``motifq/_data/jaspar/`` (package data) holds JASPAR CORE vertebrates, latest
 version of each matrix, for the releases in :data:`BUNDLED`, each twice: ``<name>.jaspar``
 (the exact counts) and ``<name>.meme`` (MEME minimal format for other tools). They are made by
 ``scripts/make_jaspar_bundle.py`` from the PyPI package ``pyjaspar``; nothing is downloaded at
@@ -37,20 +37,18 @@ LATEST = "jaspar2026"
 
 
 def bundled_dir() -> Path:
-    """The folder holding the bundled files (installed package data, or the source tree's
-    ``data/jaspar``)."""
-    try:
-        from importlib.resources import files
+    """The folder of the bundled JASPAR files: ``_data/jaspar`` inside the installed package.
 
-        d = Path(str(files("motifq.jaspar_data")))
-        if (d / f"{LATEST}.jaspar").exists():
-            return d
-    except (ModuleNotFoundError, TypeError):
-        pass
-    d = Path(__file__).resolve().parent.parent / "data" / "jaspar"
-    if (d / f"{LATEST}.jaspar").exists():
-        return d
-    raise MotifqError("bundled JASPAR: data files not found; reinstall motifq")
+    Returns
+    -------
+    pathlib.Path
+    """
+    from importlib.resources import files
+
+    d = Path(str(files("motifq").joinpath("_data", "jaspar")))
+    if not (d / f"{LATEST}.jaspar").exists():
+        raise MotifqError(f"bundled JASPAR: {d}: data files not found; reinstall motifq")
+    return d
 
 
 def _release(name: str) -> str:

@@ -39,7 +39,7 @@ BCE_EPS = 1e-7
 class TargetAUCs(NamedTuple):
     """Per-target metrics of one model, all arrays of shape (T,), in target order.
 
-    Parameters
+    Attributes
     ----------
     positives : (T,) int64
         Samples labelled 1.

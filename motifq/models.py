@@ -45,10 +45,37 @@ from .errors import MotifqError, atomic_path, check, check_file
 from .sequence import reverse_complement_tokens
 
 __all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "one_hot_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
-           "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "CHECKPOINT_FORMAT"]
+           "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "resolve_device",
+           "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "motifq-checkpoint"
 CHECKPOINT_VERSION = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# device
+# ---------------------------------------------------------------------------------------------
+def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
+    """``auto`` -> ``cuda:<local_rank>`` when CUDA is present, else ``cpu``.
+
+    Parameters
+    ----------
+    device : str
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N``. Default is ``auto``.
+    local_rank : int
+        The GPU of this process under torchrun. Default is 0.
+
+    Returns
+    -------
+    torch.device
+    """
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        check(torch.cuda.is_available(), "device: cuda requested but no CUDA device is available")
+        if device == "cuda":
+            device = f"cuda:{local_rank}"
+    return torch.device(device)
 
 
 # ---------------------------------------------------------------------------------------------

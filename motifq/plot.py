@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import check
 
-__all__ = ["save_figure", "LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
+__all__ = ["save_figure", "new_axes", "LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
            "tomtom_placement"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
@@ -47,12 +47,28 @@ def save_figure(fig, path, dpi: int = 120):
     return Path(path)
 
 
-def _new_axes(ax, figsize):
+def new_axes(ax=None, figsize=(5, 4.5)):
+    """`ax` itself, or the Axes of a new figure of `figsize` when `ax` is None.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes or None
+        Axes to draw on. Default is None: a new figure.
+    figsize : tuple of float
+        (width, height) in inches of the new figure. Default is (5, 4.5).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
+
+
+_new_axes = new_axes  # the name this module's figures were written with
 
 
 def _heights_frame(heights, start: int = 0):
@@ -90,7 +106,7 @@ def plot_logo(motif, ax=None, start: int = 0, reverse_complement: bool = False, 
     import logomaker
     from matplotlib.ticker import MaxNLocator
 
-    ax = _new_axes(ax, (max(3.0, 0.3 * motif.width + 1), 1.8))
+    ax = new_axes(ax, (max(3.0, 0.3 * motif.width + 1), 1.8))
     m = motif.reverse_complement() if reverse_complement else motif
     logomaker.Logo(_heights_frame(m.letter_heights(pseudocount), start), ax=ax, color_scheme="classic")
     ax.set_ylim(0, float(np.log2(1 / m.background.min())))

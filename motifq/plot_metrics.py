@@ -15,13 +15,13 @@ import numpy as np
 from .errors import MotifqError, check
 from .evaluate import compare_models
 from .metrics import average_precision, pr_curve, roc_auc, roc_curve
-from .plot import _new_axes
+from .plot import new_axes
 
 __all__ = ["plot_roc", "plot_pr", "plot_auc_histogram", "plot_auc_scatter", "plot_training_curves"]
 
 
 def _axes(ax):
-    return _new_axes(ax, (5, 4.5))
+    return new_axes(ax, (5, 4.5))
 
 
 def _thin(x, y, max_points: int):
@@ -231,14 +231,14 @@ def _read_history(path):
     return pd.read_csv(p, sep="," if p.suffix == ".csv" else "\t")
 
 
-def plot_training_curves(metrics, ax=None):
+def plot_training_curves(history, ax=None):
     """Loss per epoch during training: every column whose name holds ``loss``, the best
     validation epoch marked.
 
     Parameters
     ----------
-    metrics : list of dict, dict of lists, pandas.DataFrame, or str / os.PathLike
-        One record per epoch, e.g. ``{"epoch": 1, "train_loss": 0.08, "valid_loss": 0.07}``; or a
+    history : list of dict, dict of lists, pandas.DataFrame, or str / os.PathLike
+        The per-epoch log: one record per validation, e.g. ``{"epoch": 1, "train_loss": 0.08, "valid_loss": 0.07}``; or a
         TSV/CSV/JSON/JSON-lines file of them (``motifq train``'s ``<model>.metrics.jsonl``, or a
         checkpoint's ``metrics`` list; a JSON object may hold them under ``history``, ``metrics``
         or ``epochs``). The x axis is the ``epoch`` column when its values are unique, else the
@@ -254,13 +254,13 @@ def plot_training_curves(metrics, ax=None):
     """
     import pandas as pd
 
-    if isinstance(metrics, (str, Path)):
-        df = _read_history(metrics)
+    if isinstance(history, (str, Path)):
+        df = _read_history(history)
     else:
         try:
-            df = pd.DataFrame(metrics)
+            df = pd.DataFrame(history)
         except (ValueError, TypeError) as exc:
-            raise MotifqError(f"training curves: cannot read the metrics ({exc})") from None
+            raise MotifqError(f"training curves: cannot read the history ({exc})") from None
     check(len(df) > 0, "training curves: no epochs")
     loss_cols = [c for c in df.columns if "loss" in str(c).lower()]
     check(loss_cols, f"training curves: no loss column (have {', '.join(map(str, df.columns))})")

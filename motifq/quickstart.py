@@ -109,7 +109,7 @@ def _train(kind, sizes, train, valid, out, seed, device, progress, steps):
 
 def _predict(path, split, device, progress):
     from .models import load_checkpoint, predict
-    from .train import resolve_device
+    from .models import resolve_device
 
     model, ckpt = load_checkpoint(path)
     return model, ckpt, predict(model, split.tokens, batch_size=500, rc=True, device=resolve_device(device),

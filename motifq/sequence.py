@@ -19,7 +19,6 @@ as ``T``. Any other character (digits, ``-``, ``.``, ``*``) is an error.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

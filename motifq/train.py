@@ -51,7 +51,7 @@ from .config import ModelConfig, TrainConfig
 from .data.dataset import Split
 from .errors import atomic_write, check
 from .models import (build_model, fit_kmer_stats, load_checkpoint, model_from_checkpoint, one_hot_tokens,
-                     read_checkpoint, save_checkpoint)
+                     read_checkpoint, resolve_device, save_checkpoint)
 from .sequence import reverse_complement_tokens
 
 __all__ = ["fit", "train_step", "holdout_split", "resolve_device", "last_path", "metrics_path", "load_checkpoint",
@@ -71,29 +71,6 @@ def metrics_path(out) -> Path:
     """``model.pt`` -> ``model.metrics.jsonl``."""
     out = Path(out)
     return out.with_name(out.stem + ".metrics.jsonl")
-
-
-def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` -> ``cuda:<local_rank>`` when CUDA is present, else ``cpu``.
-
-    Parameters
-    ----------
-    device : str
-        ``auto``, ``cpu``, ``cuda`` or ``cuda:N``. Default is ``auto``.
-    local_rank : int
-        The GPU of this process under torchrun. Default is 0.
-
-    Returns
-    -------
-    torch.device
-    """
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        check(torch.cuda.is_available(), "device: cuda requested but no CUDA device is available")
-        if device == "cuda":
-            device = f"cuda:{local_rank}"
-    return torch.device(device)
 
 
 class _RMSprop(torch.optim.RMSprop):

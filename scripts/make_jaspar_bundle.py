@@ -1,4 +1,4 @@
-"""Regenerate the bundled JASPAR files in data/jaspar/ from the PyPI package pyjaspar.
+"""Regenerate the bundled JASPAR files in motifq/_data/jaspar/ from the PyPI package pyjaspar.
 
     pip install pyjaspar
     python scripts/make_jaspar_bundle.py
@@ -37,7 +37,7 @@ def fetch(release: str) -> list[Motif]:
 
 
 def main() -> None:
-    out = ROOT / "data" / "jaspar"
+    out = ROOT / "motifq" / "_data" / "jaspar"
     out.mkdir(parents=True, exist_ok=True)
     for name, release in RELEASES.items():
         motifs = fetch(release)

@@ -237,7 +237,7 @@ def test_every_jaspar2024_motif_finds_itself_first(self_matrices, jaspar2024):
 def test_reverse_complement_matches_on_minus_strand(jaspar2024):
     picks = [m for m in jaspar2024[::40] if not m.reverse_complement().allclose(m, atol=1e-3)]
     queries = [Motif(id=f"rc_{m.id}", counts=m.counts[::-1, ::-1].copy()) for m in picks]
-    table = compare(queries, jaspar2024, dist="ed", all=True)
+    table = compare(queries, jaspar2024, dist="ed", report_all=True)
     best = table.groupby("Query_ID", sort=False)["p-value"].transform("min")
     own = table[table["Query_ID"] == "rc_" + table["Target_ID"]]
     assert len(own) == len(picks)
@@ -266,7 +266,7 @@ def test_trimmed_query_offset_hand_worked(jaspar2024):
     pad = np.full((2, 4), c[0].sum() / 4)
     queries = [Motif(id="right", counts=c[3:]), Motif(id="left", counts=c[:12]),
                Motif(id="rc", counts=c[3:][::-1, ::-1].copy()), Motif(id="pad", counts=np.vstack([pad, c]))]
-    table = compare(queries, jaspar2024, all=True)
+    table = compare(queries, jaspar2024, report_all=True)
     top = table.groupby("Query_ID", sort=False).head(1).set_index("Query_ID")
     assert (top["Target_ID"] == "MA0139.2").all()
     assert top.loc["right", ["Optimal_offset", "Overlap", "Orientation"]].tolist() == [3, 12, "+"]
@@ -277,7 +277,7 @@ def test_trimmed_query_offset_hand_worked(jaspar2024):
 
 def test_table_columns_order_and_statistics(jaspar2024):
     queries = load_bundled("jaspar2016")[:12]
-    table = compare(queries, jaspar2024, dist="ed", all=True)
+    table = compare(queries, jaspar2024, dist="ed", report_all=True)
     assert list(table.columns) == COLUMNS
     assert len(table) == 12 * len(jaspar2024)
     assert list(dict.fromkeys(table["Query_ID"])) == [m.id for m in queries]
@@ -297,6 +297,12 @@ def test_table_columns_order_and_statistics(jaspar2024):
     assert (q_kept["q-value"] <= 0.5).all() and len(q_kept) == (table["q-value"] <= 0.5).sum()
     e_kept = compare(queries, jaspar2024, dist="ed", evalue=True, thresh=1.0)
     assert len(e_kept) == (table["E-value"] <= 1.0).sum()
+    # the old keyword, all=, gives the same table with a DeprecationWarning; other keywords are errors
+    with pytest.warns(DeprecationWarning, match="report_all"):
+        old = compare(queries, jaspar2024, dist="ed", all=True)
+    assert old.equals(table)
+    with pytest.raises(TypeError, match="every"):
+        compare(queries, jaspar2024, every=True)
 
 
 def test_qvalues_storey_properties(rng):
@@ -378,12 +384,12 @@ def test_cli_stdout_and_file(tmp_path, capsys):
     write_meme(q, load_motifs("jaspar2024:CEBPB"))
     res = tmp_path / "res.tsv"
     assert main(["-q", "compare", str(q), "jaspar2024", "--all", "-o", str(res)]) == 0
-    assert res.read_text() == format_table(compare(load_motifs(str(q)), load_bundled("jaspar2024"), all=True))
+    assert res.read_text() == format_table(compare(load_motifs(str(q)), load_bundled("jaspar2024"), report_all=True))
     # two databases: the same rows (ties are ordered by database first, as Tomtom does)
     assert main(["-q", "compare", str(q), "jaspar2016", "jaspar2024", "--all", "-o", str(res)]) == 0
     text = res.read_text()
     assert text.count("\n") == 1 + 519 + 879
-    table = compare(load_motifs(str(q)), load_bundled("jaspar2016") + load_bundled("jaspar2024"), all=True)
+    table = compare(load_motifs(str(q)), load_bundled("jaspar2016") + load_bundled("jaspar2024"), report_all=True)
     assert sorted(text.splitlines()) == sorted(format_table(table).splitlines())
 
 

@@ -37,3 +37,110 @@ def test_documented_defaults_match_signatures():
                 if text.strip("'\"") not in (str(actual), repr(actual), getattr(actual, "__name__", None)):
                     problems.append(f"{mod.__name__}.{name}: {pname} documented {text!r}, signature {actual!r}")
     assert not problems, "\n".join(problems)
+
+
+# --- the README: short, and every command and flag it shows exists -------------------------------
+import argparse  # noqa: E402
+import shlex  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def _subcommands(parser) -> dict:
+    """Name -> parser of every subcommand (argparse keeps them in a _SubParsersAction)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _options(parser) -> set:
+    return {s for action in parser._actions for s in action.option_strings}
+
+
+def readme_commands(text: str) -> list:
+    """Every ``motifq ...`` invocation in the README's code, as a list of words (continuations joined)."""
+    code = re.findall(r"```(?:bash|sh)?\n(.*?)```", text, re.S) + re.findall(r"`([^`\n]*motifq [^`\n]*)`", text)
+    out = []
+    for block in code:
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split(" #")[0]
+            for part in re.split(r"&&|;", line):
+                words = shlex.split(part.replace("[", " ").replace("]", " ").replace("|", " | "), posix=False)
+                if "motifq" in words:
+                    out.append(words[words.index("motifq") + 1:])
+    return out
+
+
+def readme_problems(text: str, parser) -> list:
+    problems = []
+    for words in readme_commands(text):
+        p = parser
+        while words and words[0].startswith("-") and words[0] in _options(parser):
+            words = words[1:]                                    # global options: -q, --debug
+        while words and _subcommands(p) and not words[0].startswith("-"):
+            if words[0] in ("COMMAND", "..."):
+                break
+            if words[0] not in _subcommands(p):
+                problems.append(f"motifq {' '.join(words)}: no command {words[0]!r}")
+                break
+            p, words = _subcommands(p)[words[0]], words[1:]
+        flags = {w.split("=")[0] for w in words if w.startswith("-") and len(w) > 1 and w not in ("-", "--")}
+        problems += [f"motifq ... {f}: no such option" for f in sorted(flags - _options(p) - {"--help"})]
+    return problems
+
+
+def test_readme_is_short():
+    assert len(README.read_bytes()) <= 12 * 1024
+
+
+def test_readme_commands_and_flags_exist():
+    from motifq.cli import build_parser
+
+    text = README.read_text()
+    assert len(readme_commands(text)) >= 15                      # the workflows and the command table
+    assert not readme_problems(text, build_parser())
+
+
+def test_readme_checker_finds_made_up_commands_and_flags():
+    from motifq.cli import build_parser
+
+    parser = build_parser()
+    assert readme_problems("```bash\nmotifq train --data d --no-such-flag 3\n```\n", parser)
+    assert readme_problems("Run `motifq frobnicate -o x`.", parser)
+    assert readme_problems("```\nmotifq motifs info x \\\n    --tsv\n```\n", parser)
+    assert not readme_problems("```\nmotifq -q motifs info jaspar2016 -o t.tsv  # a table\n```\n", parser)
+
+
+def test_ci_runs_the_readmes_test_command():
+    blocks = re.findall(r"```bash\n(.*?)\n```", README.read_text(), re.S)
+    test_command = next(b for b in blocks if "pytest" in b)
+    assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_words_about_how_the_project_was_made():
+    pages = [README, *sorted((ROOT / "docs").rglob("*.md")), *sorted((ROOT / "benchmarks" / "results").glob("*.md"))]
+    phrases = re.compile(r"this session|was lent|lent to|no GPU was available|measured here|tried and dropped"
+                         r"|earlier sessions", re.IGNORECASE)
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in pages for m in phrases.finditer(p.read_text())]
+    assert not found
+
+
+def test_rendered_tutorials_show_every_code_cell_and_their_figures():
+    """docs/tutorials/ holds each notebook executed (scripts/render_tutorials.py): every code cell is
+    on its page, and every figure the page shows is there (rerun the script after editing a notebook)."""
+    import nbformat
+
+    notebooks = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb"))
+    assert notebooks
+    for nb_path in notebooks:
+        page = ROOT / "docs" / "tutorials" / f"{nb_path.stem}.md"
+        assert page.is_file(), f"{page.name}: run scripts/render_tutorials.py"
+        text = page.read_text()
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.source.strip():
+                assert "```python\n" + cell.source.rstrip() + "\n```" in text, f"{page.name} is out of date"
+        for name in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+            assert (page.parent / name).is_file(), name

@@ -1,10 +1,9 @@
-"""motifq.evaluate and motifq.plot_metrics: AUCs against scikit-learn, NA handling, Table S1
-summaries, the reference join, figures (checked by what was drawn), reverse-complement averaging
-and ``motifq evaluate`` end to end on a tiny dataset."""
+"""motifq.evaluate and motifq.report: NA handling, Table S1 summaries, the reference join,
+reverse-complement averaging and ``motifq evaluate`` end to end on a tiny dataset (the metrics
+themselves: tests/test_metrics.py; the figures: tests/test_plot_metrics.py)."""
 from __future__ import annotations
 
 import json
-import math
 
 import matplotlib
 
@@ -15,11 +14,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from sklearn.metrics import average_precision_score, precision_recall_curve  # noqa: E402
+from sklearn.metrics import average_precision_score  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
-from sklearn.metrics import roc_curve as sk_roc_curve  # noqa: E402
 
 from motifq import evaluate as ev  # noqa: E402
 from motifq import plot_metrics as pm  # noqa: E402
@@ -27,100 +23,6 @@ from motifq.cli import main  # noqa: E402
 from motifq.data.dataset import Split, open_split, write_dataset  # noqa: E402
 from motifq.errors import MotifqError  # noqa: E402
 from motifq.sequence import detokenize, reverse_complement, tokenize  # noqa: E402
-
-
-def _sk(y, s):
-    """scikit-learn's (roc, ap) for one column, NaN when one class is missing."""
-    if y.min() == y.max():
-        return math.nan, math.nan
-    return roc_auc_score(y, s), average_precision_score(y, s)
-
-
-def _random_case(seed):
-    r = np.random.default_rng(seed)
-    n = int(r.choice([1, 2, 3, 5, 17, 60, 301]))
-    T = int(r.integers(1, 7))
-    y = (r.random((n, T)) < r.uniform(0.02, 0.9)).astype(np.uint8)
-    levels = int(r.choice([1, 2, 3, 7, 1000]))          # 1 level: every score tied
-    s = r.integers(-levels, levels + 1, (n, T)) / max(levels, 1) * r.uniform(0.1, 3)
-    return y, s
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
-def test_aucs_equal_sklearn_with_ties(dtype):
-    worst = 0.0
-    checked = 0
-    for seed in range(120):
-        y, s = _random_case(seed)
-        s = s.astype(dtype)
-        got = ev.target_aucs(y, s, block_size=int(seed % 4) + 1)
-        assert got.positives.tolist() == y.sum(0).tolist()
-        assert (got.negatives + got.positives).tolist() == [len(y)] * y.shape[1]
-        for t in range(y.shape[1]):
-            roc, ap = _sk(y[:, t], s[:, t])
-            if math.isnan(roc):
-                assert math.isnan(got.roc_auc[t]) and math.isnan(got.pr_auc[t])
-                continue
-            checked += 1
-            worst = max(worst, abs(got.roc_auc[t] - roc), abs(got.pr_auc[t] - ap))
-    assert checked > 150
-    assert worst < 1e-9
-
-
-def test_all_tied_scores_give_half_and_prevalence():
-    y = np.array([[0, 1, 0, 0, 1, 0, 0, 0]]).T
-    s = np.full((8, 1), 0.3)
-    got = ev.target_aucs(y, s)
-    assert got.roc_auc[0] == pytest.approx(0.5, abs=1e-12)
-    assert got.pr_auc[0] == pytest.approx(2 / 8, abs=1e-12)
-    assert got.pr_auc[0] == pytest.approx(average_precision_score(y[:, 0], s[:, 0]), abs=1e-12)
-
-
-def test_negative_scores_zero_signs_and_integers():
-    # -0.0 and 0.0 tie, negative floats order correctly, integer and bool scores work
-    y = np.array([1, 0, 1, 0, 0, 1, 0, 1], dtype=np.uint8)
-    s = np.array([-0.0, 0.0, -2.5, -3.0, 1e-30, 7.0, -1e-30, 0.0])
-    assert ev.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    assert ev.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
-    si = np.array([3, 1, 2, 2, -1, 5, 0, 2])
-    assert ev.roc_auc(y, si) == pytest.approx(roc_auc_score(y, si), abs=1e-12)
-    sb = si > 1
-    assert ev.average_precision(y, sb) == pytest.approx(average_precision_score(y, sb), abs=1e-12)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.integers(-3, 3)), min_size=2, max_size=40))
-def test_aucs_property_against_sklearn(pairs):
-    y = np.array([p[0] for p in pairs], dtype=np.uint8)
-    s = np.array([p[1] for p in pairs], dtype=np.float64) / 3
-    roc, ap = _sk(y, s)
-    got = ev.target_aucs(y[:, None], s[:, None])
-    if math.isnan(roc):
-        assert np.isnan(got.roc_auc[0]) and np.isnan(got.pr_auc[0])
-    else:
-        assert abs(got.roc_auc[0] - roc) < 1e-9 and abs(got.pr_auc[0] - ap) < 1e-9
-    # ROC AUC is symmetric: flipping labels and negating scores keeps it
-    if not math.isnan(roc):
-        flip = ev.target_aucs(1 - y[:, None], -s[:, None])
-        assert flip.roc_auc[0] == pytest.approx(got.roc_auc[0], abs=1e-12)
-
-
-def test_split_labels_and_memmap_match_arrays(tmp_path, rng):
-    N, T = 257, 19   # T not a multiple of 8: the packed labels' last byte is partial
-    y = (rng.random((N, T)) < 0.1).astype(np.uint8)
-    s = rng.random((N, T)).astype(np.float32)
-    s[rng.random((N, T)) < 0.3] = 0.5        # ties
-    write_dataset(tmp_path / "d", {"test": Split.from_arrays(np.zeros((N, 4), np.uint8), y, [f"t{i}" for i in range(T)])})
-    split = open_split(tmp_path / "d", "test")
-    mm = np.lib.format.open_memmap(tmp_path / "p.npy", mode="w+", dtype=np.float32, shape=(N, T))
-    mm[:] = s
-    a = ev.target_aucs(y, s, block_size=5)
-    b = ev.target_aucs(split, mm, block_size=5)     # rounded up to 8 for the packed labels
-    for x, z in zip(a, b):
-        np.testing.assert_array_equal(x, z)
-    for t in range(T):
-        roc, ap = _sk(y[:, t], s[:, t])
-        assert a.roc_auc[t] == pytest.approx(roc, abs=1e-9) and a.pr_auc[t] == pytest.approx(ap, abs=1e-9)
 
 
 def test_na_targets_and_bad_input():
@@ -144,20 +46,6 @@ def test_na_targets_and_bad_input():
         ev.target_aucs(y * 2, s)
     with pytest.raises(MotifqError, match="does not match"):
         ev.target_aucs(y[:5], s)
-
-
-def test_curves_equal_sklearn(rng):
-    y = (rng.random(200) < 0.2).astype(int)
-    s = np.round(rng.random(200), 1)
-    fpr, tpr = ev.roc_curve(y, s)
-    F, Tp, _ = sk_roc_curve(y, s, drop_intermediate=False)
-    np.testing.assert_allclose(fpr, F, atol=1e-12)
-    np.testing.assert_allclose(tpr, Tp, atol=1e-12)
-    rec, prec = ev.pr_curve(y, s)
-    P, R, _ = precision_recall_curve(y, s)
-    np.testing.assert_allclose(rec, R[::-1], atol=1e-12)
-    np.testing.assert_allclose(prec, P[::-1], atol=1e-12)
-    assert np.isnan(ev.roc_curve(np.zeros(5), np.arange(5.0))[0]).all()
 
 
 def test_loss_accuracy_and_all_zeros(rng):
@@ -251,72 +139,6 @@ def test_choose_curve_targets():
     assert ev.choose_curve_targets(aucs, names, ["d", "1"]) == [3, 1]
     with pytest.raises(MotifqError, match="not a target"):
         ev.choose_curve_targets(aucs, names, ["zz"])
-
-
-# ---------------------------------------------------------------------------------------------
-# figures
-# ---------------------------------------------------------------------------------------------
-def test_plot_roc_and_pr(rng):
-    y = (rng.random(300) < 0.2).astype(int)
-    s = np.stack([y + rng.normal(0, 1, 300), rng.random(300)], axis=1)
-    fig, (a1, a2) = plt.subplots(1, 2)
-    assert pm.plot_roc(y, s, names=["good", "random"], ax=a1) is a1
-    assert len(a1.lines) == 3                         # two curves and the chance diagonal
-    np.testing.assert_allclose(a1.lines[2].get_xydata(), [[0, 0], [1, 1]])
-    labels = [t.get_text() for t in a1.get_legend().get_texts()]
-    assert labels[0] == f"good (AUC {roc_auc_score(y, s[:, 0]):.3f})" and len(labels) == 2
-    x0, y0 = a1.lines[0].get_data()
-    assert x0[0] == 0 and y0[0] == 0 and x0[-1] == 1 and y0[-1] == 1 and np.all(np.diff(x0) >= 0)
-    assert pm.plot_pr(y, s[:, 0], ax=a2) is a2
-    assert len(a2.lines) == 2                         # the curve and the positives' share
-    assert a2.lines[1].get_ydata()[0] == pytest.approx(y.mean())
-    assert f"(AP {average_precision_score(y, s[:, 0]):.3f})" in a2.get_legend().get_texts()[0].get_text()
-    plt.close(fig)
-    ax = pm.plot_roc(y, rng.random((300, 1)), max_points=50)
-    assert len(ax.lines[0].get_xdata()) <= 51
-    plt.close(ax.figure)
-
-
-def test_plot_auc_histogram():
-    fig, ax = plt.subplots()
-    out = pm.plot_auc_histogram({"A": [0.6, 0.7, np.nan, 0.9], "B": [0.5, 0.55, 0.8, 0.85]}, "PR AUC", bins=10, ax=ax)
-    assert out is ax and len(ax.patches) == 2 and ax.get_xlabel() == "PR AUC"
-    texts = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert texts == ["A (mean 0.733, n=3)", "B (mean 0.675, n=4)"]
-    plt.close(fig)
-
-
-def test_plot_auc_scatter():
-    a = np.array([0.9, 0.8, 0.7, np.nan, 0.6])
-    b = np.array([0.8, 0.85, 0.6, 0.5, 0.5])
-    fig, ax = plt.subplots()
-    assert pm.plot_auc_scatter(a, b, "DanQ", "DeepSEA", "ROC AUC", ax=ax) is ax
-    assert ax.get_title() == "DanQ > DeepSEA on 75.0% of targets"
-    offsets = ax.collections[0].get_offsets()
-    np.testing.assert_allclose(offsets, [[0.9, 0.8], [0.8, 0.85], [0.7, 0.6], [0.6, 0.5]])
-    diag = ax.lines[0].get_xydata()
-    assert len(ax.lines) == 1 and diag[0, 0] == diag[0, 1] and diag[1, 0] == diag[1, 1]
-    assert diag[0, 0] < 0.5 and diag[1, 0] > 0.9
-    assert ax.get_xlabel() == "DanQ ROC AUC" and ax.get_ylabel() == "DeepSEA ROC AUC"
-    plt.close(fig)
-
-
-def test_plot_training_curves(tmp_path):
-    hist = [{"epoch": e, "train_loss": 0.1 - 0.01 * e, "valid_loss": v, "valid_roc_auc": 0.5}
-            for e, v in zip(range(1, 6), [0.09, 0.07, 0.06, 0.065, 0.07])]
-    ax = pm.plot_training_curves(hist)
-    assert [l.get_label() for l in ax.lines] == ["train_loss", "valid_loss", "best epoch 3"]
-    assert ax.lines[2].get_xdata()[0] == 3
-    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.09, 0.07, 0.06, 0.065, 0.07])
-    plt.close(ax.figure)
-    pd.DataFrame(hist).to_csv(tmp_path / "metrics.tsv", sep="\t", index=False)
-    (tmp_path / "m.json").write_text(json.dumps({"history": hist}))
-    for f in ("metrics.tsv", "m.json"):
-        ax = pm.plot_training_curves(tmp_path / f)
-        assert len(ax.lines) == 3
-        plt.close(ax.figure)
-    with pytest.raises(MotifqError, match="no loss column"):
-        pm.plot_training_curves([{"epoch": 1, "auc": 0.5}])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,6 +279,7 @@ def test_main_no_rc_and_failures_leave_nothing(tiny_run, capsys):
     assert not bad.exists()
 
 
+@pytest.mark.slow
 def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
     """A model trained by motifq.train.fit evaluates from the command line; its metrics log plots."""
     from motifq.config import ModelConfig, TrainConfig
@@ -502,7 +325,21 @@ def test_reference_na_text_and_order_warning(tmp_path):
 def test_model_names(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    names = ev._model_names([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt"), f"lr={tmp_path / 'x.pt'}"])
+    names = ev.model_names([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt"), f"lr={tmp_path / 'x.pt'}"])
     assert list(names) == ["a/best", "b/best", "lr"] and names["lr"] == tmp_path / "x.pt"
     with pytest.raises(MotifqError, match="two models named 'm'"):
-        ev._model_names(["m=x.pt", "m=y.pt"])
+        ev.model_names(["m=x.pt", "m=y.pt"])
+
+
+def test_status_lines_go_to_the_motifq_logger(tiny_run, caplog):
+    import logging
+
+    from motifq.report import evaluate_models
+
+    tmp, (m0, _), _, _ = tiny_run
+    with caplog.at_level(logging.INFO, logger="motifq"):
+        summary = evaluate_models([str(m0)], open_split(tmp / "data", "test"), tmp / "logged", batch_size=64)
+    messages = [r.getMessage() for r in caplog.records if r.name == "motifq"]
+    assert messages[0] == "m0: predicting 120 sequences x 6 targets (forward + reverse complement)"
+    assert messages[1] == "m0: scoring"
+    assert messages[-1].endswith(f"and {len(summary['figures'])} figures")

@@ -37,3 +37,13 @@ def test_selection_and_errors():
     with pytest.raises(MotifqError, match="no motif 'NOPE'"):
         load_motifs("jaspar2024:NOPE")
     assert len(load_motifs("jaspar")) == BUNDLED["jaspar2026"][1]
+
+
+def test_bundled_files_are_package_data():
+    from pathlib import Path
+
+    import motifq
+    from motifq.jaspar import bundled_dir
+
+    assert bundled_dir() == Path(motifq.__file__).resolve().parent / "_data" / "jaspar"
+    assert all((bundled_dir() / f"{name}.{fmt}").is_file() for name in BUNDLED for fmt in ("jaspar", "meme"))

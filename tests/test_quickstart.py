@@ -9,6 +9,8 @@ from motifq.cli import main
 from motifq.errors import MotifqError
 from motifq.quickstart import SIZES, quickstart
 
+pytestmark = pytest.mark.slow   # the module runs the whole tiny quickstart once
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):

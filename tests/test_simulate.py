@@ -136,6 +136,7 @@ def test_same_seed_same_data_other_seed_differs():
     np.testing.assert_array_equal(a.splits["test"].tokens, d.splits["test"].tokens)
 
 
+@pytest.mark.slow
 def test_positive_rates_in_intended_range():
     sim = simulate(20000, 0, 0, seed=11)
     split = sim.splits["train"]

@@ -221,6 +221,7 @@ def test_cli_errors_leave_no_output(tmp_path, capsys):
     assert not (tmp_path / "p.tsv").exists()
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_on_cpu_with_gloo(tmp_path):
     ds = _dataset(tmp_path)
     out = tmp_path / "ddp.pt"
@@ -364,7 +365,7 @@ def test_a_signal_stops_between_steps_and_resumes_exactly(tmp_path, signame):
 
     train, valid = planted(100, seed=2), planted(30, seed=3)
     cfg = TrainConfig(epochs=2, batch_size=20, seed=13)
-    a = fit(tiny(), train, valid, tmp_path / "a.pt", cfg, progress=False)
+    fit(tiny(), train, valid, tmp_path / "a.pt", cfg, progress=False)
     before = signal.getsignal(getattr(signal, signame))
     broken = Split(_Signalling(train.tokens, 7, getattr(signal, signame)), train.packed_labels, train.targets)
     with pytest.raises(KeyboardInterrupt):

@@ -22,6 +22,7 @@ def test_tutorials_are_indexed_and_clean():
                 assert cell.outputs == [] and cell.execution_count is None, f"{p.name} has outputs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_tutorial_runs(path, monkeypatch, tmp_path):
     # the kernel is this interpreter's python3 and finds this source tree first
