@@ -120,7 +120,6 @@ def pairwise_alignment(motifs, min_overlap: int = 5, block: int = 256) -> Pairwi
         (M, M) arrays; ``cor`` and ``ncor`` are symmetric.
     """
     import torch
-    import torch.nn.functional as F
 
     check(len(motifs) >= 1, "motifs: nothing to compare")
     check(min_overlap >= 1, f"min-overlap: must be at least 1, got {min_overlap}")
@@ -128,57 +127,99 @@ def pairwise_alignment(motifs, min_overlap: int = 5, block: int = 256) -> Pairwi
     fwd, widths = _stack(probs)  # (M, 4, Wm)
     rev, _ = _stack([p[::-1, ::-1] for p in probs])
     M, _, Wm = fwd.shape
-    sq = np.zeros((M, Wm + 1))  # prefix sums of per-column sum of squares (forward order)
-    sq[:, 1:] = np.cumsum((fwd ** 2).sum(axis=1), axis=1)
-    sq_rev = np.zeros((M, Wm + 1))
-    sq_rev[:, 1:] = np.cumsum((rev ** 2).sum(axis=1), axis=1)
-
+    strands = ((fwd, _prefix_squares(fwd)), (rev, _prefix_squares(rev)))
     # conv1d(input=i, weight=j, padding=Wm-1): out[i, j, s] = sum_t i[:, s - (Wm-1) + t] . j[:, t]
     # so j's column 0 lies under i's column d = s - (Wm - 1).
     d = np.arange(-(Wm - 1), Wm)  # (D,)
     tin = torch.from_numpy(fwd)
-    out = {key: np.empty((M, M)) for key in ("cor", "ncor")}
-    best_off = np.empty((M, M), dtype=np.int64)
-    best_strand = np.empty((M, M), dtype=np.int64)
-    best_w = np.empty((M, M), dtype=np.int64)
-    wj = widths[None, :, None]
+    ncor, cor = np.empty((M, M)), np.empty((M, M))
+    best_off, best_strand, best_w = (np.empty((M, M), dtype=np.int64) for _ in range(3))
     for r0 in range(0, M, block):
         r1 = min(M, r0 + block)
-        wi = widths[r0:r1, None, None]
-        lo_i = np.maximum(0, d)[None, None, :]  # overlap on i: [lo_i, hi_i)
-        hi_i = np.minimum(wi, d[None, None, :] + wj)
-        w = hi_i - lo_i  # (R, M, D)
-        lo_j = lo_i - d[None, None, :]
-        hi_j = hi_i - d[None, None, :]
-        valid = w >= np.minimum(min_overlap, np.minimum(wi, wj))
-        wc = np.clip(w, 0, None)
-        rows = np.arange(r0, r1)[:, None, None]
-        cols = np.arange(M)[None, :, None]
-        sxx = sq[rows, np.clip(hi_i, 0, Wm)] - sq[rows, np.clip(lo_i, 0, Wm)]
+        ov = _overlaps(widths, r0, r1, d, min_overlap)
+        sq = strands[0][1]
+        sxx = sq[ov.rows, np.clip(ov.hi_i, 0, Wm)] - sq[ov.rows, np.clip(ov.lo_i, 0, Wm)]
         best = None
-        for s, (tw, sqj) in enumerate(((fwd, sq), (rev, sq_rev))):
-            sxy = F.conv1d(tin[r0:r1], torch.from_numpy(tw), padding=Wm - 1).numpy()  # (R, M, D)
-            syy = sqj[cols, np.clip(hi_j, 0, Wm)] - sqj[cols, np.clip(lo_j, 0, Wm)]
-            q = wc / 4.0
-            den = np.sqrt(np.clip(sxx - q, 0, None) * np.clip(syy - q, 0, None))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cor = np.where(valid & (den > 1e-12), (sxy - q) / den, 0.0)
-                ncor = cor * wc / (wi + wj - wc)
-            ncor = np.where(valid, ncor, -np.inf)
-            k = np.argmax(ncor, axis=2)  # (R, M)
-            take = lambda a: np.take_along_axis(a, k[..., None], axis=2)[..., 0]  # noqa: E731
-            cand = (take(ncor), take(cor), d[k], take(np.broadcast_to(w, ncor.shape)))
+        for tw, sqj in strands:
+            cand = _strand_best(tin[r0:r1], tw, sqj, sxx, ov, d)
             if best is None:
-                best = cand + (np.ones_like(k),)
+                best = cand + (np.ones_like(cand[2]),)
             else:
                 better = cand[0] > best[0] + 1e-12
                 best = tuple(np.where(better, c, b) for c, b in zip(cand, best[:4])) + (
                     np.where(better, -1, best[4]),)
-        out["ncor"][r0:r1], out["cor"][r0:r1] = best[0], best[1]
+        ncor[r0:r1], cor[r0:r1] = best[0], best[1]
         best_off[r0:r1], best_w[r0:r1], best_strand[r0:r1] = best[2], best[3], best[4]
-    ncor = np.clip(out["ncor"], -1.0, 1.0)
-    cor = np.clip(out["cor"], -1.0, 1.0)
-    # symmetric scores: take the upper triangle's values for both halves
+    return _symmetric(ncor, cor, best_off, best_strand, best_w, widths)
+
+
+def _prefix_squares(stack) -> np.ndarray:
+    """(M, Wm + 1) prefix sums over the columns of each motif's per-column sum of squares, from
+    stack (M, 4, Wm)."""
+    sq = np.zeros((stack.shape[0], stack.shape[2] + 1))
+    sq[:, 1:] = np.cumsum((stack ** 2).sum(axis=1), axis=1)
+    return sq
+
+
+class _Overlaps(NamedTuple):
+    """The overlap of motifs i (rows r0 .. r1 - 1) and j (all) at each shift d (D,): on i it is
+    columns [lo_i, hi_i), on j [lo_j, hi_j), w columns (wc clipped at 0), valid when w reaches
+    the minimum overlap; each (R, M, D), rows (R, 1, 1), cols (1, M, 1), wi (R, 1, 1) and
+    wj (1, M, 1) the widths."""
+
+    lo_i: np.ndarray
+    hi_i: np.ndarray
+    lo_j: np.ndarray
+    hi_j: np.ndarray
+    w: np.ndarray
+    wc: np.ndarray
+    valid: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    wi: np.ndarray
+    wj: np.ndarray
+
+
+def _overlaps(widths, r0, r1, d, min_overlap) -> _Overlaps:
+    """:class:`_Overlaps` of rows r0 .. r1 - 1 against every motif, at every shift d."""
+    wj = widths[None, :, None]
+    wi = widths[r0:r1, None, None]
+    lo_i = np.maximum(0, d)[None, None, :]  # overlap on i: [lo_i, hi_i)
+    hi_i = np.minimum(wi, d[None, None, :] + wj)
+    w = hi_i - lo_i  # (R, M, D)
+    valid = w >= np.minimum(min_overlap, np.minimum(wi, wj))
+    return _Overlaps(lo_i, hi_i, lo_i - d[None, None, :], hi_i - d[None, None, :], w, np.clip(w, 0, None), valid,
+                     np.arange(r0, r1)[:, None, None], np.arange(widths.shape[0])[None, :, None], wi, wj)
+
+
+def _strand_best(tin, tw, sqj, sxx, ov: _Overlaps, d):
+    """The best shift of each pair (rows of tin (R, 4, Wm) against every motif of tw (M, 4,
+    Wm), one strand): (ncor, cor, shift, overlap), each (R, M); ncor is -inf where no shift
+    is valid. sqj: tw's :func:`_prefix_squares`; sxx (R, M, D): sum of squares of the rows'
+    overlapping columns."""
+    import torch
+    import torch.nn.functional as F
+
+    Wm = tw.shape[2]
+    sxy = F.conv1d(tin, torch.from_numpy(tw), padding=Wm - 1).numpy()  # (R, M, D)
+    syy = sqj[ov.cols, np.clip(ov.hi_j, 0, Wm)] - sqj[ov.cols, np.clip(ov.lo_j, 0, Wm)]
+    q = ov.wc / 4.0
+    den = np.sqrt(np.clip(sxx - q, 0, None) * np.clip(syy - q, 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cor = np.where(ov.valid & (den > 1e-12), (sxy - q) / den, 0.0)
+        ncor = cor * ov.wc / (ov.wi + ov.wj - ov.wc)
+    ncor = np.where(ov.valid, ncor, -np.inf)
+    k = np.argmax(ncor, axis=2)  # (R, M)
+    take = lambda a: np.take_along_axis(a, k[..., None], axis=2)[..., 0]  # noqa: E731
+    return take(ncor), take(cor), d[k], take(np.broadcast_to(ov.w, ncor.shape))
+
+
+def _symmetric(ncor, cor, best_off, best_strand, best_w, widths) -> PairwiseAlignment:
+    """The scores clipped to [-1, 1] and made symmetric (the upper triangle's values for both
+    halves), each motif aligned with itself on the diagonal."""
+    M = ncor.shape[0]
+    ncor = np.clip(ncor, -1.0, 1.0)
+    cor = np.clip(cor, -1.0, 1.0)
     iu = np.triu_indices(M, 1)
     ncor.T[iu] = ncor[iu]
     cor.T[iu] = cor[iu]
@@ -286,26 +327,48 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
     ClusterResult
         Labels, strands and offsets per motif, summary motifs, the linkage and pairwise scores.
     """
-    from scipy.cluster.hierarchy import leaves_list, linkage
-    from scipy.spatial.distance import squareform
-
     check(len(motifs) >= 1, "motifs: nothing to cluster")
     ids = [m.id for m in motifs]
     check(len(set(ids)) == len(ids), "motifs: IDs must be unique to cluster them")
     M = len(motifs)
     pairs = pairwise_alignment(motifs, min_overlap=min_overlap)
     widths = np.array([m.width for m in motifs])
-    if M == 1:
-        Z = np.zeros((0, 4))
-        order = np.array([0])
-    else:
-        dist = np.clip(1.0 - pairs.ncor, 0.0, None)
-        np.fill_diagonal(dist, 0.0)
-        Z = linkage(squareform(dist, checks=False), method="average")
-        order = leaves_list(Z)
+    Z, order = _tree(pairs.ncor)
     leaves, valid = _valid_nodes(Z, pairs.cor, pairs.ncor, min_cor, min_ncor)
+    frames = _align_nodes(Z, leaves, valid, pairs, widths)
+    rank = {int(leaf): r for r, leaf in enumerate(order)}
+    roots = _cluster_roots(Z, leaves, valid, rank)
+    labels = np.zeros(M, dtype=np.int64)
+    strand = np.ones(M, dtype=np.int64)
+    offset = np.zeros(M, dtype=np.int64)
+    summaries = []
+    for c, n in enumerate(roots, start=1):
+        members = sorted(leaves[n], key=lambda i: rank[i])
+        for i in members:
+            labels[i] = c
+            strand[i], offset[i] = frames[n][i]
+        summaries.append(_summary(c, [motifs[i] for i in members], strand[members], offset[members]))
+    return ClusterResult(list(motifs), labels, strand, offset, summaries, Z, pairs)
 
-    # progressive alignment of every valid node, bottom-up
+
+def _tree(ncor):
+    """Average-linkage tree of the motifs on the distance 1 - Ncor (ncor (M, M)): the linkage Z
+    (M - 1, 4) and the leaf order (M,); for one motif an empty Z and order [0]."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    if ncor.shape[0] == 1:
+        return np.zeros((0, 4)), np.array([0])
+    dist = np.clip(1.0 - ncor, 0.0, None)
+    np.fill_diagonal(dist, 0.0)
+    Z = linkage(squareform(dist, checks=False), method="average")
+    return Z, leaves_list(Z)
+
+
+def _align_nodes(Z, leaves, valid, pairs, widths) -> dict:
+    """Progressive alignment of every valid node, bottom-up: node -> {motif: (strand, offset)}
+    in the node's frame (a leaf is its own frame)."""
+    M = widths.shape[0]
     frames = {i: {i: (1, 0)} for i in range(M)}
     for n, (a, b, *_) in enumerate(Z, start=M):
         a, b = int(a), int(b)
@@ -317,8 +380,13 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
         cor, ncor = pairs.cor[np.ix_(la, lb)], pairs.ncor[np.ix_(la, lb)]
         ia, ib = np.unravel_index(int(np.lexsort((-ncor.ravel(), -cor.ravel()))[0]), cor.shape)
         frames[n] = _place(pairs, widths, frames[a], frames[b], int(la[ia]), int(lb[ib]))
+    return frames
 
-    # maximal valid nodes, top-down
+
+def _cluster_roots(Z, leaves, valid, rank) -> list:
+    """The maximal valid nodes, found top-down, in the order of their first leaf in the tree
+    (rank: leaf -> position)."""
+    M = len(rank)
     roots = []
     stack = [len(leaves) - 1]
     while stack:
@@ -328,23 +396,15 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
         else:
             a, b = int(Z[n - M, 0]), int(Z[n - M, 1])
             stack.extend([a, b])
-    rank = {int(leaf): r for r, leaf in enumerate(order)}
     roots.sort(key=lambda n: min(rank[i] for i in leaves[n]))
+    return roots
 
-    labels = np.zeros(M, dtype=np.int64)
-    strand = np.ones(M, dtype=np.int64)
-    offset = np.zeros(M, dtype=np.int64)
-    summaries = []
-    for c, n in enumerate(roots, start=1):
-        members = sorted(leaves[n], key=lambda i: rank[i])
-        for i in members:
-            labels[i] = c
-            strand[i], offset[i] = frames[n][i]
-        counts = np.nansum(aligned_matrix([motifs[i] for i in members], strand[members], offset[members]), axis=0)
-        name = ",".join(motifs[i].id for i in members[:3]) + (",..." if len(members) > 3 else "")
-        summaries.append(Motif(id=f"cluster_{c}", counts=counts, name=f"{len(members)}:{name}".replace(" ", "_"),
-                               source="cluster"))
-    return ClusterResult(list(motifs), labels, strand, offset, summaries, Z, pairs)
+
+def _summary(c, members, strand, offset) -> Motif:
+    """Cluster c's summary motif: the summed counts of its members aligned (strand, offset)."""
+    counts = np.nansum(aligned_matrix(members, strand, offset), axis=0)
+    name = ",".join(m.id for m in members[:3]) + (",..." if len(members) > 3 else "")
+    return Motif(id=f"cluster_{c}", counts=counts, name=f"{len(members)}:{name}".replace(" ", "_"), source="cluster")
 
 
 def clusters_table(result: ClusterResult):
