@@ -33,7 +33,10 @@ Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
 
 ``_one_query`` is the short driver of these steps for one query; the targets, a thread's
 scratch arrays and the outputs travel as small records of arrays (``_Targets``,
-``_Workspace``, ``_Outputs``: typed NamedTuples, which numba compiles as tuples).
+``_Workspace``, ``_Outputs``: typed NamedTuples, which numba compiles as tuples). The steps
+that are called from one place only are inlined by numba (``inline="always"``), so the
+compiled code is one function per query around the same hot loops as before the steps were
+split out (same speed, and numba compiles and optimises fewer separate functions).
 ``tomtom_kernel`` runs the queries (``_run_queries``, compiled without the GIL) on as many
 Python threads as numba is set to use (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``),
 handing out chunks of queries, widest first, as threads finish their last one.
@@ -373,7 +376,7 @@ class _Spans(NamedTuple):
     tail: np.ndarray  # (n_entries,) float64
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hist_support(hist):
     """The lowest and highest non-empty bin of each row of hist (W, BINS + 1) int64; two (W,)
     int64 arrays (BINS and 0 for an empty row)."""
@@ -394,7 +397,7 @@ def _hist_support(hist):
     return hlo, hhi
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _keep_bounds(thr, hhi, K):
     """keep (W, W) int64: keep[s, e] is the lowest extended value worth keeping after column e
     of start s, ``min over e' >= e of (thr[s, e'] - sum over e < c <= e' of (hhi[c] - K))``."""
@@ -409,7 +412,7 @@ def _keep_bounds(thr, hhi, K):
     return keep
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _span_layout(hlo, hhi, thr, K):
     """Support, cut and place in the tail array of every span (:class:`_Spans`), with the tail
     array zeroed: cut = min(max(lo + 1, thr[s, e]), hi + 1), and the entries from cut to hi + 1
@@ -435,7 +438,7 @@ def _span_layout(hlo, hhi, thr, K):
     return _Spans(sp_lo, sp_hi, sp_cut, sp_off, np.zeros(total, np.float64))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _column_probabilities(hist, nt_cols):
     """hist (W, BINS + 1) int64 divided by the number of target columns, each row followed by
     _PAD zeros (the taps of :func:`_convolve8` read past the support): (W, BINS + 1 + _PAD)."""
@@ -448,7 +451,7 @@ def _column_probabilities(hist, nt_cols):
     return prob
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tails_from(s, prob, hlo, hhi, keep, K, sp, cur, nxt):
     """The tails of the spans (s, e), e = s .. W - 1, into sp.tail: the distribution of the
     summed bins grows one column at a time (:func:`_convolve8`, on the own axis: the sum of the
@@ -528,7 +531,7 @@ def _span_of(W, tw, i):
     return s, e
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _small_pvalue(sp, W, tw, k, norient):
     """The p-value of complete score k, ``-expm1(norient * sum_a log1p(-P(S_a >= k)))``, for
     when ``1 - prod_a P(S_a < k)^norient`` is below _SMALL_P (full precision)."""
@@ -624,11 +627,11 @@ class _Targets(NamedTuple):
     """The targets as the kernel sees them: sorted by width (see :func:`tomtom_kernel`), on
     ``norient`` strands; a target-strand is ts = strand * n_targets + t."""
 
-    rows: np.ndarray  # Tt (4, n_target_columns) float64, A, C, G, T rows, in the sorted layout
+    rows: np.ndarray  # (4, n) float64, the columns of both strands as A, C, G, T rows, sorted layout
     start: np.ndarray  # (2, n_targets) int64, each target's first column per strand
     width: np.ndarray  # (n_targets,) int64, sorted
     orig: np.ndarray  # (n_targets,) int64, each target's index in the input
-    group_start: np.ndarray  # (n_groups + 1,) int64: width group g is targets [g], ..., [g + 1] - 1
+    group_start: np.ndarray  # (n_groups + 1,) int64: group g is targets group_start[g] .. [g + 1] - 1
     group_width: np.ndarray  # (n_groups,) int64, the width of each group's targets
     end_col: np.ndarray  # (norient * n_targets,) int64, the last column of each target-strand
     norient: int  # 2 with reverse complements, 1 without
@@ -660,7 +663,7 @@ class _Outputs(NamedTuple):
     p2: np.ndarray  # (n_queries, n_targets, 2) float64 p-value per strand, or (0, 0, 2): not wanted
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _score_and_medians(dist, Q, q0, Tt, rows, ws):
     """Steps 1 and 2 for query columns q0 .. q0 + W - 1 (W = rows.shape[0]): their scores
     against every target column into rows (W, n) float64, each row's median, and bounds of
@@ -694,7 +697,7 @@ def _score_and_medians(dist, Q, q0, Tt, rows, ws):
     return meds, bnd
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _offset_scale(rows, meds, bnd):
     """Step 3's offset and scale: ``offset = floor(min)``, ``scale = floor(BINS / (max -
     offset))`` over the rows (W, n) shifted by their medians meds (W,).
@@ -719,7 +722,7 @@ def _offset_scale(rows, meds, bnd):
     return offset, math.floor(BINS / (large_lo - offset))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _exact_offset_scale(rows, meds, bnd, small_hi, large_lo):
     """Offset and scale from the exact min and max, scanning only the rows that can hold them
     (the others' bounds lie beyond the best upper / lower bound)."""
@@ -744,7 +747,7 @@ def _exact_offset_scale(rows, meds, bnd, small_hi, large_lo):
     return offset, math.floor(BINS / (large - offset))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _diagonal_sums(rows, meds, offset, scale, end_col, ws):
     """Step 3: the bins of every query column and their diagonal prefix sums, one row at a
     time: P[i, col] = bins[i, col] + P[i - 1, col - 1].
@@ -772,7 +775,7 @@ def _diagonal_sums(rows, meds, offset, scale, end_col, ws):
     return hist, ends, prev
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _last_by_target(last, base, tw, ng, lt):
     """The last row over one width group's columns (ng targets of width tw from column base),
     transposed into lt: returns LT (tw, ng) int32, LT[c, k] = target k's column c."""
@@ -784,7 +787,7 @@ def _last_by_target(last, base, tw, ng, lt):
     return LT
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _scan_offsets(LT, ends, ts0, W, K, o_lo, o_hi, bk):
     """The best key of offsets o_lo .. o_hi for each of one width group's targets, into bk (ng,)
     int64 (-1: no offset).
@@ -832,7 +835,7 @@ def _scan_offsets(LT, ends, ts0, W, K, o_lo, o_hi, bk):
             bk[k] = max(bk[k], ((np.int64(erow[k]) + add) << 32) | tag)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _unpack_keys(bk, u0, strand, o_lo, best):
     """The keys bk (ng,) of :func:`_scan_offsets` for targets u0 .. u0 + ng - 1 into best
     (3, n_targets, norient) int64: complete score (-1: no offset allowed), offset, overlap
@@ -850,7 +853,7 @@ def _unpack_keys(bk, u0, strand, o_lo, best):
             best[1, t, strand] = o_lo + (0xFFFF - (key & 0xFFFF))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _best_offsets(last, ends, tg, W, K, min_overlap, ws):
     """Step 4: the best offset of every target on every strand, by width group.
 
@@ -880,7 +883,7 @@ def _best_offsets(last, ends, tg, W, K, min_overlap, ws):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _span_thresholds(E, tg, W):
     """thr (W, W) int64 for :func:`_span_tables`: each span's null distribution is needed only
     from the lowest best complete score E (n_targets, norient) of the targets whose alignments
@@ -900,7 +903,7 @@ def _span_thresholds(E, tg, W):
     return thr
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _target_pvalues(sp, E, tg, W, slot):
     """Step 6 for every target and strand: s_p (n_targets, norient) float64, the p-value of its
     best complete score E (n_targets, norient), each distinct score of a width group computed
@@ -934,7 +937,7 @@ def _target_pvalues(sp, E, tg, W, slot):
     return s_p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _report_strands(qi, s_p, best, orig, out):
     """Step 7: the reported strand of each target, the reverse one when its p-value is lower, or
     equal with a larger overlap; writes row qi of out (:class:`_Outputs`) in the targets' input
