@@ -6,29 +6,37 @@ Everything here follows MEME's ``tomtom.c`` (complete scores), per query motif:
    (both strands; two query columns per pass over the target columns),
    for ``dist`` 0 = ``ed`` (-sqrt(sum (q-t)^2)), 1 = ``pearson`` (correlation of the two columns
    around 1/4), 2 = ``sandelin`` (2 - sum (q-t)^2).
-2. Each row is shifted by its median (MEME's quantile: the mean of the sorted entries at
-   ``floor(n/2)-1`` and ``ceil(n/2)-1``), so that an unaligned query column adds 0.
-3. The shifted scores are discretised with one offset and scale per query:
-   ``offset = floor(min)``, ``scale = floor(BINS / (max - offset))``,
-   ``bin = nint((x - offset) * scale)`` in ``[0, BINS]``.
-4. The offset scan (in ``_one_query``): for each target and strand, the offset with the highest
-   complete score (ties: larger overlap, then the first offset), within the allowed overlaps,
-   on MEME's "extended" axis, on which an alignment's value is ``sum of bins + (W - overlap) *
-   K`` with ``K = -offset * scale``: the complete score with the median (0) for the unaligned
-   query columns, shifted to be >= 0.
+2. ``_row_stats`` (from ``_score_and_medians``): each row is shifted by its median (MEME's
+   quantile: the mean of the sorted entries at ``floor(n/2)-1`` and ``ceil(n/2)-1``), so that
+   an unaligned query column adds 0.
+3. ``_offset_scale``, ``_diagonal_sums``: the shifted scores are discretised with one offset and
+   scale per query: ``offset = floor(min)``, ``scale = floor(BINS / (max - offset))``,
+   ``bin = nint((x - offset) * scale)`` in ``[0, BINS]``, and summed along the diagonals.
+4. ``_best_offsets``: for each target and strand, the offset with the highest complete score
+   (ties: larger overlap, then the first offset), within the allowed overlaps, on MEME's
+   "extended" axis, on which an alignment's value is ``sum of bins + (W - overlap) * K`` with
+   ``K = -offset * scale``: the complete score with the median (0) for the unaligned query
+   columns, shifted to be >= 0.
 5. ``_span_tables``: the null distribution of the summed bins over every span of query columns
    (each column drawn independently from its histogram over all target columns), by dynamic
    programming, on the extended axis. Only the upper tail from the lowest best score of step 4
    that is looked up in a span is needed; partial sums that provably cannot reach it are
    dropped as the distributions grow (the tails kept are the same sums).
-6. ``_pvalues_batch``: the p-value of a complete score ``E`` for a target of width ``w`` is the
-   chance that the best of all ``W + w - 1`` alignments on both strands (independent under the
-   null) reaches ``E``: ``1 - prod_a P(S_a < E)^2``. MEME builds the pmf of that maximum and
-   sums its tail; the product form gives the same number, and when it is small it is evaluated
-   as ``-expm1(2 * sum_a log1p(-P(S_a >= E)))`` so that small p-values keep full precision.
-7. The reported strand of each target: the reverse one when its p-value is lower, or equal with
-   a larger overlap.
+6. ``_target_pvalues``, ``_pvalues_batch``: the p-value of a complete score ``E`` for a target
+   of width ``w`` is the chance that the best of all ``W + w - 1`` alignments on both strands
+   (independent under the null) reaches ``E``: ``1 - prod_a P(S_a < E)^2``. MEME builds the
+   pmf of that maximum and sums its tail; the product form gives the same number, and when it
+   is small it is evaluated as ``-expm1(2 * sum_a log1p(-P(S_a >= E)))`` so that small
+   p-values keep full precision.
+7. ``_report_strands``: the reported strand of each target, the reverse one when its p-value is
+   lower, or equal with a larger overlap.
 
+``_one_query`` is the short driver of these steps for one query; the targets, a thread's
+scratch arrays and the outputs travel as small records of arrays (``_Targets``,
+``_Workspace``, ``_Outputs``: typed NamedTuples, which numba compiles as tuples). The steps
+that are called from one place only are inlined by numba (``inline="always"``), so the
+compiled code is one function per query around the same hot loops as before the steps were
+split out (same speed, and numba compiles and optimises fewer separate functions).
 ``tomtom_kernel`` runs the queries (``_run_queries``, compiled without the GIL) on as many
 Python threads as numba is set to use (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``),
 handing out chunks of queries, widest first, as threads finish their last one.
@@ -40,6 +48,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -219,11 +228,11 @@ def _row_stats(row, k1, k2, idx, counts, buf):
 
     MEME's shift quantile is the mean of the sorted entries at ranks k1 and k2 (0-based). idx
     (n,) int16 holds each entry's bucket (``_NB`` equal buckets over the score's range, filled
-    by :func:`_score_row` / :func:`_score_rows2` with :func:`_bucket`; monotone in the entry); the buckets holding the two ranks are found
-    from the counts and only their entries are searched (:func:`_select`). Returns (median, b0,
-    b1): b0 and b1 are the first and last non-empty buckets (they hold the minimum and maximum,
-    which :func:`_one_query` bounds with them). counts (_NB,) int32 and buf (n,) float64 are
-    scratch.
+    by :func:`_score_row` / :func:`_score_rows2` with :func:`_bucket`; monotone in the entry);
+    the buckets holding the two ranks are found from the counts and only their entries are
+    searched (:func:`_select`). Returns (median, b0, b1): b0 and b1 are the first and last
+    non-empty buckets (they hold the minimum and maximum, which :func:`_score_and_medians`
+    bounds with them). counts (_NB,) int32 and buf (n,) float64 are scratch.
     """
     n = row.shape[0]
     counts[:] = 0
@@ -352,26 +361,26 @@ def _convolve8(cur, nxt, prob_e, plo, phi, hlo, hhi, nlo, nhi):
                      + (c4 * x4[k] + c5 * x5[k] + c6 * x6[k] + c7 * x7[k]))
 
 
-@njit(cache=True)
-def _span_tables(hist, W, K, nt_cols, thr):
-    """Upper tails of the null distribution of every span of query columns, on the extended axis,
-    each from the lowest complete score that is looked up in it.
+class _Spans(NamedTuple):
+    """The null distribution of every span (s, e) of query columns, on the extended axis, from
+    :func:`_span_tables`: each (W, W) int64 but ``tail``.
 
-    hist : (W, BINS + 1) int64, histogram of each query column's bins over all target columns.
-    thr : (W, W) int64, for span (s, e) the lowest complete score whose tail is wanted
-        (_UNUSED: none).
-    Returns (sp_lo, sp_hi, sp_cut, sp_off, tail), each sp_* (W, W): span (s, e) has support
-    [sp_lo, sp_hi] on the extended axis, and ``tail[sp_off + k - sp_cut] = P(S >= k)`` for k in
-    [sp_cut, sp_hi + 1], sp_cut = min(max(sp_lo + 1, thr[s, e]), sp_hi + 1) (P(S >= k) is 1
-    for k <= sp_lo, 0 above sp_hi).
-
-    The distributions grow one column at a time from each start s. A partial sum that cannot
-    reach the threshold of any later span of its start, even if every column added on the way
-    took its highest bin, never adds to a tail that is read, so it is dropped as soon as that is
-    certain: after column e, the values below ``min over e' >= e of (thr[s, e'] - sum over
-    e < c <= e' of (hi_c - K))`` on the extended axis (a column adds hi_c - K at most there).
-    The tails that are kept are then the same sums of the same terms as without the cut.
+    Span (s, e) has support [lo, hi], and ``tail[off + k - cut] = P(S >= k)`` for k in
+    [cut, hi + 1] (P(S >= k) is 1 for k <= lo, 0 above hi).
     """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    cut: np.ndarray
+    off: np.ndarray
+    tail: np.ndarray  # (n_entries,) float64
+
+
+@njit(cache=True, inline="always")
+def _hist_support(hist):
+    """The lowest and highest non-empty bin of each row of hist (W, BINS + 1) int64; two (W,)
+    int64 arrays (BINS and 0 for an empty row)."""
+    W = hist.shape[0]
     hlo = np.empty(W, np.int64)
     hhi = np.empty(W, np.int64)
     for i in range(W):
@@ -385,7 +394,14 @@ def _span_tables(hist, W, K, nt_cols, thr):
                     hi = b
         hlo[i] = lo
         hhi[i] = hi
-    # keep[s, e]: the lowest extended value worth keeping after column e of start s
+    return hlo, hhi
+
+
+@njit(cache=True, inline="always")
+def _keep_bounds(thr, hhi, K):
+    """keep (W, W) int64: keep[s, e] is the lowest extended value worth keeping after column e
+    of start s, ``min over e' >= e of (thr[s, e'] - sum over e < c <= e' of (hhi[c] - K))``."""
+    W = thr.shape[0]
     keep = np.empty((W, W), np.int64)
     for s in range(W):
         c = thr[s, W - 1]
@@ -393,6 +409,15 @@ def _span_tables(hist, W, K, nt_cols, thr):
         for e in range(W - 2, s - 1, -1):
             c = min(thr[s, e], c - (hhi[e + 1] - K))
             keep[s, e] = c
+    return keep
+
+
+@njit(cache=True, inline="always")
+def _span_layout(hlo, hhi, thr, K):
+    """Support, cut and place in the tail array of every span (:class:`_Spans`), with the tail
+    array zeroed: cut = min(max(lo + 1, thr[s, e]), hi + 1), and the entries from cut to hi + 1
+    (the last one 0)."""
+    W = thr.shape[0]
     sp_lo = np.zeros((W, W), np.int64)
     sp_hi = np.zeros((W, W), np.int64)
     sp_cut = np.zeros((W, W), np.int64)
@@ -410,45 +435,87 @@ def _span_tables(hist, W, K, nt_cols, thr):
             sp_cut[s, e] = min(max(lo + shift + 1, thr[s, e]), hi + shift + 1)
             sp_off[s, e] = total
             total += hi + shift - sp_cut[s, e] + 2  # the last entry, k = sp_hi + 1, is 0
-    tail = np.zeros(total, np.float64)
+    return _Spans(sp_lo, sp_hi, sp_cut, sp_off, np.zeros(total, np.float64))
 
+
+@njit(cache=True, inline="always")
+def _column_probabilities(hist, nt_cols):
+    """hist (W, BINS + 1) int64 divided by the number of target columns, each row followed by
+    _PAD zeros (the taps of :func:`_convolve8` read past the support): (W, BINS + 1 + _PAD)."""
+    W = hist.shape[0]
     inv = 1.0 / nt_cols
     prob = np.zeros((W, BINS + 1 + _PAD), np.float64)
     for i in range(W):
         for b in range(BINS + 1):
             prob[i, b] = hist[i, b] * inv
+    return prob
+
+
+@njit(cache=True, inline="always")
+def _tails_from(s, prob, hlo, hhi, keep, K, sp, cur, nxt):
+    """The tails of the spans (s, e), e = s .. W - 1, into sp.tail: the distribution of the
+    summed bins grows one column at a time (:func:`_convolve8`, on the own axis: the sum of the
+    bins; ``shift`` moves it to the extended axis), its values below keep[s, e] dropped.
+    cur and nxt (BINS * W + 1 + 2 * _PAD,) float64 are scratch."""
+    W = prob.shape[0]
+    plo = max(hlo[s], keep[s, s] - (W - 1) * K)
+    phi = hhi[s]
+    if plo > phi:
+        return  # nothing from this start reaches a threshold: its tails stay 0
+    cur[plo - 7 + _PAD:plo + _PAD] = 0.0
+    cur[plo + _PAD:phi + 1 + _PAD] = prob[s, plo:phi + 1]
+    cur[phi + 1 + _PAD:phi + 8 + _PAD] = 0.0
+    for e in range(s, W):
+        shift = (W - (e - s + 1)) * K
+        if e > s:
+            nlo = max(plo + hlo[e], keep[s, e] - shift)
+            nhi = phi + hhi[e]
+            if nlo > nhi:
+                break
+            _convolve8(cur, nxt, prob[e], plo, phi, hlo[e], hhi[e], nlo, nhi)
+            cur, nxt = nxt, cur
+            plo = nlo
+            phi = nhi
+            cur[plo - 7 + _PAD:plo + _PAD] = 0.0
+            cur[phi + 1 + _PAD:phi + 8 + _PAD] = 0.0
+        off = sp.off[s, e]
+        cut = sp.cut[s, e]
+        acc = 0.0
+        for k in range(sp.hi[s, e], cut - 1, -1):
+            acc += cur[k - shift + _PAD]
+            sp.tail[off + k - cut] = acc
+
+
+@njit(cache=True)
+def _span_tables(hist, W, K, nt_cols, thr):
+    """Step 5: upper tails of the null distribution of every span of query columns, on the
+    extended axis, each from the lowest complete score that is looked up in it.
+
+    hist : (W, BINS + 1) int64, histogram of each query column's bins over all target columns.
+    thr : (W, W) int64, for span (s, e) the lowest complete score whose tail is wanted
+        (_UNUSED: none).
+    Returns :class:`_Spans`: span (s, e) has support [lo, hi] on the extended axis, and
+    ``tail[off + k - cut] = P(S >= k)`` for k in [cut, hi + 1],
+    cut = min(max(lo + 1, thr[s, e]), hi + 1).
+
+    The distributions grow one column at a time from each start s (:func:`_tails_from`). A
+    partial sum that cannot reach the threshold of any later span of its start, even if every
+    column added on the way took its highest bin, never adds to a tail that is read, so it is
+    dropped as soon as that is certain: after column e, the values below ``min over e' >= e of
+    (thr[s, e'] - sum over e < c <= e' of (hi_c - K))`` on the extended axis (a column adds
+    hi_c - K at most there; :func:`_keep_bounds`). The tails that are kept are then the same
+    sums of the same terms as without the cut.
+    """
+    hlo, hhi = _hist_support(hist)
+    keep = _keep_bounds(thr, hhi, K)
+    sp = _span_layout(hlo, hhi, thr, K)
+    prob = _column_probabilities(hist, nt_cols)
     size = BINS * W + 1 + 2 * _PAD
     cur = np.zeros(size, np.float64)
     nxt = np.zeros(size, np.float64)
     for s in range(W):
-        # on the own axis (sum of the bins) that is keep[s, e] - shift(s, e)
-        plo = max(hlo[s], keep[s, s] - (W - 1) * K)
-        phi = hhi[s]
-        if plo > phi:
-            continue  # nothing from this start reaches a threshold: its tails stay 0
-        cur[plo - 7 + _PAD:plo + _PAD] = 0.0
-        cur[plo + _PAD:phi + 1 + _PAD] = prob[s, plo:phi + 1]
-        cur[phi + 1 + _PAD:phi + 8 + _PAD] = 0.0
-        for e in range(s, W):
-            shift = (W - (e - s + 1)) * K
-            if e > s:
-                nlo = max(plo + hlo[e], keep[s, e] - shift)
-                nhi = phi + hhi[e]
-                if nlo > nhi:
-                    break
-                _convolve8(cur, nxt, prob[e], plo, phi, hlo[e], hhi[e], nlo, nhi)
-                cur, nxt = nxt, cur
-                plo = nlo
-                phi = nhi
-                cur[plo - 7 + _PAD:plo + _PAD] = 0.0
-                cur[phi + 1 + _PAD:phi + 8 + _PAD] = 0.0
-            off = sp_off[s, e]
-            cut = sp_cut[s, e]
-            acc = 0.0
-            for k in range(sp_hi[s, e], cut - 1, -1):
-                acc += cur[k - shift + _PAD]
-                tail[off + k - cut] = acc
-    return sp_lo, sp_hi, sp_cut, sp_off, tail
+        _tails_from(s, prob, hlo, hhi, keep, K, sp, cur, nxt)
+    return sp
 
 
 @njit(cache=True, inline="always")
@@ -464,13 +531,30 @@ def _span_of(W, tw, i):
     return s, e
 
 
+@njit(cache=True, inline="always")
+def _small_pvalue(sp, W, tw, k, norient):
+    """The p-value of complete score k, ``-expm1(norient * sum_a log1p(-P(S_a >= k)))``, for
+    when ``1 - prod_a P(S_a < k)^norient`` is below _SMALL_P (full precision)."""
+    acc = 0.0
+    for i in range(W + tw - 1):
+        s, e = _span_of(W, tw, i)
+        if k <= sp.lo[s, e]:
+            t = 1.0
+        else:
+            cut = sp.cut[s, e]
+            t = min(sp.tail[sp.off[s, e] + max(min(k, sp.hi[s, e] + 1), cut) - cut], 1.0)
+        acc += math.log1p(-t)
+    return -math.expm1(norient * acc)
+
+
 @njit(cache=True)
-def _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, out, prod):
-    """p-values of the complete scores Es[:m] for a width-`tw` target, into out[:m].
+def _pvalues_batch(sp, W, tw, Es, m, norient, out, prod):
+    """Step 6: p-values of the complete scores Es[:m] for a width-`tw` target, into out[:m].
 
     P(best of the W + tw - 1 alignments on `norient` strands >= E) = 1 - prod_a P(S_a < E)^norient,
-    evaluated as -expm1(norient * sum_a log1p(-P(S_a >= E))) when it is below _SMALL_P. Each
-    E is -1 (no alignment allowed: p = 1) or at least the `thr` of :func:`_span_tables`.
+    evaluated as -expm1(norient * sum_a log1p(-P(S_a >= E))) when it is below _SMALL_P
+    (:func:`_small_pvalue`). Each E is -1 (no alignment allowed: p = 1) or at least the `thr`
+    of :func:`_span_tables`. sp: :class:`_Spans`; prod (>= m,) float64 is scratch.
     """
     es = Es[:m]
     pr_ = prod[:m]
@@ -478,10 +562,10 @@ def _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ou
         pr_[u] = 1.0
     for i in range(W + tw - 1):
         s, e = _span_of(W, tw, i)
-        lo = sp_lo[s, e]
-        top = sp_hi[s, e] + 1
-        cut = sp_cut[s, e]
-        ts = tail[sp_off[s, e]:]
+        lo = sp.lo[s, e]
+        top = sp.hi[s, e] + 1
+        cut = sp.cut[s, e]
+        ts = sp.tail[sp.off[s, e]:]
         # P(S < k): 0 for k <= lo, else 1 - tail (whose entry at sp_hi + 1 is 0); the index is
         # clipped into the stored range so that the loop has no branch
         for u in range(m):
@@ -493,17 +577,7 @@ def _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ou
             pr *= pr
         p = 1.0 - pr
         if p < _SMALL_P:
-            k = Es[u]
-            acc = 0.0
-            for i in range(W + tw - 1):
-                s, e = _span_of(W, tw, i)
-                if k <= sp_lo[s, e]:
-                    t = 1.0
-                else:
-                    cut = sp_cut[s, e]
-                    t = min(tail[sp_off[s, e] + max(min(k, sp_hi[s, e] + 1), cut) - cut], 1.0)
-                acc += math.log1p(-t)
-            p = -math.expm1(norient * acc)
+            p = _small_pvalue(sp, W, tw, Es[u], norient)
         out[u] = min(max(p, 0.0), 1.0)
 
 
@@ -549,251 +623,365 @@ def _bin_row(r, med, offset, scale, bt, h, prev, cur, first):
         h[b] += h4[0, b] + h4[1, b] + h4[2, b] + h4[3, b]
 
 
-@njit(cache=True)
-def _one_query(dist, Q, q0, W, Tt, t_start, t_len, t_orig, len_start, lens, end_idx, norient,
-               min_overlap, out_P, out_O, out_L, out_S, out_p2, qi, lo, hi, ws_rows, ws_diag,
-               ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, slot):
-    """All of the steps for query `qi` (columns q0 .. q0+W-1); writes out_P, out_O, out_L,
-    out_S [qi, t_orig[t]] (see :func:`tomtom_kernel`) and, unless it is empty, out_p2[qi].
+class _Targets(NamedTuple):
+    """The targets as the kernel sees them: sorted by width (see :func:`tomtom_kernel`), on
+    ``norient`` strands; a target-strand is ts = strand * n_targets + t."""
 
-    The targets are sorted by width (see :func:`tomtom_kernel`): width group g is targets
-    len_start[g] .. len_start[g + 1] - 1, all lens[g] wide; end_idx[ts] is the last column of
-    target-strand ts = strand * n_targets + t; t_orig[t] is target t's index in the input.
-    ws_* are the thread's scratch arrays; slot (one entry per complete score, and one more) must
-    be -1 throughout, and is left so.
+    rows: np.ndarray  # (4, n) float64, the columns of both strands as A, C, G, T rows, sorted layout
+    start: np.ndarray  # (2, n_targets) int64, each target's first column per strand
+    width: np.ndarray  # (n_targets,) int64, sorted
+    orig: np.ndarray  # (n_targets,) int64, each target's index in the input
+    group_start: np.ndarray  # (n_groups + 1,) int64: group g is targets group_start[g] .. [g + 1] - 1
+    group_width: np.ndarray  # (n_groups,) int64, the width of each group's targets
+    end_col: np.ndarray  # (norient * n_targets,) int64, the last column of each target-strand
+    norient: int  # 2 with reverse complements, 1 without
+
+
+class _Workspace(NamedTuple):
+    """One thread's scratch arrays (see :func:`_workspaces`; n target columns, maxq the widest
+    query, nt targets)."""
+
+    rows: np.ndarray  # (maxq, n) float64, scores of each query column
+    diag: np.ndarray  # (2, n + 1) int32, diagonal prefix sums, previous and current row
+    bins: np.ndarray  # (n,) int32, one row's bins
+    buckets: np.ndarray  # (2, n) int16, buckets of the two rows scored together
+    counts: np.ndarray  # (_NB,) int32, bucket counts
+    buf: np.ndarray  # (n,) float64, entries of the median buckets
+    keys: np.ndarray  # (nt,) int64, offset-scan keys
+    lt: np.ndarray  # (n,) int32, the last row transposed, per width group
+    slot: np.ndarray  # (max_ext + 1,) int32, complete score -> p-value slot, all -1 between uses
+
+
+class _Outputs(NamedTuple):
+    """The kernel's results, (n_queries, n_targets) in the input order (see
+    :func:`tomtom_kernel`)."""
+
+    P: np.ndarray  # float64 p-values
+    O: np.ndarray  # noqa: E741  int64 offsets
+    L: np.ndarray  # int64 overlaps
+    S: np.ndarray  # int8 strands, +1 / -1
+    p2: np.ndarray  # (n_queries, n_targets, 2) float64 p-value per strand, or (0, 0, 2): not wanted
+
+
+@njit(cache=True, inline="always")
+def _score_and_medians(dist, Q, q0, Tt, rows, ws):
+    """Steps 1 and 2 for query columns q0 .. q0 + W - 1 (W = rows.shape[0]): their scores
+    against every target column into rows (W, n) float64, each row's median, and bounds of
+    each row's (min - median) and (max - median) from its first and last non-empty buckets.
+
+    Returns meds (W,) float64 and bnd (4, W) float64: lower and upper bound of each row's
+    (min - median), then of its (max - median). ws: :class:`_Workspace` (buckets, counts, buf).
     """
-    n = Tt.shape[1]
-    rows = ws_rows[:W]
-    k1 = n // 2 - 1
-    k2 = (n + 1) // 2 - 1
-    if k1 < 0:
-        k1 = 0
-    if k2 < k1:
-        k2 = k1
-    small = np.inf
-    large = -np.inf
+    W, n = rows.shape
+    lo = _RANGE[dist, 0]
+    hi = _RANGE[dist, 1]
+    k1 = max(n // 2 - 1, 0)
+    k2 = max((n + 1) // 2 - 1, k1)
     fb = (_NB - 1) / (hi - lo)
-    meds = np.empty(W, np.float64)
-    # The exact min and max of each row lie in its first / last non-empty bucket; bounds from
-    # the buckets settle offset and scale unless a floor() below could go either way, and only
-    # then are the rows scanned for the exact values (same results, one pass fewer per row).
-    sl = np.empty(W, np.float64)  # bounds of each row's (min - median) and (max - median)
-    su = np.empty(W, np.float64)
-    ll = np.empty(W, np.float64)
-    lu = np.empty(W, np.float64)
     margin = 2.0 / fb
+    meds = np.empty(W, np.float64)
+    bnd = np.empty((4, W), np.float64)
+    idx = ws.buckets
     for i in range(W):
         if i % 2 == 0:
             if i + 1 < W:
-                _score_rows2(dist, Q, q0 + i, Tt, rows[i], rows[i + 1], ws_idx[0], ws_idx[1],
-                             lo, fb)
+                _score_rows2(dist, Q, q0 + i, Tt, rows[i], rows[i + 1], idx[0], idx[1], lo, fb)
             else:
-                _score_row(dist, Q, q0 + i, Tt, rows[i], ws_idx[0], lo, fb)
-        med, b0, b1 = _row_stats(rows[i], k1, k2, ws_idx[i % 2], ws_counts, ws_buf)
+                _score_row(dist, Q, q0 + i, Tt, rows[i], idx[0], lo, fb)
+        med, b0, b1 = _row_stats(rows[i], k1, k2, idx[i % 2], ws.counts, ws.buf)
         meds[i] = med
-        sl[i] = (lo + b0 / fb - margin) - med
-        su[i] = (lo + b0 / fb + margin) - med
-        ll[i] = (lo + b1 / fb - margin) - med
-        lu[i] = (lo + b1 / fb + margin) - med
-    small_lo = sl.min()
-    small_hi = su.min()
-    large_lo = ll.max()
-    large_hi = lu.max()
+        bnd[0, i] = (lo + b0 / fb - margin) - med
+        bnd[1, i] = (lo + b0 / fb + margin) - med
+        bnd[2, i] = (lo + b1 / fb - margin) - med
+        bnd[3, i] = (lo + b1 / fb + margin) - med
+    return meds, bnd
+
+
+@njit(cache=True, inline="always")
+def _offset_scale(rows, meds, bnd):
+    """Step 3's offset and scale: ``offset = floor(min)``, ``scale = floor(BINS / (max -
+    offset))`` over the rows (W, n) shifted by their medians meds (W,).
+
+    The exact min and max of each row lie in its first / last non-empty bucket; the bounds bnd
+    (4, W) from :func:`_score_and_medians` settle offset and scale unless a floor() could go
+    either way, and only then are rows scanned for the exact values
+    (:func:`_exact_offset_scale`): same results, one pass fewer per row.
+    """
+    small_lo = bnd[0].min()
+    small_hi = bnd[1].min()
+    large_lo = bnd[2].max()
+    large_hi = bnd[3].max()
     exact = large_lo <= small_hi or math.floor(small_lo) != math.floor(small_hi)
     if not exact:
         offset = math.floor(small_lo)
         exact = (math.floor(BINS / (large_lo - offset)) != math.floor(BINS / (large_hi - offset))
                  or large_lo - offset <= 0.0)
     if exact:
-        # exact values, scanning only the rows that can hold the extreme (the others' bounds
-        # lie beyond the best upper / lower bound)
-        for i in range(W):
-            r = rows[i]
-            if sl[i] <= small_hi:
-                mn = np.inf
-                for j in range(n):
-                    mn = min(mn, r[j])
-                small = min(small, mn - meds[i])
-            if lu[i] >= large_lo:
-                mx = -np.inf
-                for j in range(n):
-                    mx = max(mx, r[j])
-                large = max(large, mx - meds[i])
-        if large == small:
-            small = large - 1.0
-        offset = math.floor(small)
-        scale = math.floor(BINS / (large - offset))
-    else:
-        offset = math.floor(small_lo)
-        scale = math.floor(BINS / (large_lo - offset))
-    K = int(-offset * scale)
-    # Diagonal prefix sums of the bins, one row at a time: P[i, col] = bins[i, col] + P[i-1, col-1].
-    # Kept: the last row, and for every target and strand (ts = strand * n_targets + t, which is
-    # the order of their columns) the rows of its last column, ends[i, ts + 1]; the column before
-    # a target's first is the previous target's last, ends[i, ts] (ends[i, 0] = 0): every diagonal
-    # sum is then one or two look-ups.
-    n_targets = t_len.shape[0]
-    nts = n_targets * norient
-    prev = ws_diag[0]
-    cur = ws_diag[1]
+        return _exact_offset_scale(rows, meds, bnd, small_hi, large_lo)
+    offset = math.floor(small_lo)
+    return offset, math.floor(BINS / (large_lo - offset))
+
+
+@njit(cache=True, inline="always")
+def _exact_offset_scale(rows, meds, bnd, small_hi, large_lo):
+    """Offset and scale from the exact min and max, scanning only the rows that can hold them
+    (the others' bounds lie beyond the best upper / lower bound)."""
+    W, n = rows.shape
+    small = np.inf
+    large = -np.inf
+    for i in range(W):
+        r = rows[i]
+        if bnd[0, i] <= small_hi:
+            mn = np.inf
+            for j in range(n):
+                mn = min(mn, r[j])
+            small = min(small, mn - meds[i])
+        if bnd[3, i] >= large_lo:
+            mx = -np.inf
+            for j in range(n):
+                mx = max(mx, r[j])
+            large = max(large, mx - meds[i])
+    if large == small:
+        small = large - 1.0
+    offset = math.floor(small)
+    return offset, math.floor(BINS / (large - offset))
+
+
+@njit(cache=True, inline="always")
+def _diagonal_sums(rows, meds, offset, scale, end_col, ws):
+    """Step 3: the bins of every query column and their diagonal prefix sums, one row at a
+    time: P[i, col] = bins[i, col] + P[i - 1, col - 1].
+
+    Returns hist (W, BINS + 1) int64, each column's histogram of bins; ends (W, nts + 1) int32,
+    for every target-strand ts (the order of their columns) the rows of its last column
+    (end_col[ts]) at ends[:, ts + 1]: the column before a target's first is the previous
+    target's last, ends[:, ts] (ends[:, 0] = 0), so every diagonal sum is one or two look-ups;
+    and last (n + 1,) int32, the last row (a view of ws.diag).
+    """
+    W, n = rows.shape
+    nts = end_col.shape[0]
+    prev = ws.diag[0]
+    cur = ws.diag[1]
     ends = np.empty((W, nts + 1), np.int32)
     hist = np.zeros((W, BINS + 1), np.int64)
     for i in range(W):
-        _bin_row(rows[i], meds[i], offset, scale, ws_bt, hist[i], prev, cur, i == 0)
+        _bin_row(rows[i], meds[i], offset, scale, ws.bins, hist[i], prev, cur, i == 0)
         cur[n] = 0
         e_i = ends[i]
         e_i[0] = 0
         for ts in range(nts):
-            e_i[ts + 1] = cur[np.uint64(end_idx[ts])]  # unsigned: no negative-index wrap
+            e_i[ts + 1] = cur[np.uint64(end_col[ts])]  # unsigned: no negative-index wrap
         prev, cur = cur, prev
-    last = prev
+    return hist, ends, prev
 
-    # Best offset per target and strand: complete score ssum + (W - overlap) * K, ties to the
-    # larger overlap, then the first configuration (tomtom.c's compare_motifs). With o the offset
-    # (query column i on target column i + o), the overlap ends on the query's last column when
-    # o <= tw - W (its sum is a look-up in `last`) and starts on the query's first when o >= 0;
-    # otherwise `ends` holds the prefix sums at the target's edges. The targets are sorted by
-    # width, so one width group's targets lie side by side: each offset is scanned for all of
-    # them at once (a loop over the targets, vectorised), in up to four runs of offsets with no
-    # branch on the case. One int64 key per alignment, (complete score, overlap, -offset) packed
-    # in 32 + 16 + 16 bits: its maximum is the best offset under the same ties.
-    best_es = np.empty((n_targets, norient), np.int64)
-    s_off = np.empty((n_targets, norient), np.int64)  # per strand: offset, overlap, p-value
-    s_ovl = np.empty((n_targets, norient), np.int64)
-    s_p = np.empty((n_targets, norient), np.float64)
-    keys = ws_keys
-    for g in range(lens.shape[0]):
-        tw = lens[g]
-        u0 = len_start[g]
-        ng = len_start[g + 1] - u0
+
+@njit(cache=True, inline="always")
+def _last_by_target(last, base, tw, ng, lt):
+    """The last row over one width group's columns (ng targets of width tw from column base),
+    transposed into lt: returns LT (tw, ng) int32, LT[c, k] = target k's column c."""
+    LT = lt[:tw * ng].reshape((tw, ng))
+    for k in range(ng):
+        lk = last[base + k * tw:base + (k + 1) * tw]
+        for c in range(tw):
+            LT[c, k] = lk[c]
+    return LT
+
+
+@njit(cache=True, inline="always")
+def _scan_offsets(LT, ends, ts0, W, K, o_lo, o_hi, bk):
+    """The best key of offsets o_lo .. o_hi for each of one width group's targets, into bk (ng,)
+    int64 (-1: no offset).
+
+    With o the offset (query column i on target column i + o), the overlap ends on the query's
+    last column when o <= tw - W (its sum is a look-up in LT, :func:`_last_by_target`) and starts
+    on the query's first when o >= 0; otherwise `ends` (from :func:`_diagonal_sums`; the
+    group's target-strands from ts0) holds the prefix sums at the target's edges. Each offset
+    is scanned for all of the group's targets at once (vectorised), in up to four runs of
+    offsets with no branch on the case. One int64 key per alignment, (complete score, overlap,
+    -offset) packed in 32 + 16 + 16 bits: its maximum is the best offset under tomtom.c's ties.
+    """
+    tw, ng = LT.shape
+    cut_last = tw - W  # o <= cut_last: the overlap reaches the query's last column
+    bk[:] = -1
+    # o < 0 and o <= cut_last: last - the prefix before the target's first column
+    for o in range(o_lo, min(-1, cut_last) + 1):
+        lrow = LT[W - 1 + o]
+        srow = ends[-o - 1, ts0:ts0 + ng]
+        add = np.int64((-o) * K)
+        tag = (np.int64(W + o) << 16) | (0xFFFF - (o - o_lo))
+        for k in range(ng):
+            bk[k] = max(bk[k], ((np.int64(lrow[k]) - srow[k] + add) << 32) | tag)
+    # o < 0 and o > cut_last: the target inside the query
+    for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
+        erow = ends[tw - o - 1, ts0 + 1:ts0 + 1 + ng]
+        srow = ends[-o - 1, ts0:ts0 + ng]
+        add = np.int64((W - tw) * K)
+        tag = (np.int64(tw) << 16) | (0xFFFF - (o - o_lo))
+        for k in range(ng):
+            bk[k] = max(bk[k], ((np.int64(erow[k]) - srow[k] + add) << 32) | tag)
+    # o >= 0 and o <= cut_last: the query inside the target
+    for o in range(max(o_lo, 0), min(cut_last, o_hi) + 1):
+        lrow = LT[W - 1 + o]
+        tag = (np.int64(W) << 16) | (0xFFFF - (o - o_lo))
+        for k in range(ng):
+            bk[k] = max(bk[k], (np.int64(lrow[k]) << 32) | tag)
+    # o >= 0 and o > cut_last: the overlap ends on the target's last column
+    for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
+        erow = ends[tw - o - 1, ts0 + 1:ts0 + 1 + ng]
+        ovl = tw - o
+        add = np.int64((W - ovl) * K)
+        tag = (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo))
+        for k in range(ng):
+            bk[k] = max(bk[k], ((np.int64(erow[k]) + add) << 32) | tag)
+
+
+@njit(cache=True, inline="always")
+def _unpack_keys(bk, u0, strand, o_lo, best):
+    """The keys bk (ng,) of :func:`_scan_offsets` for targets u0 .. u0 + ng - 1 into best
+    (3, n_targets, norient) int64: complete score (-1: no offset allowed), offset, overlap
+    (-1: none)."""
+    for k in range(bk.shape[0]):
+        key = bk[k]
+        t = u0 + k
+        if key < 0:
+            best[0, t, strand] = -1
+            best[1, t, strand] = 0
+            best[2, t, strand] = -1
+        else:
+            best[0, t, strand] = key >> 32
+            best[2, t, strand] = (key >> 16) & 0xFFFF
+            best[1, t, strand] = o_lo + (0xFFFF - (key & 0xFFFF))
+
+
+@njit(cache=True, inline="always")
+def _best_offsets(last, ends, tg, W, K, min_overlap, ws):
+    """Step 4: the best offset of every target on every strand, by width group.
+
+    The complete score of an alignment is its diagonal sum + (W - overlap) * K; ties go to the
+    larger overlap, then the first offset (tomtom.c's compare_motifs). Only offsets with at
+    least min(min_overlap, W, tw) columns overlapping are searched when min_overlap > 1.
+    Returns best (3, n_targets, norient) int64: complete score, offset, overlap
+    (:func:`_unpack_keys`); tg: :class:`_Targets`, ws: :class:`_Workspace` (keys, lt).
+    """
+    n_targets = tg.width.shape[0]
+    best = np.empty((3, n_targets, tg.norient), np.int64)
+    for g in range(tg.group_width.shape[0]):
+        tw = tg.group_width[g]
+        u0 = tg.group_start[g]
+        ng = tg.group_start[g + 1] - u0
         o_lo = 1 - W
         o_hi = tw - 1
         if min_overlap > 1:
             mo = min(min_overlap, W, tw)
             o_lo = mo - W
             o_hi = tw - mo
-        cut_last = tw - W  # o <= cut_last: the overlap reaches the query's last column
-        for strand in range(norient):
-            ts0 = strand * n_targets + u0
-            base = t_start[strand, u0]
-            # the last row over this group's columns, transposed: LT[c, k] = target k's column c
-            LT = ws_lt[:tw * ng].reshape((tw, ng))
-            for k in range(ng):
-                lk = last[base + k * tw:base + (k + 1) * tw]
-                for c in range(tw):
-                    LT[c, k] = lk[c]
-            bk = keys[:ng]
-            bk[:] = -1
-            # o < 0 and o <= cut_last: last - the prefix before the target's first column
-            for o in range(o_lo, min(-1, cut_last) + 1):
-                lrow = LT[W - 1 + o]
-                srow = ends[-o - 1, ts0:ts0 + ng]
-                add = np.int64((-o) * K)
-                tag = (np.int64(W + o) << 16) | (0xFFFF - (o - o_lo))
-                for k in range(ng):
-                    bk[k] = max(bk[k], ((np.int64(lrow[k]) - srow[k] + add) << 32) | tag)
-            # o < 0 and o > cut_last: the target inside the query
-            for o in range(max(o_lo, cut_last + 1), min(-1, o_hi) + 1):
-                erow = ends[tw - o - 1, ts0 + 1:ts0 + 1 + ng]
-                srow = ends[-o - 1, ts0:ts0 + ng]
-                add = np.int64((W - tw) * K)
-                tag = (np.int64(tw) << 16) | (0xFFFF - (o - o_lo))
-                for k in range(ng):
-                    bk[k] = max(bk[k], ((np.int64(erow[k]) - srow[k] + add) << 32) | tag)
-            # o >= 0 and o <= cut_last: the query inside the target
-            for o in range(max(o_lo, 0), min(cut_last, o_hi) + 1):
-                lrow = LT[W - 1 + o]
-                tag = (np.int64(W) << 16) | (0xFFFF - (o - o_lo))
-                for k in range(ng):
-                    bk[k] = max(bk[k], (np.int64(lrow[k]) << 32) | tag)
-            # o >= 0 and o > cut_last: the overlap ends on the target's last column
-            for o in range(max(o_lo, 0, cut_last + 1), o_hi + 1):
-                erow = ends[tw - o - 1, ts0 + 1:ts0 + 1 + ng]
-                ovl = tw - o
-                add = np.int64((W - ovl) * K)
-                tag = (np.int64(ovl) << 16) | (0xFFFF - (o - o_lo))
-                for k in range(ng):
-                    bk[k] = max(bk[k], ((np.int64(erow[k]) + add) << 32) | tag)
-            for k in range(ng):
-                best = bk[k]
-                t = u0 + k
-                if best < 0:
-                    best_es[t, strand] = -1
-                    s_off[t, strand] = 0
-                    s_ovl[t, strand] = -1
-                else:
-                    best_es[t, strand] = best >> 32
-                    s_ovl[t, strand] = (best >> 16) & 0xFFFF
-                    s_off[t, strand] = o_lo + (0xFFFF - (best & 0xFFFF))
+        for strand in range(tg.norient):
+            LT = _last_by_target(last, tg.start[strand, u0], tw, ng, ws.lt)
+            bk = ws.keys[:ng]
+            _scan_offsets(LT, ends, strand * n_targets + u0, W, K, o_lo, o_hi, bk)
+            _unpack_keys(bk, u0, strand, o_lo, best)
+    return best
 
-    # each span's null distribution is needed only from the lowest best score of the targets
-    # whose alignments use it
+
+@njit(cache=True, inline="always")
+def _span_thresholds(E, tg, W):
+    """thr (W, W) int64 for :func:`_span_tables`: each span's null distribution is needed only
+    from the lowest best complete score E (n_targets, norient) of the targets whose alignments
+    use it (_UNUSED: none)."""
     thr = np.full((W, W), _UNUSED, np.int64)
-    for g in range(lens.shape[0]):
-        tw = lens[g]
+    for g in range(tg.group_width.shape[0]):
+        tw = tg.group_width[g]
         e_min = _UNUSED
-        for t in range(len_start[g], len_start[g + 1]):
-            for strand in range(norient):
-                E = best_es[t, strand]
-                if 0 <= E < e_min:
-                    e_min = E
+        for t in range(tg.group_start[g], tg.group_start[g + 1]):
+            for strand in range(tg.norient):
+                x = E[t, strand]
+                if 0 <= x < e_min:
+                    e_min = x
         for i in range(W + tw - 1):
             s, e = _span_of(W, tw, i)
             thr[s, e] = min(thr[s, e], e_min)
-    sp_lo, sp_hi, sp_cut, sp_off, tail = _span_tables(hist, W, K, n, thr)
+    return thr
 
+
+@njit(cache=True, inline="always")
+def _target_pvalues(sp, E, tg, W, slot):
+    """Step 6 for every target and strand: s_p (n_targets, norient) float64, the p-value of its
+    best complete score E (n_targets, norient), each distinct score of a width group computed
+    once (:func:`_pvalues_batch`).
+
+    slot (one entry per complete score, and one more) must be -1 throughout, and is left so:
+    slot[E] is E's index in the batch (E = -1, no alignment allowed, uses the last entry,
+    above every complete score).
+    """
+    n_targets, norient = E.shape
+    s_p = np.empty((n_targets, norient), np.float64)
     Es = np.empty(n_targets * norient, np.int64)
     ps = np.empty(n_targets * norient, np.float64)
     prod = np.empty(n_targets * norient, np.float64)
-    for g in range(lens.shape[0]):
-        tw = lens[g]
-        # each distinct complete score once: slot[E] is its index in Es (-1: not seen; E = -1,
-        # no alignment allowed, uses the last entry, above every complete score)
+    for g in range(tg.group_width.shape[0]):
+        t0, t1 = tg.group_start[g], tg.group_start[g + 1]
         m = 0
-        for t in range(len_start[g], len_start[g + 1]):
+        for t in range(t0, t1):
             for strand in range(norient):
-                E = best_es[t, strand]
-                if slot[E] < 0:
-                    slot[E] = m
-                    Es[m] = E
+                x = E[t, strand]
+                if slot[x] < 0:
+                    slot[x] = m
+                    Es[m] = x
                     m += 1
-        _pvalues_batch(sp_lo, sp_hi, sp_cut, sp_off, tail, W, tw, Es, m, norient, ps, prod)
-        for t in range(len_start[g], len_start[g + 1]):
+        _pvalues_batch(sp, W, tg.group_width[g], Es, m, norient, ps, prod)
+        for t in range(t0, t1):
             for strand in range(norient):
-                s_p[t, strand] = ps[slot[best_es[t, strand]]]
+                s_p[t, strand] = ps[slot[E[t, strand]]]
         for u in range(m):
             slot[Es[u]] = -1
+    return s_p
 
-    # the reported strand: the reverse one when its p-value is lower, or equal with a larger
-    # overlap (written in the targets' input order)
-    both = out_p2.shape[0] == out_P.shape[0] and out_p2.shape[1] == out_P.shape[1]
+
+@njit(cache=True, inline="always")
+def _report_strands(qi, s_p, best, orig, out):
+    """Step 7: the reported strand of each target, the reverse one when its p-value is lower, or
+    equal with a larger overlap; writes row qi of out (:class:`_Outputs`) in the targets' input
+    order (target t is orig[t] there), and out.p2[qi] unless it is empty."""
+    n_targets, norient = s_p.shape
+    both = out.p2.shape[0] == out.P.shape[0] and out.p2.shape[1] == out.P.shape[1]
     for t in range(n_targets):
-        to = t_orig[t]
+        to = orig[t]
         k = 0
         p0, p1 = s_p[t, 0], s_p[t, 1 % norient]
-        if norient == 2 and (p1 < p0 or (p1 == p0 and s_ovl[t, 1] > s_ovl[t, 0])):
+        if norient == 2 and (p1 < p0 or (p1 == p0 and best[2, t, 1] > best[2, t, 0])):
             k = 1
-        out_P[qi, to] = s_p[t, k]
-        out_O[qi, to] = s_off[t, k]
-        out_L[qi, to] = s_ovl[t, k]
-        out_S[qi, to] = 1 - 2 * k
+        out.P[qi, to] = s_p[t, k]
+        out.O[qi, to] = best[1, t, k]
+        out.L[qi, to] = best[2, t, k]
+        out.S[qi, to] = 1 - 2 * k
         if both:
             for strand in range(norient):
-                out_p2[qi, to, strand] = s_p[t, strand]
+                out.p2[qi, to, strand] = s_p[t, strand]
+
+
+@njit(cache=True)
+def _one_query(dist, Q, q0, W, qi, tg, min_overlap, out, ws):
+    """Steps 1 to 7 for query `qi` (columns q0 .. q0 + W - 1 of Q (n_query_columns, 4), A, C,
+    G, T) against the targets tg (:class:`_Targets`); writes row qi of out (:class:`_Outputs`).
+    ws: the thread's :class:`_Workspace`."""
+    rows = ws.rows[:W]
+    meds, bnd = _score_and_medians(dist, Q, q0, tg.rows, rows, ws)
+    offset, scale = _offset_scale(rows, meds, bnd)
+    K = int(-offset * scale)
+    hist, ends, last = _diagonal_sums(rows, meds, offset, scale, tg.end_col, ws)
+    best = _best_offsets(last, ends, tg, W, K, min_overlap, ws)
+    thr = _span_thresholds(best[0], tg, W)
+    sp = _span_tables(hist, W, K, tg.rows.shape[1], thr)
+    s_p = _target_pvalues(sp, best[0], tg, W, ws.slot)
+    _report_strands(qi, s_p, best, tg.orig, out)
 
 
 @njit(cache=True, nogil=True)
-def _run_queries(queries, dist, Q, q_start, q_len, Tt, t_start, t_len, t_orig, len_start, lens,
-                 end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2, ws_rows,
-                 ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot):
-    """:func:`_one_query` for each query index in `queries`, in one workspace (ws_*), without
-    the GIL (one call per chunk and thread, see :func:`tomtom_kernel`)."""
-    lo = _RANGE[dist, 0]
-    hi = _RANGE[dist, 1]
+def _run_queries(queries, dist, Q, q_start, q_len, tg, min_overlap, out, ws):
+    """:func:`_one_query` for each query index in `queries`, in one workspace ws, without the
+    GIL (one call per chunk and thread, see :func:`tomtom_kernel`)."""
     for qi in queries:
-        _one_query(dist, Q, q_start[qi], q_len[qi], Tt, t_start, t_len, t_orig, len_start, lens,
-                   end_idx, norient, min_overlap, out_P, out_O, out_L, out_S, out_p2, qi, lo, hi,
-                   ws_rows, ws_diag, ws_bt, ws_idx, ws_counts, ws_buf, ws_keys, ws_lt, ws_slot)
+        _one_query(dist, Q, q_start[qi], q_len[qi], qi, tg, min_overlap, out, ws)
 
 
 def _chunks(q_len, n_workers):
@@ -809,6 +997,84 @@ def _chunks(q_len, n_workers):
         out.append(order[k:k + size])
         k += size
     return out
+
+
+def _sorted_targets(Tt, t_start, t_len, norient):
+    """The targets sorted by width (stable), their columns laid out in that order on each
+    strand: a :class:`_Targets`. Tt is used as it is when laid out so already (as
+    :func:`target_rows` does), else its columns are copied in that order."""
+    nt = t_len.shape[0]
+    by_len = np.argsort(t_len, kind="stable")
+    s_len = t_len[by_len]
+    first = np.concatenate([[0], np.cumsum(s_len)[:-1]])
+    s_start = np.stack([first, first + first[-1] + s_len[-1]])  # (2, nt) in the new layout
+    rank = np.empty(nt, np.int64)
+    rank[by_len] = np.arange(nt)
+    if Tt.shape[1] == norient * s_start[1, 0] and np.array_equal(t_start[:norient],
+                                                                  s_start[:norient, rank]):
+        Ts = np.ascontiguousarray(Tt)
+    else:
+        cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len)
+                               for strand in range(norient)])
+        cols += np.tile(np.arange(int(s_len.sum())), norient)
+        Ts = np.ascontiguousarray(Tt[:, cols])
+    # width groups (group_start: each group's first target, and nt) and each target-strand's
+    # last column, ts = strand * nt + t
+    lens, len_start = np.unique(s_len, return_index=True)
+    len_start = np.append(len_start, nt).astype(np.int64)
+    end_col = (s_start[:norient] + s_len - 1).ravel()
+    return _Targets(Ts, s_start, s_len, by_len, len_start, lens, end_col, int(norient))
+
+
+def _workspaces(nw, maxq, n, nt, max_ext):
+    """nw thread workspaces (:class:`_Workspace`, each field with the thread on its first axis):
+    the ones kept from the last call of this shape, else new ones."""
+    with _KEPT_LOCK:
+        ws = _KEPT.pop((nw, maxq, n, nt, max_ext), None)
+    if ws is None:
+        ws = _Workspace(np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32),
+                        np.empty((nw, n), np.int32), np.empty((nw, 2, n), np.int16),
+                        np.empty((nw, _NB), np.int32), np.empty((nw, n)),
+                        np.empty((nw, nt), np.int64), np.empty((nw, n), np.int32),
+                        np.full((nw, max_ext + 1), -1, np.int32))
+    return ws
+
+
+def _keep_workspaces(ws, key):
+    """Keep the workspaces for the next call of the same shape, if they total at most
+    _KEEP_BYTES. Only after a complete run (the slot rows are then all -1 again): a new one
+    (9 MB for 320 x 879 JASPAR motifs) cost 600-1,000 more page faults and ~2 ms more system
+    time a call."""
+    if sum(a.nbytes for a in ws) <= _KEEP_BYTES:
+        with _KEPT_LOCK:
+            _KEPT.clear()
+            _KEPT[key] = ws
+
+
+def _run_threads(chunks, common, ws):
+    """:func:`_run_queries` on each chunk, on one thread per workspace (ws fields have the
+    thread on their first axis), each taking the next chunk as it finishes the last (numba's
+    parallel loops hand out fixed blocks, which left one thread with all the wide queries)."""
+    nw = ws.rows.shape[0]
+    if nw == 1:
+        _run_queries(np.concatenate(chunks), *common, _Workspace(*(a[0] for a in ws)))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = iter(chunks)
+    lock = threading.Lock()
+
+    def worker(w):
+        own = _Workspace(*(a[w] for a in ws))
+        while True:
+            with lock:
+                chunk = next(todo, None)
+            if chunk is None:
+                return
+            _run_queries(chunk, *common, own)
+
+    with ThreadPoolExecutor(nw) as pool:
+        list(pool.map(worker, range(nw)))
 
 
 def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_overlap, n_threads,
@@ -849,82 +1115,22 @@ def tomtom_kernel(dist, Q, q_start, q_len, Tt, t_start, t_len, norient, min_over
         p-value on the forward (0) and reverse (1) strand.
 
     The kernel sees the targets sorted by width (their columns copied in that order, unless
-    `Tt` is laid out so already, as :func:`target_rows` does), so that the offsets of a width
-    group are scanned for all of its targets at once; the results are
-    written in the input order. The threads' workspaces are kept for the next call of the same
-    shape when they total at most 64 MB (``_KEPT``).
+    `Tt` is laid out so already, as :func:`target_rows` does; :func:`_sorted_targets`), so
+    that the offsets of a width group are scanned for all of its targets at once; the results
+    are written in the input order. The threads' workspaces are kept for the next call of the
+    same shape when they total at most 64 MB (:func:`_keep_workspaces`).
     """
     nq, nt = q_start.shape[0], t_len.shape[0]
     if int(q_len.max()) + int(t_len.max()) >= 1 << 16:  # the offset scan packs widths in 16 bits
         raise ValueError("motif widths must sum to less than 65536")
-    # the targets sorted by width, their columns laid out in that order on each strand
-    by_len = np.argsort(t_len, kind="stable")
-    s_len = t_len[by_len]
-    first = np.concatenate([[0], np.cumsum(s_len)[:-1]])
-    s_start = np.stack([first, first + first[-1] + s_len[-1]])  # (2, nt) in the new layout
-    rank = np.empty(nt, np.int64)
-    rank[by_len] = np.arange(nt)
-    if Tt.shape[1] == norient * s_start[1, 0] and np.array_equal(t_start[:norient],
-                                                                  s_start[:norient, rank]):
-        Ts = np.ascontiguousarray(Tt)  # laid out so already (``target_rows``)
-    else:
-        cols = np.concatenate([np.repeat(t_start[strand, by_len] - first, s_len)
-                               for strand in range(norient)])
-        cols += np.tile(np.arange(int(s_len.sum())), norient)
-        Ts = np.ascontiguousarray(Tt[:, cols])
-    n = Ts.shape[1]
-    # width groups (len_start: each group's first target, and nt) and each target-strand's last
-    # column, ts = strand * nt + t
-    lens, len_start = np.unique(s_len, return_index=True)
-    len_start = np.append(len_start, nt).astype(np.int64)
-    end_idx = (s_start[:norient] + s_len - 1).ravel()
+    tg = _sorted_targets(Tt, t_start, t_len, norient)
+    n = tg.rows.shape[1]
     maxq = int(q_len.max())
-    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS
-    out = (np.empty((nq, nt)), np.empty((nq, nt), np.int64), np.empty((nq, nt), np.int64),
-           np.empty((nq, nt), np.int8), np.ones((nq, nt, 2) if both_strands else (0, 0, 2)))
+    max_ext = BINS * maxq + 1 + (maxq - 1) * BINS  # above every complete score
+    out = _Outputs(np.empty((nq, nt)), np.empty((nq, nt), np.int64), np.empty((nq, nt), np.int64),
+                   np.empty((nq, nt), np.int8), np.ones((nq, nt, 2) if both_strands else (0, 0, 2)))
     nw = max(1, min(int(n_threads), nq))  # threads, each with its own workspace
-    key = (nw, maxq, n, nt, max_ext)
-    with _KEPT_LOCK:
-        ws = _KEPT.pop(key, None)
-    if ws is None:
-        # per thread (first axis): rows (maxq, n) float64 scores; diag (2, n + 1) int32 diagonal
-        # prefix sums, previous and current row; bt (n,) int32 bins; idx (2, n) int16 buckets of
-        # the two rows scored together; counts (_NB,) int32; buf (n,) float64 median-bucket
-        # entries; keys (nt,) int64 offset-scan keys; lt (n,) int32 last row transposed per
-        # width group; slot (max_ext + 1,) int32 complete score -> p-value slot, all -1
-        ws = (np.empty((nw, maxq, n)), np.empty((nw, 2, n + 1), np.int32),
-              np.empty((nw, n), np.int32), np.empty((nw, 2, n), np.int16),
-              np.empty((nw, _NB), np.int32), np.empty((nw, n)), np.empty((nw, nt), np.int64),
-              np.empty((nw, n), np.int32), np.full((nw, max_ext + 1), -1, np.int32))
-    common = (dist, Q, q_start, q_len, Ts, s_start, s_len, by_len, len_start, lens, end_idx,
-              norient, min_overlap, *out)
-    chunks = _chunks(q_len, nw)
-    if nw == 1:
-        _run_queries(np.concatenate(chunks), *common, *(a[0] for a in ws))
-    else:
-        # threads that take chunks as they finish the last one (numba's parallel loops hand out
-        # fixed blocks, which left one thread with all the wide queries)
-        from concurrent.futures import ThreadPoolExecutor
-
-        todo = iter(chunks)
-        lock = threading.Lock()
-
-        def worker(w):
-            own = tuple(a[w] for a in ws)
-            while True:
-                with lock:
-                    chunk = next(todo, None)
-                if chunk is None:
-                    return
-                _run_queries(chunk, *common, *own)
-
-        with ThreadPoolExecutor(nw) as pool:
-            list(pool.map(worker, range(nw)))
-    # kept for the next call of the same shape (only after a complete run: the slot rows are
-    # then all -1 again): a new one (9 MB here) cost 600-1,000 more page faults and ~2 ms more
-    # system time a call
-    if sum(a.nbytes for a in ws) <= _KEEP_BYTES:
-        with _KEPT_LOCK:
-            _KEPT.clear()
-            _KEPT[key] = ws
-    return out if both_strands else out[:4]
+    ws = _workspaces(nw, maxq, n, nt, max_ext)
+    _run_threads(_chunks(q_len, nw), (dist, Q, q_start, q_len, tg, min_overlap, out), ws)
+    _keep_workspaces(ws, (nw, maxq, n, nt, max_ext))
+    return tuple(out) if both_strands else tuple(out[:4])

@@ -298,26 +298,48 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
     ClusterResult
         Labels, strands and offsets per motif, summary motifs, the linkage and pairwise scores.
     """
-    from scipy.cluster.hierarchy import leaves_list, linkage
-    from scipy.spatial.distance import squareform
-
     check(len(motifs) >= 1, "motifs: nothing to cluster")
     ids = [m.id for m in motifs]
     check(len(set(ids)) == len(ids), "motifs: IDs must be unique to cluster them")
     M = len(motifs)
     pairs = pairwise_alignment(motifs, min_overlap=min_overlap)
     widths = np.array([m.width for m in motifs])
-    if M == 1:
-        Z = np.zeros((0, 4))
-        order = np.array([0])
-    else:
-        dist = np.clip(1.0 - pairs.ncor, 0.0, None)
-        np.fill_diagonal(dist, 0.0)
-        Z = linkage(squareform(dist, checks=False), method="average")
-        order = leaves_list(Z)
+    Z, order = _tree(pairs.ncor)
     leaves, valid = _valid_nodes(Z, pairs.cor, pairs.ncor, min_cor, min_ncor)
+    frames = _align_nodes(Z, leaves, valid, pairs, widths)
+    rank = {int(leaf): r for r, leaf in enumerate(order)}
+    roots = _cluster_roots(Z, leaves, valid, rank)
+    labels = np.zeros(M, dtype=np.int64)
+    strand = np.ones(M, dtype=np.int64)
+    offset = np.zeros(M, dtype=np.int64)
+    summaries = []
+    for c, n in enumerate(roots, start=1):
+        members = sorted(leaves[n], key=lambda i: rank[i])
+        for i in members:
+            labels[i] = c
+            strand[i], offset[i] = frames[n][i]
+        summaries.append(_summary(c, [motifs[i] for i in members], strand[members], offset[members]))
+    return ClusterResult(list(motifs), labels, strand, offset, summaries, Z, pairs)
 
-    # progressive alignment of every valid node, bottom-up
+
+def _tree(ncor):
+    """Average-linkage tree of the motifs on the distance 1 - Ncor (ncor (M, M)): the linkage Z
+    (M - 1, 4) and the leaf order (M,); for one motif an empty Z and order [0]."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    if ncor.shape[0] == 1:
+        return np.zeros((0, 4)), np.array([0])
+    dist = np.clip(1.0 - ncor, 0.0, None)
+    np.fill_diagonal(dist, 0.0)
+    Z = linkage(squareform(dist, checks=False), method="average")
+    return Z, leaves_list(Z)
+
+
+def _align_nodes(Z, leaves, valid, pairs, widths) -> dict:
+    """Progressive alignment of every valid node, bottom-up: node -> {motif: (strand, offset)}
+    in the node's frame (a leaf is its own frame)."""
+    M = widths.shape[0]
     frames = {i: {i: (1, 0)} for i in range(M)}
     for n, (a, b, *_) in enumerate(Z, start=M):
         a, b = int(a), int(b)
@@ -329,8 +351,13 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
         cor, ncor = pairs.cor[np.ix_(la, lb)], pairs.ncor[np.ix_(la, lb)]
         ia, ib = np.unravel_index(int(np.lexsort((-ncor.ravel(), -cor.ravel()))[0]), cor.shape)
         frames[n] = _place(pairs, widths, frames[a], frames[b], int(la[ia]), int(lb[ib]))
+    return frames
 
-    # maximal valid nodes, top-down
+
+def _cluster_roots(Z, leaves, valid, rank) -> list:
+    """The maximal valid nodes, found top-down, in the order of their first leaf in the tree
+    (rank: leaf -> position)."""
+    M = len(rank)
     roots = []
     stack = [len(leaves) - 1]
     while stack:
@@ -340,23 +367,15 @@ def cluster_motifs(motifs, min_cor: float = 0.75, min_ncor: float = 0.55, min_ov
         else:
             a, b = int(Z[n - M, 0]), int(Z[n - M, 1])
             stack.extend([a, b])
-    rank = {int(leaf): r for r, leaf in enumerate(order)}
     roots.sort(key=lambda n: min(rank[i] for i in leaves[n]))
+    return roots
 
-    labels = np.zeros(M, dtype=np.int64)
-    strand = np.ones(M, dtype=np.int64)
-    offset = np.zeros(M, dtype=np.int64)
-    summaries = []
-    for c, n in enumerate(roots, start=1):
-        members = sorted(leaves[n], key=lambda i: rank[i])
-        for i in members:
-            labels[i] = c
-            strand[i], offset[i] = frames[n][i]
-        counts = np.nansum(aligned_matrix([motifs[i] for i in members], strand[members], offset[members]), axis=0)
-        name = ",".join(motifs[i].id for i in members[:3]) + (",..." if len(members) > 3 else "")
-        summaries.append(Motif(id=f"cluster_{c}", counts=counts, name=f"{len(members)}:{name}".replace(" ", "_"),
-                               source="cluster"))
-    return ClusterResult(list(motifs), labels, strand, offset, summaries, Z, pairs)
+
+def _summary(c, members, strand, offset) -> Motif:
+    """Cluster c's summary motif: the summed counts of its members aligned (strand, offset)."""
+    counts = np.nansum(aligned_matrix(members, strand, offset), axis=0)
+    name = ",".join(m.id for m in members[:3]) + (",..." if len(members) > 3 else "")
+    return Motif(id=f"cluster_{c}", counts=counts, name=f"{len(members)}:{name}".replace(" ", "_"), source="cluster")
 
 
 def clusters_table(result: ClusterResult):

@@ -294,42 +294,69 @@ def kernel_sites(conv, tokens, mode: str = "sequence", threshold: float = 0.5, b
     def bar(desc):
         return tqdm(total=N, desc=desc, unit="seq", disable=not progress, leave=False)
 
-    counts = torch.zeros(K * W * 4, dtype=torch.int64, device=device)
-    nsites = torch.zeros(K, dtype=torch.int64, device=device)
-    kmax = torch.full((K,), float("-inf"), device=device)
     with torch.inference_mode():
         if mode == "sequence":
-            with bar("extracting") as pb:
-                for tok in _batches(tokens, batch_size, device):
-                    act = _batch_activations(kmers, tok, W)  # (B, P, K)
-                    best, pos = act.max(dim=1)  # (B, K)
-                    kmax = torch.maximum(kmax, best.max(dim=0).values)
-                    b, k = torch.nonzero(best > 0, as_tuple=True)
-                    counts += _count_windows(tok, b, k, pos[b, k], K, W)
-                    nsites += torch.bincount(k, minlength=K)
-                    pb.update(len(tok))
+            counts, nsites, kmax = _best_window_sites(kmers, tokens, K, W, batch_size, device, bar)
         else:
-            with bar("maxima") as pb:
-                for tok in _batches(tokens, batch_size, device):
-                    act = _batch_activations(kmers, tok, W)
-                    kmax = torch.maximum(kmax, act.amax(dim=(0, 1)))
-                    pb.update(len(tok))
-            cut = threshold * kmax  # (K,), broadcast over (B, P, K)
-            with bar("extracting") as pb:
-                for tok in _batches(tokens, batch_size, device):
-                    act = _batch_activations(kmers, tok, W)
-                    hit = act > cut  # (B, P, K)
-                    per_kernel = hit.sum(dim=(0, 1))
-                    if int(per_kernel.sum()) * 64 < hit.numel():  # sparse: gather the few windows
-                        b, p, k = torch.nonzero(hit, as_tuple=True)
-                        counts += _count_windows(tok, b, k, p, K, W)
-                    else:  # dense: one matrix product
-                        counts += _count_dense(tok, hit, W).reshape(-1)
-                    nsites += per_kernel
-                    pb.update(len(tok))
+            counts, nsites, kmax = _threshold_sites(kmers, tokens, K, W, threshold, batch_size, device, bar)
     return KernelSites(counts.reshape(K, W, 4).cpu().numpy().astype(np.float64),
                        nsites.cpu().numpy(), kmax.cpu().numpy().astype(np.float64),
                        int(N), mode, float(threshold))
+
+
+def _site_tallies(K, W, device):
+    """Zeroed tallies: counts (K * W * 4,) int64 (kernel, column, A, C, G, T), sites per kernel
+    (K,) int64, and each kernel's maximum activation (K,) float32 at -inf."""
+    import torch
+
+    return (torch.zeros(K * W * 4, dtype=torch.int64, device=device),
+            torch.zeros(K, dtype=torch.int64, device=device), torch.full((K,), float("-inf"), device=device))
+
+
+def _best_window_sites(kmers, tokens, K, W, batch_size, device, bar):
+    """``sequence`` mode of :func:`kernel_sites`: each sequence adds its best window of each
+    kernel when that activation is > 0. Returns the tallies of :func:`_site_tallies`."""
+    import torch
+
+    counts, nsites, kmax = _site_tallies(K, W, device)
+    with bar("extracting") as pb:
+        for tok in _batches(tokens, batch_size, device):
+            act = _batch_activations(kmers, tok, W)  # (B, P, K)
+            best, pos = act.max(dim=1)  # (B, K)
+            kmax = torch.maximum(kmax, best.max(dim=0).values)
+            b, k = torch.nonzero(best > 0, as_tuple=True)
+            counts += _count_windows(tok, b, k, pos[b, k], K, W)
+            nsites += torch.bincount(k, minlength=K)
+            pb.update(len(tok))
+    return counts, nsites, kmax
+
+
+def _threshold_sites(kmers, tokens, K, W, threshold, batch_size, device, bar):
+    """``position`` mode of :func:`kernel_sites`: a first pass finds each kernel's maximum, the
+    second adds every window above `threshold` times it. Returns the tallies of
+    :func:`_site_tallies`."""
+    import torch
+
+    counts, nsites, kmax = _site_tallies(K, W, device)
+    with bar("maxima") as pb:
+        for tok in _batches(tokens, batch_size, device):
+            act = _batch_activations(kmers, tok, W)
+            kmax = torch.maximum(kmax, act.amax(dim=(0, 1)))
+            pb.update(len(tok))
+    cut = threshold * kmax  # (K,), broadcast over (B, P, K)
+    with bar("extracting") as pb:
+        for tok in _batches(tokens, batch_size, device):
+            act = _batch_activations(kmers, tok, W)
+            hit = act > cut  # (B, P, K)
+            per_kernel = hit.sum(dim=(0, 1))
+            if int(per_kernel.sum()) * 64 < hit.numel():  # sparse: gather the few windows
+                b, p, k = torch.nonzero(hit, as_tuple=True)
+                counts += _count_windows(tok, b, k, p, K, W)
+            else:  # dense: one matrix product
+                counts += _count_dense(tok, hit, W).reshape(-1)
+            nsites += per_kernel
+            pb.update(len(tok))
+    return counts, nsites, kmax
 
 
 def seed_names(jaspar_map=None) -> dict:

@@ -184,146 +184,209 @@ def quickstart(out="motifq-quickstart", size: str = "small", device: str = "auto
 
 
 def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, say, n_threads: int) -> dict:
+    """The steps of :func:`quickstart` in order, each timed by a :class:`_Clock`; returns the
+    dict written to ``quickstart.json``."""
     sizes = SIZES[size]
-    figs = out / "figures"
-    figs.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "models").mkdir(exist_ok=True)
     (out / "predictions").mkdir(exist_ok=True)
     clock = _Clock(say)
     t_start = time.perf_counter()
-
-    # 1. data ----------------------------------------------------------------------------------
+    sim = clock.run("simulate", _simulate, sizes, seed, out)
     from .data.dataset import open_split
-    from .data.simulate import simulate, target_kinds, write_simulation
+    from .data.simulate import target_kinds
 
-    def make_data():
-        sim = simulate(sizes["n_train"], sizes["n_valid"], sizes["n_test"], length=sizes["length"], seed=seed)
-        write_simulation(sim, out / "data")
-        return sim
-
-    sim = clock.run("simulate", make_data)
-    planted, rules = sim.motifs, sim.rules
-    kinds = target_kinds(rules)
+    kinds = target_kinds(sim.rules)
     train, valid, test = (open_split(out / "data", s) for s in ("train", "valid", "test"))
-    targets = train.targets
+    trained = _train_models(clock, sizes, train, valid, out, seed, device, progress)
+    aucs, models = clock.run("evaluate on the test split", _evaluate_all, trained, test, out, device, progress)
+    metrics = _write_metrics(out, aucs, train.targets, kinds)
+    learned, skipped = clock.run("extract motifs from the DanQ kernels", _extract, models["DanQ"][0], test, valid,
+                                 sizes, out, progress)
+    matches = clock.run("compare the learned motifs with JASPAR 2024", _match, learned, out)
+    recovery = _recovery(sim.motifs, learned, matches)
+    _write_recovery(out, recovery)
+    clusters, informative = clock.run("cluster the learned motifs", _cluster, learned, out)
+    made = clock.run("figures (logos, curves, clusters)", _figures, out / "figures", learned, sim.motifs, recovery,
+                     trained, aucs, clusters)
+    result = {"timings": {name: round(dt, 2) for name, dt in clock.rows},
+              "settings": _settings(size, seed, device, sizes, trained, test, valid, n_threads),
+              "metrics": metrics, "kinds": kinds, "recovery": recovery,
+              "recovered": sum(r["recovered"] for r in recovery), "n_planted": len(sim.motifs),
+              "learned_motifs": len(learned), "kernels_without_sites": len(skipped),
+              "clustered": len(informative), "clusters": 0 if clusters is None else len(clusters.summaries),
+              "report": str(out / "report.html")}
+    _write_outputs(out, result, sim, made, train.targets, t_start)
+    say(f"recovered {result['recovered']} of {len(sim.motifs)} planted motifs at E < {_EVALUE}; report: "
+        f"{out / 'report.html'} ({result['timings']['total']:.0f} s in all)")
+    return result
 
-    # 2-4. models ------------------------------------------------------------------------------
+
+# 1. data --------------------------------------------------------------------------------------
+def _simulate(sizes, seed, out: Path):
+    """Simulate the dataset of this size and write it to ``out/data``; returns the simulation."""
+    from .data.simulate import simulate, write_simulation
+
+    sim = simulate(sizes["n_train"], sizes["n_valid"], sizes["n_test"], length=sizes["length"], seed=seed)
+    write_simulation(sim, out / "data")
+    return sim
+
+
+# 2-4. models ----------------------------------------------------------------------------------
+def _train_models(clock, sizes, train, valid, out: Path, seed, device, progress) -> dict:
+    """DanQ, CNN and LR trained one after another (a clock step each); label -> (ModelConfig,
+    TrainConfig, fit result)."""
     trained = {}
     for kind, label, steps in (("danq", "DanQ", sizes["steps"]), ("cnn", "CNN", sizes["steps"]),
                                ("lr", "LR", sizes["lr_steps"])):
         trained[label] = clock.run(f"train {label} ({steps} steps)", _train, kind, sizes, train, valid,
                                    out / "models" / f"{kind}.pt", seed, device, progress, steps)
+    return trained
 
-    # 5. evaluate ------------------------------------------------------------------------------
+
+# 5. evaluate ----------------------------------------------------------------------------------
+def _evaluate_all(trained, test, out: Path, device, progress):
+    """Each model's test-set predictions (saved to ``out/predictions``) and per-target AUCs;
+    returns (label -> TargetAUCs, label -> (model, checkpoint))."""
     from .evaluate import target_aucs
 
-    def evaluate_all():
-        res, models = {}, {}
-        labels = test.labels()
-        for label, (mc, _, _) in trained.items():
-            model, ckpt, p = _predict(out / "models" / f"{mc.kind}.pt", test, device, progress)
-            np.save(out / "predictions" / f"{mc.kind}.test.npy", p)
-            res[label] = target_aucs(labels, p)
-            models[label] = (model, ckpt)
-        return res, models
+    res, models = {}, {}
+    labels = test.labels()
+    for label, (mc, _, _) in trained.items():
+        model, ckpt, p = _predict(out / "models" / f"{mc.kind}.pt", test, device, progress)
+        np.save(out / "predictions" / f"{mc.kind}.test.npy", p)
+        res[label] = target_aucs(labels, p)
+        models[label] = (model, ckpt)
+    return res, models
 
-    aucs, models = clock.run("evaluate on the test split", evaluate_all)
+
+def _write_metrics(out: Path, aucs, targets, kinds) -> dict:
+    """``metrics.tsv`` (one row per target, ROC AUC and PR AUC of every model); returns
+    model -> target -> {roc_auc, pr_auc}."""
     metrics = {label: {t: {"roc_auc": float(a.roc_auc[j]), "pr_auc": float(a.pr_auc[j])} for j, t in enumerate(targets)}
                for label, a in aucs.items()}
     with atomic_write(out / "metrics.tsv") as fh:
         fh.write("target\tkind\t" + "\t".join(f"{m}_roc_auc\t{m}_pr_auc" for m in aucs) + "\n")
         for j, t in enumerate(targets):
             fh.write(f"{t}\t{kinds[t]}\t" + "\t".join(f"{a.roc_auc[j]:.4f}\t{a.pr_auc[j]:.4f}" for a in aucs.values()) + "\n")
+    return metrics
 
-    # 6. extract -------------------------------------------------------------------------------
+
+# 6. extract -----------------------------------------------------------------------------------
+def _extract(danq, test, valid, sizes, out: Path, progress):
+    """Motifs from the DanQ's kernels over test and validation sequences (Basset's rule),
+    written to ``learned_motifs.meme``; returns (motifs, kernels without sites)."""
     from .extract import extract_motifs
     from .formats import write_meme
 
-    def extract():
-        conv = models["DanQ"][0].conv.cpu()
-        seqs = np.concatenate([np.asarray(test.tokens[:sizes["extract_seqs"]]), np.asarray(valid.tokens)])
-        motifs, skipped, _ = extract_motifs(conv, seqs, mode="position", threshold=_THRESHOLD, min_sites=10,
-                                            trim=0.3, progress=progress)
-        write_meme(out / "learned_motifs.meme", motifs)
-        return motifs, skipped
+    conv = danq.conv.cpu()
+    seqs = np.concatenate([np.asarray(test.tokens[:sizes["extract_seqs"]]), np.asarray(valid.tokens)])
+    motifs, skipped, _ = extract_motifs(conv, seqs, mode="position", threshold=_THRESHOLD, min_sites=10,
+                                        trim=0.3, progress=progress)
+    write_meme(out / "learned_motifs.meme", motifs)
+    return motifs, skipped
 
-    learned, skipped = clock.run("extract motifs from the DanQ kernels", extract)
 
-    # 7. compare -------------------------------------------------------------------------------
+# 7. compare -----------------------------------------------------------------------------------
+def _match(learned, out: Path):
+    """The learned motifs compared with JASPAR 2024 (``matches.tsv``; every pair, E-values);
+    returns the table (empty with no learned motif)."""
     from .compare import compare
     from .jaspar import load_motifs
 
-    def match():
-        db = load_motifs("jaspar2024")
-        table = compare(learned, db, min_overlap=5, thresh=1.0, evalue=True) if learned else None
-        if table is None:
-            import pandas as pd
+    db = load_motifs("jaspar2024")
+    table = compare(learned, db, min_overlap=5, thresh=1.0, evalue=True) if learned else None
+    if table is None:
+        import pandas as pd
 
-            from .compare import COLUMNS
-            table = pd.DataFrame(columns=COLUMNS)
-        with atomic_write(out / "matches.tsv") as fh:
-            table.to_csv(fh, sep="\t", index=False)
-        return table, db
+        from .compare import COLUMNS
+        table = pd.DataFrame(columns=COLUMNS)
+    with atomic_write(out / "matches.tsv") as fh:
+        table.to_csv(fh, sep="\t", index=False)
+    return table
 
-    matches, db = clock.run("compare the learned motifs with JASPAR 2024", match)
-    recovery = _recovery(planted, learned, matches)
-    n_rec = sum(r["recovered"] for r in recovery)
+
+def _write_recovery(out: Path, recovery) -> None:
+    """``recovery.tsv``: one row per planted motif (:func:`_recovery`)."""
     with atomic_write(out / "recovery.tsv") as fh:
         cols = list(recovery[0])
         fh.write("\t".join(cols) + "\n")
         fh.writelines("\t".join(str(r[c]) for c in cols) + "\n" for r in recovery)
 
-    # 8. cluster -------------------------------------------------------------------------------
+
+# 8. cluster -----------------------------------------------------------------------------------
+def _cluster(learned, out: Path):
+    """The learned motifs with >= 3 bits in all, clustered (``clusters.tsv``); returns
+    (ClusterResult or None when fewer than two, those motifs)."""
     from .cluster import cluster_motifs, clusters_table
 
-    def cluster():
-        informative = [m for m in learned if m.information_content().sum() >= 3.0]
-        if len(informative) < 2:
-            return None, informative
-        res = cluster_motifs(informative)
-        with atomic_write(out / "clusters.tsv") as fh:
-            clusters_table(res).to_csv(fh, sep="\t", index=False)
-        return res, informative
+    informative = [m for m in learned if m.information_content().sum() >= 3.0]
+    if len(informative) < 2:
+        return None, informative
+    res = cluster_motifs(informative)
+    with atomic_write(out / "clusters.tsv") as fh:
+        clusters_table(res).to_csv(fh, sep="\t", index=False)
+    return res, informative
 
-    clusters, informative = clock.run("cluster the learned motifs", cluster)
 
-    # 9. figures -------------------------------------------------------------------------------
-    def figures():
-        import matplotlib.pyplot as plt
+# 9. figures -----------------------------------------------------------------------------------
+def _figures(figs: Path, learned, planted, recovery, trained, aucs, clusters) -> dict:
+    """Every figure of the report, saved under `figs`; returns figure key -> path."""
+    made = _match_logos(figs, learned, planted, recovery)
+    made.update(_metric_figures(figs, trained, aucs))
+    if clusters is not None:
+        from .plot import plot_cluster_heatmap, save_figure
 
-        from .plot import plot_cluster_heatmap, plot_logo, plot_match, save_figure, tomtom_placement
-        from .plot_metrics import plot_auc_scatter, plot_training_curves
+        axes = plot_cluster_heatmap(clusters)
+        made["clusters"] = save_figure(axes[0].figure, figs / "clusters.png", dpi=90)
+    return made
 
-        made = {}
-        by_id = {m.id: m for m in learned}
-        for r, m in zip(recovery, planted):
-            if r["kernel"]:
-                q = by_id[r["kernel"]]
-                off = tomtom_placement(q.width, m.width, r["offset"], r["strand"])
-                axes = plot_match(q, m, off, r["strand"], pvalue=r["pvalue"], evalue=r["evalue"])
-                fig = axes[0].figure
-            else:
-                fig, ax = plt.subplots(figsize=(4, 1.8))
-                plot_logo(m, ax=ax, title=f"{m.id} {m.name}: no learned match")
-            made[f"logo_{r['motif']}"] = save_figure(fig, figs / f"logo_{r['motif']}.png", dpi=90)
-        fig, axes = plt.subplots(1, len(trained), figsize=(4.2 * len(trained), 3.2))
-        for ax, (label, (_, _, res)) in zip(np.atleast_1d(axes), trained.items()):
-            plot_training_curves(res["metrics"], ax=ax)
-            ax.set_title(label)
-        made["training_curves"] = save_figure(fig, figs / "training_curves.png", dpi=90)
-        fig, axes = plt.subplots(1, 2, figsize=(8.4, 4))
-        plot_auc_scatter(aucs["CNN"].pr_auc, aucs["DanQ"].pr_auc, "CNN", "DanQ", metric="PR AUC", ax=axes[0])
-        plot_auc_scatter(aucs["LR"].pr_auc, aucs["DanQ"].pr_auc, "LR", "DanQ", metric="PR AUC", ax=axes[1])
-        made["auc_scatter"] = save_figure(fig, figs / "auc_scatter.png", dpi=90)
-        if clusters is not None:
-            axes = plot_cluster_heatmap(clusters)
-            made["clusters"] = save_figure(axes[0].figure, figs / "clusters.png", dpi=90)
-        return made
 
-    made = clock.run("figures (logos, curves, clusters)", figures)
+def _match_logos(figs: Path, learned, planted, recovery) -> dict:
+    """One figure per planted motif: its best learned kernel aligned with it, or its logo alone."""
+    import matplotlib.pyplot as plt
 
-    # 10. report -------------------------------------------------------------------------------
-    settings = {
+    from .plot import plot_logo, plot_match, save_figure, tomtom_placement
+
+    made = {}
+    by_id = {m.id: m for m in learned}
+    for r, m in zip(recovery, planted):
+        if r["kernel"]:
+            q = by_id[r["kernel"]]
+            off = tomtom_placement(q.width, m.width, r["offset"], r["strand"])
+            axes = plot_match(q, m, off, r["strand"], pvalue=r["pvalue"], evalue=r["evalue"])
+            fig = axes[0].figure
+        else:
+            fig, ax = plt.subplots(figsize=(4, 1.8))
+            plot_logo(m, ax=ax, title=f"{m.id} {m.name}: no learned match")
+        made[f"logo_{r['motif']}"] = save_figure(fig, figs / f"logo_{r['motif']}.png", dpi=90)
+    return made
+
+
+def _metric_figures(figs: Path, trained, aucs) -> dict:
+    """The training curves of every model and the PR AUC scatter plots (DanQ against CNN, LR)."""
+    import matplotlib.pyplot as plt
+
+    from .plot import save_figure
+    from .plot_metrics import plot_auc_scatter, plot_training_curves
+
+    made = {}
+    fig, axes = plt.subplots(1, len(trained), figsize=(4.2 * len(trained), 3.2))
+    for ax, (label, (_, _, res)) in zip(np.atleast_1d(axes), trained.items()):
+        plot_training_curves(res["metrics"], ax=ax)
+        ax.set_title(label)
+    made["training_curves"] = save_figure(fig, figs / "training_curves.png", dpi=90)
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 4))
+    plot_auc_scatter(aucs["CNN"].pr_auc, aucs["DanQ"].pr_auc, "CNN", "DanQ", metric="PR AUC", ax=axes[0])
+    plot_auc_scatter(aucs["LR"].pr_auc, aucs["DanQ"].pr_auc, "LR", "DanQ", metric="PR AUC", ax=axes[1])
+    made["auc_scatter"] = save_figure(fig, figs / "auc_scatter.png", dpi=90)
+    return made
+
+
+# 10. report -----------------------------------------------------------------------------------
+def _settings(size, seed, device, sizes, trained, test, valid, n_threads) -> dict:
+    """The settings of the run as the report and ``quickstart.json`` state them."""
+    return {
         "size": size, "seed": seed, "device": device,
         "data": {k: sizes[k] for k in ("n_train", "n_valid", "n_test", "length")},
         "models": {label: {k: v for k, v in mc.to_dict().items() if k in ("kind", "conv_kernels", "conv_width", "pool",
@@ -341,22 +404,19 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, sa
         "machine": {"python": platform.python_version(), "cpu": platform.machine(),
                     "threads": n_threads},
     }
-    timings = {name: round(dt, 2) for name, dt in clock.rows}
-    result = {"timings": timings, "settings": settings, "metrics": metrics, "kinds": kinds,
-              "recovery": recovery, "recovered": n_rec, "n_planted": len(planted),
-              "learned_motifs": len(learned), "kernels_without_sites": len(skipped),
-              "clustered": len(informative), "clusters": 0 if clusters is None else len(clusters.summaries),
-              "report": str(out / "report.html")}
+
+
+def _write_outputs(out: Path, result, sim, made, targets, t_start) -> None:
+    """The reports (timed: written once to time them, then again with the report and total
+    times in their table) and ``quickstart.json``."""
+    timings = result["timings"]
     t = time.perf_counter()
-    _write_reports(out, result, rules, planted, made, targets)
+    _write_reports(out, result, sim.rules, sim.motifs, made, targets)
     timings["report"] = round(time.perf_counter() - t, 2)
     timings["total"] = round(time.perf_counter() - t_start, 2)
-    _write_reports(out, result, rules, planted, made, targets)
+    _write_reports(out, result, sim.rules, sim.motifs, made, targets)
     with atomic_write(out / "quickstart.json") as fh:
         json.dump(_clean(result), fh, indent=1)
-    say(f"recovered {n_rec} of {len(planted)} planted motifs at E < {_EVALUE}; report: {out / 'report.html'} "
-        f"({timings['total']:.0f} s in all)")
-    return result
 
 
 def _clean(x):
@@ -399,15 +459,25 @@ def _sections(result, rules, planted, made, targets):
     """The report as a list of (kind, payload): ('h', text), ('p', text), ('table', (header, rows)),
     ('img', (key, alt)). Rendered to HTML and Markdown by the writers."""
     names = {m.id: m.name for m in planted}
-    kinds = result["kinds"]
+    return (_intro_section(result) + _recovery_section(result, names, made)
+            + _auc_section(result, rules, names, made, targets) + _curves_section()
+            + _clusters_section(result, made) + _settings_section(result) + _timings_section(result))
+
+
+def _intro_section(result):
+    """Title and what was run."""
     s = result["settings"]
-    out = [("h1", "motifq quickstart report")]
     tot = result["timings"].get("total")
-    out.append(("p", f"Simulated data → DanQ, CNN and LR trained on this machine → evaluation → motifs from the "
-                     f"DanQ kernels → Tomtom-like comparison with JASPAR 2024 → clustering. Size "
-                     f"`{s['size']}`, seed {s['seed']}" + (f", {tot:.0f} s in all." if tot else ".")))
+    return [("h1", "motifq quickstart report"),
+            ("p", f"Simulated data → DanQ, CNN and LR trained on this machine → evaluation → motifs from the "
+                  f"DanQ kernels → Tomtom-like comparison with JASPAR 2024 → clustering. Size "
+                  f"`{s['size']}`, seed {s['seed']}" + (f", {tot:.0f} s in all." if tot else "."))]
+
+
+def _recovery_section(result, names, made):
+    """The planted motifs, the learned kernel that matches each best, and their logos."""
     rec, n = result["recovered"], result["n_planted"]
-    out.append(("h2", "Planted motifs and what the DanQ learned"))
+    out = [("h2", "Planted motifs and what the DanQ learned")]
     out.append(("p", f"**{rec} of {n}** planted motifs recovered: a learned kernel matches the planted JASPAR "
                      f"matrix with E < {_EVALUE} (against all 879 JASPAR 2024 CORE vertebrate matrices). The DanQ "
                      f"started from random kernels (no JASPAR seeding). {result['learned_motifs']} kernels gave "
@@ -425,54 +495,86 @@ def _sections(result, rules, planted, made, targets):
         key = f"logo_{r['motif']}"
         if key in made:
             out.append(("img", (key, f"{r['name']}: learned vs JASPAR")))
-    out.append(("h2", "Per-target AUCs on the test split: DanQ vs CNN vs LR"))
+    return out
+
+
+def _auc_section(result, rules, names, made, targets):
+    """Per-target AUCs of every model, the grammar targets read beside their motifs' presence
+    targets, and the AUC scatter plots."""
+    out = [("h2", "Per-target AUCs on the test split: DanQ vs CNN vs LR")]
     out.append(("p", "Predictions are the mean of the forward and reverse-complement strands. **Grammar** targets "
                      "(marked ★) are positive only when two motifs occur in a given order, strand and spacing; "
                      "decoys hold the same two motifs otherwise, so co-occurrence alone cannot score them — the "
                      "BiLSTM is what should help there. Noise targets are random labels (AUC ≈ 0.5 expected)."))
-    models = list(result["metrics"])
+    out.append(("table", _auc_table(result, rules, names, targets)))
+    out += _grammar_notes(result, rules, targets)
+    if "auc_scatter" in made:
+        out.append(("img", ("auc_scatter", "PR AUC per target, DanQ against the CNN and the LR")))
+    return out
+
+
+def _auc_table(result, rules, names, targets):
+    """(header, rows): one row per target (its kind and rule, PR and ROC AUC of every model),
+    then the mean of each kind."""
+    kinds = result["kinds"]
+    metrics = result["metrics"]
+    models = list(metrics)
     header = ["target", "kind", "rule"] + [f"{m} PR AUC" for m in models] + [f"{m} ROC AUC" for m in models]
     rows = []
     rule_by_name = {r["name"]: r for r in rules["targets"]}
     for t in targets:
         mark = " ★" if kinds[t] == "grammar" else ""
         row = [t + mark, kinds[t], _rule_text(rule_by_name[t], names)]
-        row += [_fmt(result["metrics"][m][t]["pr_auc"]) for m in models]
-        row += [_fmt(result["metrics"][m][t]["roc_auc"]) for m in models]
+        row += [_fmt(metrics[m][t]["pr_auc"]) for m in models]
+        row += [_fmt(metrics[m][t]["roc_auc"]) for m in models]
         rows.append(row)
     for kind in ("presence", "grammar", "cluster", "noise"):
         ts = [t for t in targets if kinds[t] == kind]
         if ts:
             row = [f"mean of {kind}", kind, f"{len(ts)} targets"]
-            row += [_fmt(np.nanmean([result["metrics"][m][t]["pr_auc"] for t in ts])) for m in models]
-            row += [_fmt(np.nanmean([result["metrics"][m][t]["roc_auc"] for t in ts])) for m in models]
+            row += [_fmt(np.nanmean([metrics[m][t]["pr_auc"] for t in ts])) for m in models]
+            row += [_fmt(np.nanmean([metrics[m][t]["roc_auc"] for t in ts])) for m in models]
             rows.append(row)
-    out.append(("table", (header, rows)))
-    g = [t for t in targets if kinds[t] == "grammar"]
-    if g and "DanQ" in result["metrics"] and "CNN" in result["metrics"]:
-        d = np.nanmean([result["metrics"]["DanQ"][t]["pr_auc"] - result["metrics"]["CNN"][t]["pr_auc"] for t in g])
-        out.append(("p", f"On the grammar targets DanQ's PR AUC is {'ahead of' if d > 0 else 'not ahead of'} the "
-                         f"CNN's by {d:+.3f} on average (same kernels, pooling, dense layer and training steps; "
-                         f"the CNN lacks only the BiLSTM)."))
-        presence = {r["motif"]: r["name"] for r in rules["targets"] if r["kind"] == "presence"}
-        parts = []
-        for t in g:
-            r = rule_by_name[t]
-            a, b = presence.get(r["first"]), presence.get(r["second"])
-            if a is None or b is None:
-                continue
-            parts.append(f"{t}: " + ", ".join(
-                f"{m} {_fmt(result['metrics'][m][t]['pr_auc'])} (its presence PR AUCs {_fmt(result['metrics'][m][a]['pr_auc'])}"
-                f" / {_fmt(result['metrics'][m][b]['pr_auc'])})" for m in ("DanQ", "CNN")))
-        if parts:
-            out.append(("p", "A grammar target can only be scored by a model that detects both of its motifs, so "
-                             "read each grammar PR AUC beside how well the same model learned the two motifs on "
-                             "their own: " + "; ".join(parts) + "."))
-    if "auc_scatter" in made:
-        out.append(("img", ("auc_scatter", "PR AUC per target, DanQ against the CNN and the LR")))
-    out.append(("h2", "Training curves"))
-    out.append(("img", ("training_curves", "training and validation loss")))
-    out.append(("h2", "Clusters of the learned motifs"))
+    return header, rows
+
+
+def _grammar_notes(result, rules, targets):
+    """DanQ against the CNN on the grammar targets, and each grammar PR AUC beside those of its
+    two motifs' presence targets (paragraphs; none without grammar targets or either model)."""
+    metrics = result["metrics"]
+    g = [t for t in targets if result["kinds"][t] == "grammar"]
+    if not (g and "DanQ" in metrics and "CNN" in metrics):
+        return []
+    d = np.nanmean([metrics["DanQ"][t]["pr_auc"] - metrics["CNN"][t]["pr_auc"] for t in g])
+    out = [("p", f"On the grammar targets DanQ's PR AUC is {'ahead of' if d > 0 else 'not ahead of'} the "
+                 f"CNN's by {d:+.3f} on average (same kernels, pooling, dense layer and training steps; "
+                 f"the CNN lacks only the BiLSTM).")]
+    rule_by_name = {r["name"]: r for r in rules["targets"]}
+    presence = {r["motif"]: r["name"] for r in rules["targets"] if r["kind"] == "presence"}
+    parts = []
+    for t in g:
+        r = rule_by_name[t]
+        a, b = presence.get(r["first"]), presence.get(r["second"])
+        if a is None or b is None:
+            continue
+        parts.append(f"{t}: " + ", ".join(
+            f"{m} {_fmt(metrics[m][t]['pr_auc'])} (its presence PR AUCs {_fmt(metrics[m][a]['pr_auc'])}"
+            f" / {_fmt(metrics[m][b]['pr_auc'])})" for m in ("DanQ", "CNN")))
+    if parts:
+        out.append(("p", "A grammar target can only be scored by a model that detects both of its motifs, so "
+                         "read each grammar PR AUC beside how well the same model learned the two motifs on "
+                         "their own: " + "; ".join(parts) + "."))
+    return out
+
+
+def _curves_section():
+    """The training curves figure."""
+    return [("h2", "Training curves"), ("img", ("training_curves", "training and validation loss"))]
+
+
+def _clusters_section(result, made):
+    """The cluster heatmap of the learned motifs, or why there is none."""
+    out = [("h2", "Clusters of the learned motifs")]
     if "clusters" in made:
         out.append(("p", f"The {result['clustered']} learned motifs with ≥ 3 bits in all, clustered as RSAT "
                          f"matrix-clustering does (Pearson correlation and width-normalised correlation, average "
@@ -481,18 +583,27 @@ def _sections(result, rules, planted, made, targets):
         out.append(("img", ("clusters", "clustered learned motifs")))
     else:
         out.append(("p", f"Only {result['clustered']} learned motifs have ≥ 3 bits in all: nothing to cluster."))
-    out.append(("h2", "Settings"))
+    return out
+
+
+def _architecture(mc) -> str:
+    """One model's architecture in words, from its settings entry."""
+    if mc.get("kind") == "lr":
+        return f"logistic regression on 1..{mc['kmax']}-mer counts"
+    return (f"conv {mc['conv_kernels']}×{mc['conv_width']}, pool {mc['pool']}"
+            + (f", BiLSTM {mc['lstm_units']}+{mc['lstm_units']}" if mc.get("kind") == "danq" else "")
+            + f", dense {mc['dense']}, dropout {' / '.join(f'{d:g}' for d in mc['dropouts'])}")
+
+
+def _settings_section(result):
+    """The models and their training, why these settings (``small``), the data, extraction and
+    comparison settings."""
+    s = result["settings"]
+    out = [("h2", "Settings")]
     rows = []
     for label, tr in s["training"].items():
-        mc = s["models"][label]
-        if mc.get("kind") == "lr":
-            arch = f"logistic regression on 1..{mc['kmax']}-mer counts"
-        else:
-            arch = (f"conv {mc['conv_kernels']}×{mc['conv_width']}, pool {mc['pool']}"
-                    + (f", BiLSTM {mc['lstm_units']}+{mc['lstm_units']}" if mc.get("kind") == "danq" else "")
-                    + f", dense {mc['dense']}, dropout {' / '.join(f'{d:g}' for d in mc['dropouts'])}")
-        rows.append([label, arch, tr["optimizer"], str(tr["lr"]), str(tr["batch_size"]), str(tr["steps_done"]),
-                     _fmt(tr["best_valid_loss"], 4)])
+        rows.append([label, _architecture(s["models"][label]), tr["optimizer"], str(tr["lr"]), str(tr["batch_size"]),
+                     str(tr["steps_done"]), _fmt(tr["best_valid_loss"], 4)])
     out.append(("table", (["model", "architecture", "optimizer", "learning rate", "batch", "steps", "best valid loss"], rows)))
     if s["size"] == "small":
         out.append(("p", WHY_SETTINGS))
@@ -503,12 +614,16 @@ def _sections(result, rules, planted, made, targets):
                      f"augmentation on. Motif extraction: Basset's rule (every window above "
                      f"{s['extraction']['threshold']:.0%} of the kernel's maximum), {s['extraction']['sequences']:,} sequences, edges below "
                      f"{s['extraction']['trim_bits']} bits trimmed. Comparison: Pearson column scores, overlap ≥ 5."))
-    out.append(("h2", "Time per step"))
-    rows = [[k, f"{v:.1f}"] for k, v in result["timings"].items()]
-    out.append(("table", (["step", "seconds"], rows)))
-    m = s["machine"]
-    out.append(("p", f"Python {m['python']} on {m['cpu']}, {m['threads']} torch threads, device `{s['device']}`."))
     return out
+
+
+def _timings_section(result):
+    """Seconds per step and the machine."""
+    rows = [[k, f"{v:.1f}"] for k, v in result["timings"].items()]
+    s = result["settings"]
+    m = s["machine"]
+    return [("h2", "Time per step"), ("table", (["step", "seconds"], rows)),
+            ("p", f"Python {m['python']} on {m['cpu']}, {m['threads']} torch threads, device `{s['device']}`.")]
 
 
 def _md_inline(text: str) -> str:

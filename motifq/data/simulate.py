@@ -441,19 +441,12 @@ def simulate(n_train: int = 20000, n_valid: int = 2000, n_test: int = 4000, leng
         Splits with tokens (N, L) uint8 (A, C, G, T = 0..3) and labels (N, T), motifs, rules and
         the planted instances.
     """
-    from ..jaspar import load_motifs
-
     sizes = {"train": n_train, "valid": n_valid, "test": n_test}
     for k, v in sizes.items():
         check(isinstance(v, (int, np.integer)) and v >= 0, f"n_{k}: must be a whole number >= 0, got {v!r}")
     check(sum(sizes.values()) > 0, "simulate: all splits are empty")
     check(isinstance(length, (int, np.integer)) and length >= 200, f"length: must be at least 200, got {length!r}")
-    motifs = DEFAULT_MOTIFS if motifs is None else motifs
-    motif_list = list(load_motifs(motifs)) if isinstance(motifs, (str, Path)) else list(motifs)
-    check(len(motif_list) > 0, "motifs: none given")
-    ids = [m.id for m in motif_list]
-    check(len(set(ids)) == len(ids), f"motifs: IDs must be distinct, got {', '.join(ids)}")
-    check(max(m.width for m in motif_list) <= 64, "motifs: a motif is wider than 64")
+    motif_list = _planted_motifs(DEFAULT_MOTIFS if motifs is None else motifs)
     rules = make_rules(motif_list, n_noise=_N_NOISE)
     children = np.random.SeedSequence(int(seed)).spawn(len(SPLITS))
     splits, parts = {}, []
@@ -464,8 +457,29 @@ def simulate(n_train: int = 20000, n_valid: int = 2000, n_test: int = 4000, leng
                                       np.random.default_rng(child))
         splits[name], parts = split, parts + [inst]
     instances = {c: np.concatenate([p[c] for p in parts]) for c in _INSTANCE_COLUMNS}
+    desc = (f"motifq simulation (seed {seed}): {len(motif_list)} JASPAR motifs planted in a human-like "
+            f"Markov background; {len(rules)} targets (presence, grammar, cluster, noise); ground truth in truth/")
+    return Simulation(splits, motif_list, _info(seed, length, motif_list, rules), instances, desc)
+
+
+def _planted_motifs(motifs) -> list:
+    """The motifs to plant as a list of Motif (from a :func:`motifq.jaspar.load_motifs` spec or
+    Motif objects), checked: at least one, distinct IDs, at most 64 wide."""
+    from ..jaspar import load_motifs
+
+    motif_list = list(load_motifs(motifs)) if isinstance(motifs, (str, Path)) else list(motifs)
+    check(len(motif_list) > 0, "motifs: none given")
+    ids = [m.id for m in motif_list]
+    check(len(set(ids)) == len(ids), f"motifs: IDs must be distinct, got {', '.join(ids)}")
+    check(max(m.width for m in motif_list) <= 64, "motifs: a motif is wider than 64")
+    return motif_list
+
+
+def _info(seed, length, motif_list, rules) -> dict:
+    """The simulation's rules as saved in ``truth/rules.json`` (``Simulation.rules``): seed,
+    motifs, targets, background model (A, C, G, T) and planting rates."""
     start, trans = _transition(HUMAN_DINUCLEOTIDES)
-    info = {
+    return {
         "format": "motifq-simulation", "version": 1, "seed": int(seed), "length": int(length),
         "motifs": [{"id": m.id, "name": m.name, "width": m.width,
                     "total_ic": round(float(m.information_content().sum()), 3)} for m in motif_list],
@@ -480,9 +494,6 @@ def simulate(n_train: int = 20000, n_valid: int = 2000, n_test: int = 4000, leng
                      "overlap": "none", "tries_per_unit": _TRIES},
         "coordinates": "0-based start, end exclusive, forward strand of the stored sequence",
     }
-    desc = (f"motifq simulation (seed {seed}): {len(motif_list)} JASPAR motifs planted in a human-like "
-            f"Markov background; {len(rules)} targets (presence, grammar, cluster, noise); ground truth in truth/")
-    return Simulation(splits, motif_list, info, instances, desc)
 
 
 # ---------------------------------------------------------------------------------------------
