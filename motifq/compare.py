@@ -42,7 +42,7 @@ import numpy as np
 from .errors import check
 from .motif import Motif
 
-__all__ = ["compare", "pvalue_matrix", "qvalues", "format_table", "ComparisonMatrices", "COLUMNS", "DISTANCES"]
+__all__ = ["compare", "compare_columns", "pvalue_matrix", "qvalues", "format_table", "ComparisonMatrices", "COLUMNS", "DISTANCES"]
 
 #: Columns of the table :func:`compare` returns: Tomtom's ``-text`` output, in its order.
 COLUMNS = ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value", "Overlap",
@@ -325,6 +325,31 @@ def compare(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif
 
     return pd.DataFrame(_compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all),
                         columns=COLUMNS)
+
+
+def compare_columns(queries, targets, dist: str = "pearson", min_overlap: int = 1, motif_pseudo: float = 0.1,
+                    thresh: float = 0.5, evalue: bool = False, keep_all: bool = False, databases=None) -> dict:
+    """:func:`compare`'s table as a dict of column name -> list or array (no pandas), for
+    :func:`format_table`.
+
+    Parameters
+    ----------
+    queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue
+        As :func:`compare`.
+    keep_all : bool
+        Keep every query-target pair, ignoring `thresh` (:func:`compare`'s ``all``).
+        Default is False.
+    databases : sequence of int or None
+        (n_targets,) the database (file) each target comes from, in the order given: Tomtom
+        sorts ties by it. Default is None (one database).
+
+    Returns
+    -------
+    dict of str -> list or numpy.ndarray
+        Keys :data:`COLUMNS`, one entry per row.
+    """
+    return _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, keep_all,
+                            _db=databases)
 
 
 def _compare_columns(queries, targets, dist, min_overlap, motif_pseudo, thresh, evalue, all, _db=None) -> dict:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from .errors import check
 
 __all__ = ["ModelConfig", "TrainConfig", "MODEL_KINDS", "MODEL_DEFAULTS", "INITS", "OPTIMIZERS",
-           "MAX_PARAMETERS", "MAX_LENGTH", "MAX_UNITS"]
+           "MAX_PARAMETERS", "MAX_LENGTH", "MAX_UNITS", "check_device",
+           "check_model_options"]
 
 MODEL_KINDS = ("danq", "danq-jaspar", "deepsea", "cnn", "lr")
 INITS = ("uniform", "pytorch")
@@ -70,12 +71,14 @@ def _type_ok(value, kind: str) -> bool:
     return False
 
 
-def _check_types(obj, what: str) -> None:
-    """Every field of the dataclass `obj` has its annotated type; floats are finite."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        check(_type_ok(value, str(f.type)),
-              f"{what}: {f.name.replace('_', '-')} must be {_describe(str(f.type))}, got {value!r}")
+def _check_types(cls, values: dict, what: str) -> None:
+    """Every field of the dataclass `cls` in `values` has its annotated type; floats are finite."""
+    for f in dataclasses.fields(cls):
+        if f.name in values:
+            value = values[f.name]
+            name = f.name.replace("_", "-")
+            check(_type_ok(value, str(f.type)),
+                  f"{what + ': ' if what else ''}{name}: must be {_describe(str(f.type))}, got {value!r}")
 
 
 def _describe(kind: str) -> str:
@@ -85,6 +88,26 @@ def _describe(kind: str) -> str:
     parts = [k.strip() for k in kind.split("|")]
     return " or ".join(f"a list of {plural.get(k[6:].split(',')[0].strip(), k)}" if k.startswith("tuple[")
                        else words.get(k, k) for k in parts)
+
+
+def check_device(name: str, what: str = "device") -> str:
+    """Return `name` after checking that it names a device motifq runs on: ``auto``, ``cpu``,
+    ``cuda`` or ``cuda:N`` (whether CUDA is present is checked when the device is used).
+
+    Parameters
+    ----------
+    name : str
+    what : str
+        Named in the message. Default is ``device``.
+
+    Returns
+    -------
+    str
+    """
+    ok = isinstance(name, str) and (name in ("auto", "cpu", "cuda")
+                                    or (name.startswith("cuda:") and name[5:].isdigit()))
+    check(ok, f"{what}: {name!r} is not auto, cpu, cuda or cuda:N")
+    return name
 
 
 def _from_dict(cls, d: dict, what: str):
@@ -155,7 +178,7 @@ class ModelConfig:
     init: str = "uniform"
 
     def __post_init__(self):
-        _check_types(self, "model")
+        _check_types(type(self), self.__dict__, "model")
         self.dropouts = tuple(float(x) for x in self.dropouts)
         self.extra_conv_kernels = tuple(int(x) for x in self.extra_conv_kernels)
         self.validate()
@@ -184,21 +207,7 @@ class ModelConfig:
     def validate(self) -> None:
         """Raise MotifqError when the sizes cannot make a model for `length`-base input, or would
         make one over :data:`MAX_PARAMETERS` (checked before anything is allocated)."""
-        _check_types(self, "model")
-        check(self.kind in MODEL_KINDS, f"model: {self.kind!r} is not one of {', '.join(MODEL_KINDS)}")
-        check(1 <= self.n_targets <= MAX_UNITS, f"model: n-targets must be in 1..{MAX_UNITS}, got {self.n_targets}")
-        check(1 <= self.length <= MAX_LENGTH, f"model: length must be in 1..{MAX_LENGTH}, got {self.length}")
-        for name in ("conv_kernels", "lstm_units", "dense"):
-            check(0 <= getattr(self, name) <= MAX_UNITS,
-                  f"model: {name.replace('_', '-')} must be in 0..{MAX_UNITS}, got {getattr(self, name)}")
-        check(all(0 <= k <= MAX_UNITS for k in self.extra_conv_kernels),
-              f"model: extra-conv-kernels must be in 0..{MAX_UNITS}, got {self.extra_conv_kernels}")
-        for name in ("conv_width", "pool"):
-            check(0 <= getattr(self, name) <= MAX_LENGTH,
-                  f"model: {name.replace('_', '-')} must be in 0..{MAX_LENGTH}, got {getattr(self, name)}")
-        check(all(0.0 <= p < 1.0 for p in self.dropouts), f"model: dropouts must be in [0, 1), got {self.dropouts}")
-        check(self.l2 >= 0, f"model: l2 must be >= 0, got {self.l2}")
-        check(self.init in INITS, f"model: init {self.init!r} is not one of {', '.join(INITS)}")
+        _check_model_fields(dataclasses.asdict(self))
         if self.kind == "lr":
             check(1 <= self.kmax <= 8, f"model: kmax must be in 1..8, got {self.kmax}")
             check(self.length >= self.kmax, f"model: length {self.length} is shorter than kmax {self.kmax}")
@@ -258,6 +267,52 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
         return _from_dict(cls, d, "model config")
+
+
+class _Values:
+    """Attribute access to a dict of field values."""
+
+    def __init__(self, d: dict):
+        self.__dict__.update(d)
+
+
+def _check_model_fields(values: dict) -> None:
+    """Types and per-field ranges of ModelConfig values (no checks across fields)."""
+    _check_types(ModelConfig, values, "model")
+    v = _Values(values)
+    check(v.kind in MODEL_KINDS, f"model: {v.kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    check(1 <= v.n_targets <= MAX_UNITS, f"model: n-targets must be in 1..{MAX_UNITS}, got {v.n_targets}")
+    check(1 <= v.length <= MAX_LENGTH, f"model: length must be in 1..{MAX_LENGTH}, got {v.length}")
+    for name in ("conv_kernels", "lstm_units", "dense"):
+        check(0 <= getattr(v, name) <= MAX_UNITS,
+              f"model: {name.replace('_', '-')} must be in 0..{MAX_UNITS}, got {getattr(v, name)}")
+    check(all(0 <= k <= MAX_UNITS for k in v.extra_conv_kernels),
+          f"model: extra-conv-kernels must be in 0..{MAX_UNITS}, got {v.extra_conv_kernels}")
+    for name in ("conv_width", "pool"):
+        check(0 <= getattr(v, name) <= MAX_LENGTH,
+              f"model: {name.replace('_', '-')} must be in 0..{MAX_LENGTH}, got {getattr(v, name)}")
+    check(all(0.0 <= p < 1.0 for p in v.dropouts), f"model: dropouts must be in [0, 1), got {v.dropouts}")
+    check(v.l2 >= 0, f"model: l2 must be >= 0, got {v.l2}")
+    check(v.init in INITS, f"model: init {v.init!r} is not one of {', '.join(INITS)}")
+
+
+def check_model_options(kind: str = "danq", **overrides) -> None:
+    """Check model options before the data are read: each value's type and range, as
+    :meth:`ModelConfig.validate` will (the checks that need the input length and the number of
+    targets come when the config is built).
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`MODEL_KINDS`. Default is ``danq``.
+    **overrides
+        Field values; ``None`` values are ignored.
+    """
+    check(kind in MODEL_KINDS, f"model: {kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    values = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+    values.update(MODEL_DEFAULTS[kind], kind=kind)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    _check_model_fields(values)
 
 
 @dataclass
@@ -327,7 +382,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise MotifqError on values that cannot train (types, finite numbers, ranges)."""
-        _check_types(self, "train")
+        _check_types(type(self), dataclasses.asdict(self), "")
         check(self.epochs >= 1, f"epochs: must be >= 1, got {self.epochs}")
         check(self.max_steps is None or self.max_steps >= 1, f"max-steps: must be >= 1, got {self.max_steps}")
         check(self.batch_size >= 1, f"batch-size: must be >= 1, got {self.batch_size}")
@@ -336,8 +391,7 @@ class TrainConfig:
         check(self.weight_decay >= 0, f"weight-decay: must be >= 0, got {self.weight_decay}")
         check(0 <= self.seed < 2 ** 32, f"seed: must be in 0..{2 ** 32 - 1}, got {self.seed}")
         check(self.patience >= 1, f"patience: must be >= 1, got {self.patience}")
-        check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
-              f"device: {self.device!r} is not auto, cpu or cuda")
+        check_device(self.device)
         check(0.0 < self.jaspar_fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {self.jaspar_fraction}")
         check(0.0 < self.valid_fraction < 1.0, f"valid-fraction: must be in (0, 1), got {self.valid_fraction}")
         check(self.checkpoint_minutes >= 0, f"checkpoint-minutes: must be >= 0, got {self.checkpoint_minutes}")

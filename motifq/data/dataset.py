@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MotifqError, atomic_path, atomic_write, check
+from ..errors import MotifqError, atomic_path, atomic_write, check, check_output_dir
 
 __all__ = ["Split", "FORMAT", "SPLITS", "is_dataset", "read_info", "open_split", "write_dataset",
            "pack_labels", "unpack_labels"]
@@ -101,6 +101,45 @@ class Split:
     def labels(self, index=slice(None)) -> np.ndarray:
         """0/1 labels of the samples at `index` (an int array or a slice), (B, T) uint8."""
         return unpack_labels(self.packed_labels[index], self.n_targets)
+
+    def target_index(self, target: str) -> int:
+        """The column of `target`, given by name or as a 0-based index (``"3"``).
+
+        Parameters
+        ----------
+        target : str
+            A target name, or its index.
+
+        Returns
+        -------
+        int
+        """
+        names = list(self.targets)
+        if target in names:
+            return names.index(target)
+        check(str(target).isdigit() and int(target) < len(names),
+              f"{target!r}: no such target in {self.name or 'the data'} ({len(names)} targets)")
+        return int(target)
+
+    def positives(self, target: int, chunk: int = 65536) -> np.ndarray:
+        """Indices of the samples labelled 1 for target column `target`, read `chunk` rows at
+        a time (the labels may be memory-mapped).
+
+        Parameters
+        ----------
+        target : int
+            0-based target column.
+        chunk : int
+            Rows unpacked at a time. Default is 65536.
+
+        Returns
+        -------
+        numpy.ndarray
+            (P,) int64 sample indices, increasing.
+        """
+        packed = self.packed_labels
+        hit = [(np.asarray(packed[i:i + chunk, target // 8]) >> (target % 8)) & 1 for i in range(0, len(packed), chunk)]
+        return np.flatnonzero(np.concatenate(hit).astype(bool)) if hit else np.zeros(0, np.int64)
 
     @classmethod
     def from_arrays(cls, tokens, labels, targets, name: str = "") -> "Split":
@@ -221,7 +260,7 @@ def write_dataset(path, splits: dict, description: str = "", extra: dict | None 
     pathlib.Path
         The folder.
     """
-    folder = Path(path)
+    folder = check_output_dir(path)
     check(len(splits) > 0, f"{folder}: no splits to write")
     first = next(iter(splits.values()))
     for name, s in splits.items():
