@@ -76,7 +76,9 @@ def _number_list(kind=float):
     one = _number(kind)
 
     def parse(text: str):
-        return tuple(one(x) for x in text.split(",") if x.strip())
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must be one or more comma-separated numbers, got ''")
+        return tuple(one(x) for x in text.split(","))
 
     parse.__name__ = f"{kind.__name__} list"
     parse.bounds = (kind, None, None, False)
@@ -589,11 +591,14 @@ def _configs_from_args(args):
 
     model = {f.name: getattr(args, f.name) for f in dataclasses.fields(ModelConfig) if f.name not in _FROM_DATA}
     kind = model.pop("kind") or "danq"
-    check_model_options(kind, **model)
     train = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     if kind == "danq-jaspar" and train["jaspar_init"] is None:
         train["jaspar_init"] = "jaspar2016"
-    return kind, model, TrainConfig(**train)
+    try:
+        check_model_options(kind, **model)
+        return kind, model, TrainConfig(**train)
+    except MotifqError as exc:  # "seed: ..." / "model: conv-kernels ..." -> "--seed: ..." / "--conv-kernels ..."
+        raise MotifqError(re.sub(r"^(?:model: (?=[a-z]))?([a-z][a-z0-9-]*)(:| must)", r"--\1\2", str(exc))) from None
 
 
 def _run_train(args) -> int:

@@ -177,6 +177,7 @@ def _run(env, tmp_path):
     return subprocess.run([sys.executable, "-c", _CALL], env=env, cwd=tmp_path, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_planted_numba_cache_is_not_loaded(tmp_path):
     """The attack of issue 15: a pickle planted in the predictable shared fallback folder
     ($TMPDIR/motifq-numba-<uid>) must not run when the home cache is unusable."""

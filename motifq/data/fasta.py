@@ -89,7 +89,7 @@ def _label_row(fields: list, targets: list, p, lineno: int) -> np.ndarray:
     cells = [f.strip() for f in fields]
     joined = "".join(cells)
     values = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8) - ord("0")
-    if len(joined) != len(cells) or (values > 1).any():
+    if any(len(c) != 1 for c in cells) or (values > 1).any():
         j = next(j for j, c in enumerate(cells) if c not in ("0", "1"))
         why = "empty cell; labels are 0 or 1" if not cells[j] else f"label {cells[j]!r} is not 0 or 1"
         raise MotifqError(f"{p}: line {lineno}: {why} (target {targets[j]!r})")
