@@ -529,7 +529,10 @@ def _field_docs(cls) -> dict:
 def _field_option(group, f, help_text: str, default, model: bool) -> None:
     """One option for the dataclass field `f` (its type from the annotation)."""
     flags = _SPELLINGS.get(f.name, ("--" + f.name.replace("_", "-"),))
-    kinds = [k.strip() for k in str(f.type).split("|")]
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", None) or str(f.type)
+    if kind.startswith("tuple") and not isinstance(f.type, str):
+        kind = str(f.type)   # tuple[int, ...]
+    kinds = [k.strip() for k in kind.split("|")]
     base = next((k for k in kinds if k != "None"), "str")
     shown = default
     if model:

@@ -77,8 +77,8 @@ def _check_types(cls, values: dict, what: str) -> None:
         if f.name in values:
             value = values[f.name]
             name = f.name.replace("_", "-")
-            check(_type_ok(value, str(f.type)),
-                  f"{what + ': ' if what else ''}{name}: must be {_describe(str(f.type))}, got {value!r}")
+            kind = f.type if isinstance(f.type, str) else str(getattr(f.type, "__name__", f.type))
+            check(_type_ok(value, kind), f"{what + ': ' if what else ''}{name}: must be {_describe(kind)}, got {value!r}")
 
 
 def _describe(kind: str) -> str:
