@@ -359,10 +359,11 @@ def _extract_tokens(args):
 
     if args.fasta is not None and args.labels is None and args.data is None:
         check(args.positives is None, "positives: needs labels (--data, or --fasta with --labels)")
-        from .extract import pad_sequences
         from .sequence import read_fasta
 
         _, seqs = read_fasta(args.fasta)
+        from .extract import pad_sequences
+
         tokens = pad_sequences(seqs[:args.max_seqs])
         return tokens, f"{len(tokens)} sequences from {args.fasta}"
     split = _open_data(args, args.split)
@@ -582,10 +583,17 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_run_train, more_outputs=_train_outputs)
 
 
-def _train_outputs(args) -> list:
-    from .train import last_path
+def _last_checkpoint(out):
+    """``model.pt`` -> ``model.last.pt``, as :func:`motifq.train.last_path` (a test keeps the two
+    equal); computed here so that the outputs are checked and the FASTA read before torch loads."""
+    from pathlib import Path
 
-    return [(last_path(args.output), "file")]
+    out = Path(out)
+    return out.with_name(out.stem + ".last" + (out.suffix or ".pt"))
+
+
+def _train_outputs(args) -> list:
+    return [(_last_checkpoint(args.output), "file")]
 
 
 def _configs_from_args(args):
@@ -614,19 +622,21 @@ def _run_train(args) -> int:
     quiet = args.quiet or not rank0
     logging.basicConfig(format="motifq: %(message)s", level=logging.WARNING if quiet else logging.INFO)
     kind, overrides, config = _configs_from_args(args)   # every option checked before any work
-    if args.resume:
-        from .models import read_checkpoint
-        from .train import last_path
-
-        check("resume" in read_checkpoint(last_path(args.output)), f"--resume: {last_path(args.output)}: has no training state")
     if args.fasta is not None or args.labels is not None:
         check(args.fasta is not None and args.labels is not None, "data: --fasta and --labels go together")
+        data = _open_data(args, "train")                  # the FASTA is read before torch loads
         from .train import holdout_split
 
-        train, valid = holdout_split(_open_data(args, "train"), config.valid_fraction, config.seed)
+        train, valid = holdout_split(data, config.valid_fraction, config.seed)
     else:
         check(args.data is not None, "data: give --data DIR or --fasta SEQS.fa --labels LABELS.tsv")
         train, valid = _open_data(args, "train"), _open_data(args, "valid")
+    if args.resume:                                       # a bad training state is refused before training
+        from .models import read_checkpoint
+
+        last = _last_checkpoint(args.output)
+        check(last.exists(), f"--resume: {last}: no such file (nothing to resume)")
+        check("resume" in read_checkpoint(last), f"--resume: {last}: has no training state")
     from .config import ModelConfig
     from .train import fit
 

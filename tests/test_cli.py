@@ -236,9 +236,19 @@ def test_readme_commands_leave_nothing_behind_in_site_packages(tmp_path):
     import site
     import sysconfig
 
+    import shutil
+
+    src = tmp_path / "src"          # a copy: building writes build/ and *.egg-info beside the sources
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, src / name)
+    for name in ("motifq", "data"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    clean = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                    "-w", str(wheels), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)
+                    "-w", str(wheels), str(src)], check=True, capture_output=True, cwd=tmp_path, env=clean)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
@@ -249,9 +259,8 @@ def test_readme_commands_leave_nothing_behind_in_site_packages(tmp_path):
         fh.write("\n".join(parents) + "\n")
     wheel = next(wheels.glob("motifq-*.whl"))
     subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], check=True,
-                   capture_output=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")} | {
-        "XDG_CACHE_HOME": str(tmp_path / "cache"), "NUMBA_NUM_THREADS": "1"}
+                   capture_output=True, env=clean)
+    env = clean | {"XDG_CACHE_HOME": str(tmp_path / "cache"), "NUMBA_NUM_THREADS": "1"}
     work = tmp_path / "work"
     work.mkdir()
     r = subprocess.run([str(venv / "bin" / "motifq"), "compare", "jaspar2024:CTCF", "jaspar2024:REST"],
@@ -259,7 +268,28 @@ def test_readme_commands_leave_nothing_behind_in_site_packages(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("Query_ID"), r.stderr
     installed = os.path.join(purelib, "motifq")
     assert not [f for f in _files(__import__("pathlib").Path(installed)) if f.endswith((".nbi", ".nbc"))]
-    subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "motifq"], check=True, capture_output=True)
+    subprocess.run([str(py), "-m", "pip", "uninstall", "-y", "motifq"], check=True, capture_output=True, env=clean)
     assert not os.path.exists(installed)
     r = subprocess.run([str(py), "-c", "import motifq"], capture_output=True, text=True, cwd=work, env=env)
     assert r.returncode != 0 and "No module named 'motifq'" in r.stderr
+
+
+def test_last_checkpoint_name_is_train_s(tmp_path):
+    from motifq.cli import _last_checkpoint
+    from motifq.train import last_path
+
+    for out in ("model.pt", "a/b.c.pt", "noext", str(tmp_path / "x.ckpt")):
+        assert _last_checkpoint(out) == last_path(out)
+
+
+def test_bad_fasta_reported_before_torch_loads(tmp_path):
+    (tmp_path / "bad.fa").write_text(">x\nACGTZZ\n")
+    (tmp_path / "l.tsv").write_text("a\n1\n")
+    code = ("import sys; from motifq.cli import main; "
+            f"rc = main(['predict', 'missing.pt', {str(tmp_path / 'bad.fa')!r}]); "
+            f"rc2 = main(['train', '--fasta', {str(tmp_path / 'bad.fa')!r}, '--labels', {str(tmp_path / 'l.tsv')!r}, "
+            f"'-o', {str(tmp_path / 'm.pt')!r}]); "
+            "print(rc, rc2, int('torch' in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.split() == ["2", "2", "0"], r.stderr
+    assert r.stderr.count("bad.fa") == 2 and r.stderr.count("\n") == 2
