@@ -190,6 +190,9 @@ def test_meme_files_commands_write_read_by_three_readers(tmp_path):
 
     assert main(["-q", "motifs", "convert", "jaspar2024", str(tmp_path / "all.meme")]) == 0
     _three_readers_agree(tmp_path / "all.meme")
+    assert main(["-q", "simulate", "--n-train", "4", "--n-valid", "2", "--n-test", "2", "--length", "200",
+                 "-o", str(tmp_path / "sim")]) == 0
+    _three_readers_agree(tmp_path / "sim" / "truth" / "motifs.meme")
     assert main(["-q", "cluster", "jaspar2024:CTCF,CTCFL,REST,GATA1,GATA2", "-o", str(tmp_path / "c")]) == 0
     _three_readers_agree(tmp_path / "c" / "summaries.meme")
     cfg = ModelConfig.for_kind("cnn", n_targets=1, length=80, conv_kernels=6, conv_width=7, pool=4, dense=4)
