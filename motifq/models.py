@@ -498,11 +498,11 @@ def _check_weights(state: dict, config: ModelConfig, p) -> None:
                                      + (f"missing {missing[0]}" if missing else f"unexpected {extra[0] if extra else ''}") + ")")
     for k, shape in expected.items():
         v = state[k]
-        check(isinstance(v, torch.Tensor) and v.is_floating_point(), f"{p}: checkpoint weight {k} is not a float tensor")
+        check(isinstance(v, torch.Tensor), f"{p}: checkpoint weight {k} is not a tensor")
         check(tuple(v.shape) == shape, f"{p}: checkpoint weights do not fit its model config ({k} has shape "
                                                f"{tuple(v.shape)}, the config needs {shape})")
-        check(bool(torch.isfinite(v).all()), f"{p}: checkpoint weight {k} holds NaN or infinite values (a diverged "
-                                             f"training run?)")
+        check(not v.is_floating_point() or bool(torch.isfinite(v).all()),
+              f"{p}: checkpoint weight {k} holds NaN or infinite values (a diverged training run?)")
 
 
 def _check_resume(state: dict, n_params: int, p) -> None:
