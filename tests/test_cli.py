@@ -7,7 +7,7 @@ from motifq import __version__
 from motifq.cli import main
 from motifq.formats import read_jaspar, read_meme
 
-from conftest import ROOT
+from conftest import ROOT, three_meme_readers_agree
 
 
 def test_help_is_fast_and_light():
@@ -153,31 +153,11 @@ def test_old_spellings_still_work(argv, dest, value):
 # ---------------------------------------------------------------------------------------------
 # what motifq writes, others read: Biopython, memelite and motifq on every MEME file
 # ---------------------------------------------------------------------------------------------
-def _three_readers_agree(path):
-    import numpy as np
-    from Bio import motifs as bio_motifs
-    from memelite.io import read_meme as memelite_read
-
-    ours = read_meme(path)
-    with open(path) as fh:
-        bio = bio_motifs.parse(fh, "minimal")
-    lite = memelite_read(str(path))
-    assert [m.name for m in bio] == [m.id for m in ours]
-    assert list(lite) == [f"{m.id} {m.name}".strip() for m in ours]
-    for m, b, l in zip(ours, bio, lite.values()):
-        p = m.probabilities()
-        n = b.num_occurrences
-        assert n == round(m.nsites) and n >= 1
-        assert np.allclose(l.T, p, atol=1e-6)
-        # Biopython keeps counts round(p * nsites) of the 6-decimal probabilities as written
-        assert np.abs(np.array([b.counts[c] for c in "ACGT"]).T - p * n).max() <= 0.5 + n * 1e-6
-
-
 @pytest.mark.parametrize("name", ["jaspar2016", "jaspar2024", "jaspar2026"])
 def test_bundled_meme_files_read_by_three_readers(name):
     from motifq.jaspar import bundled_path
 
-    _three_readers_agree(bundled_path(name, "meme"))
+    three_meme_readers_agree(bundled_path(name, "meme"))
 
 
 def test_meme_files_commands_write_read_by_three_readers(tmp_path):
@@ -188,12 +168,12 @@ def test_meme_files_commands_write_read_by_three_readers(tmp_path):
     from motifq.models import build_model, save_checkpoint
 
     assert main(["-q", "motifs", "convert", "jaspar2024", str(tmp_path / "all.meme")]) == 0
-    _three_readers_agree(tmp_path / "all.meme")
+    three_meme_readers_agree(tmp_path / "all.meme")
     assert main(["-q", "simulate", "--n-train", "4", "--n-valid", "2", "--n-test", "2", "--length", "200",
                  "-o", str(tmp_path / "sim")]) == 0
-    _three_readers_agree(tmp_path / "sim" / "truth" / "motifs.meme")
+    three_meme_readers_agree(tmp_path / "sim" / "truth" / "motifs.meme")
     assert main(["-q", "cluster", "jaspar2024:CTCF,CTCFL,REST,GATA1,GATA2", "-o", str(tmp_path / "c")]) == 0
-    _three_readers_agree(tmp_path / "c" / "summaries.meme")
+    three_meme_readers_agree(tmp_path / "c" / "summaries.meme")
     cfg = ModelConfig.for_kind("cnn", n_targets=1, length=80, conv_kernels=6, conv_width=7, pool=4, dense=4)
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "m.pt", build_model(cfg))
@@ -201,7 +181,7 @@ def test_meme_files_commands_write_read_by_three_readers(tmp_path):
     (tmp_path / "s.fa").write_text("".join(f">s{i}\n{''.join(rng.choice(list('ACGT'), 80))}\n" for i in range(40)))
     assert main(["-q", "extract-motifs", str(tmp_path / "m.pt"), "--fasta", str(tmp_path / "s.fa"), "--min-sites", "1",
                  "--device", "cpu", "-o", str(tmp_path / "k.meme")]) == 0
-    _three_readers_agree(tmp_path / "k.meme")
+    three_meme_readers_agree(tmp_path / "k.meme")
 
 
 # ---------------------------------------------------------------------------------------------
