@@ -189,19 +189,21 @@ def _temp_prefix(path: Path) -> str:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (POSIX only: on Windows os.kill(pid, 0) would
+    send Ctrl-C)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, ValueError):
+    except (OSError, OverflowError, ValueError):  # e.g. another user's process
         return True
     return True
 
 
 def _is_stale(tmp: Path, name: str, st: os.stat_result) -> bool:
     m = re.fullmatch(re.escape(f".{name}.") + r"(\d+)@([0-9a-f]{8})\.[^./]+\.tmp", tmp.name)
-    if m and m.group(2) == _host_tag():
-        return not _pid_alive(int(m.group(1)))
+    if m and m.group(2) == _host_tag() and os.name != "nt":
+        return not _pid_alive(int(m.group(1)))   # a live run's temporary file is never touched
     return time.time() - st.st_mtime > STALE_SECONDS
 
 
