@@ -409,3 +409,82 @@ def test_planted_links_are_replaced_not_followed(argv, out, inner, tmp_path):
     assert main(["-q", *argv, str(tmp_path / out)]) == 0
     assert victim.read_bytes() == b"precious"
     assert not target.is_symlink() and target.is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# random and mutated input files
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_files(tmp_path_factory):
+    """tiny()'s files, made once for the hypothesis tests below."""
+    path = tmp_path_factory.mktemp("tiny")
+    _make_tiny(path)
+    return path
+
+
+def _make_tiny(path):
+    cfg = ModelConfig.for_kind("danq", n_targets=2, length=60, conv_kernels=4, conv_width=5, pool=5,
+                               lstm_units=3, dense=4)
+    torch.manual_seed(0)
+    save_checkpoint(path / "m.pt", build_model(cfg), targets=["a", "b"])
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), 60)) for _ in range(6)]
+    (path / "s.fa").write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(seqs)))
+    _dataset(path)
+
+
+INPUTS = {
+    "motifs": lambda f, t: ["motifs", "info", f],
+    "motifs-convert": lambda f, t: ["motifs", "convert", f, str(t / "o.jaspar")],
+    "checkpoint": lambda f, t: ["predict", f, str(t / "s.fa"), "-o", str(t / "p.tsv")],
+    "fasta": lambda f, t: ["predict", str(t / "m.pt"), f, "-o", str(t / "p.tsv")],
+    "labels": lambda f, t: ["train", "--fasta", str(t / "s.fa"), "--labels", f, "--conv-kernels", "4", "--conv-width",
+                            "5", "--pool", "5", "--lstm-units", "3", "--dense", "4", "--max-steps", "1",
+                            "--device", "cpu", "-o", str(t / "fz.pt")],
+    "matches": lambda f, t: ["logos", "jaspar2024:CTCF", "--matches", f, "--db", "jaspar2024", "-o", str(t / "lg")],
+    "dataset.json": lambda f, t: ["extract-motifs", str(t / "m.pt"), "--data", str(t / "ds"), "-o", str(t / "x.meme")],
+}
+
+
+def _ok_or_one_line(rc, capsys):
+    assert rc in (0, 2)
+    if rc == 2:
+        _one_line_error(capsys)
+    else:
+        assert "Traceback" not in capsys.readouterr().err
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(INPUTS)), data=st.one_of(
+    st.binary(max_size=300), st.text(max_size=300).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    st.sampled_from([b"", b"\x00" * 64, b"MEME version 4\n", b">x\nACGT\n", b"PK\x03\x04", b"a\tb\n0\t\t1\n"])))
+def test_any_bytes_as_any_input(kind, data, tiny_files, capsys):
+    t = tiny_files
+    f = t / "fuzzed"
+    f.write_bytes(data)
+    if kind == "dataset.json":
+        (t / "ds" / "dataset.json").write_bytes(data)
+    try:
+        _ok_or_one_line(main(["-q", *INPUTS[kind](str(f), t)]), capsys)
+    finally:
+        if kind == "dataset.json":
+            _dataset(t)
+
+
+_MEME = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\n"
+         "A 0.3 C 0.2 G 0.2 T 0.3\n\nMOTIF m1 alt\nletter-probability matrix: alength= 4 w= 3 nsites= 20 E= 0\n"
+         "0.1 0.2 0.3 0.4\n0.25 0.25 0.25 0.25\n1 0 0 0\n\nURL http://x\n\n"
+         "MOTIF m2\nletter-probability matrix: alength= 4 w= 2 nsites= 7.5 E= 1e-3\n0.5 0.5 0 0\n0 0 0.5 0.5\n")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.tuples(st.integers(0, len(_MEME.split(" ")) - 1),
+                               st.sampled_from(["nan", "inf", "-1", "1e999", "abc", "", "0", "2", "4", "w=", "\n",
+                                                "MOTIF", "letter-probability matrix:", "1e-400"])), min_size=1, max_size=3))
+def test_mutated_meme_files(cuts, tmp_path_factory, capsys):
+    words = _MEME.split(" ")
+    for i, w in cuts:
+        words[i] = w
+    f = tmp_path_factory.mktemp("meme") / "m.meme"
+    f.write_text(" ".join(words))
+    _ok_or_one_line(main(["motifs", "convert", str(f), str(f.with_suffix(".jaspar"))]), capsys)
