@@ -609,7 +609,7 @@ def _configs_from_args(args):
         check_model_options(kind, **model)
         return kind, model, TrainConfig(**train)
     except MotifqError as exc:  # "seed: ..." / "model: conv-kernels ..." -> "--seed: ..." / "--conv-kernels ..."
-        raise MotifqError(re.sub(r"^(?:model: (?=[a-z]))?([a-z][a-z0-9-]*)(?::|(?= must))", r"--\1:", str(exc))) from None
+        raise MotifqError(re.sub(r"^(?:model: (?=[a-z]))?([a-z][a-z0-9-]*)(?::|(?= must)|(?= '))", r"--\1:", str(exc))) from None
 
 
 def _run_train(args) -> int:

@@ -294,6 +294,7 @@ def _check_model_fields(values: dict) -> None:
     check(all(0.0 <= p < 1.0 for p in v.dropouts), f"model: dropouts must be in [0, 1), got {v.dropouts}")
     check(v.l2 >= 0, f"model: l2 must be >= 0, got {v.l2}")
     check(v.init in INITS, f"model: init {v.init!r} is not one of {', '.join(INITS)}")
+    check(1 <= v.kmax <= 8, f"model: kmax must be in 1..8, got {v.kmax}")
 
 
 def check_model_options(kind: str = "danq", **overrides) -> None:
