@@ -51,7 +51,12 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from .cache import configure_numba_cache
+
+configure_numba_cache()  # before numba is imported: the cache goes to a private per-user folder
+
+from numba import njit  # noqa: E402
 
 BINS = 100
 _SMALL_P = 1e-3

@@ -3,18 +3,138 @@
 Every subcommand is added by an ``_add_<name>(subparsers)`` function listed in
 :data:`_COMMANDS`; each sets ``func`` to a ``_run_<name>(args)`` that returns an exit code.
 Heavy imports (torch, matplotlib) happen inside the ``_run_`` functions, so ``motifq --help`` is
-instant. A :class:`~motifq.errors.MotifqError` becomes one line on stderr,
-``motifq: error: <what>: <why>``, and exit status 2 (a traceback only with ``--debug``).
+instant.
+
+The contract (docs/errors.md): every bad input is one line on stderr,
+``motifq: error: <what>: <why>``, and exit status 2 (a traceback only with ``--debug``), before
+any expensive work. Three things make it hold for every command, including the ones added later:
+
+* argument errors (a bad choice, a missing value) are reported by :class:`_Parser` as that line;
+* every number is read by a :func:`_number` type: finite, in range, or refused while parsing;
+* every output is declared with :func:`_add_output` (``-o/--output``, a file or a folder), and
+  :func:`main` checks it (:func:`~motifq.errors.check_output_file`,
+  :func:`~motifq.errors.check_output_dir`) before the command runs.
+
+The ``train`` options are generated from the fields of :class:`~motifq.config.TrainConfig` and
+:class:`~motifq.config.ModelConfig` (types and defaults from the dataclasses, help from their
+numpydoc), so a new config field is a new option without editing this file.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 import sys
 
 from . import __version__
 from .errors import MotifqError
 
 __all__ = ["main", "build_parser"]
+
+
+# ---------------------------------------------------------------------------------------------
+# parser plumbing: one-line errors, checked numbers, declared outputs
+# ---------------------------------------------------------------------------------------------
+class _UsageError(MotifqError):
+    """A command-line syntax error (reported as one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with errors raised as :class:`_UsageError` (one line) instead of usage + exit."""
+
+    def error(self, message):
+        if message.startswith("argument "):
+            message = message[len("argument "):]
+        raise _UsageError(f"{message} (see motifq {self.prog.split(' ', 1)[-1]} --help)"
+                          if " " in self.prog else message)
+
+
+def _number(kind=float, minimum=None, maximum=None, above=None):
+    """An argparse type: `kind` (int or float) parsed from text, finite, >= `minimum` (or >
+    `above`) and <= `maximum`. The bounds are kept on the function for the tests."""
+    from .errors import check_number
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        try:
+            check_number(value, "value", integer=kind is int, minimum=above if above is not None else minimum,
+                         maximum=maximum, exclusive_minimum=above is not None)
+        except MotifqError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+        return value
+
+    parse.__name__ = kind.__name__
+    parse.bounds = (kind, minimum if above is None else above, maximum, above is not None)
+    return parse
+
+
+def _number_list(kind=float):
+    """An argparse type: comma-separated numbers (each finite), as a tuple."""
+    one = _number(kind)
+
+    def parse(text: str):
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must be one or more comma-separated numbers, got ''")
+        return tuple(one(x) for x in text.split(","))
+
+    parse.__name__ = f"{kind.__name__} list"
+    parse.bounds = (kind, None, None, False)
+    return parse
+
+
+def _device(text: str) -> str:
+    """An argparse type: auto, cpu, cuda or cuda:N."""
+    from .config import check_device
+
+    try:
+        return check_device(text, "value")
+    except MotifqError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
+_SEED = _number(int, 0, 2 ** 32 - 1)
+_COUNT = _number(int, 1)
+
+
+def _add_output(p, kind: str, aliases=(), required: bool = False, default=None, metavar=None, help=""):
+    """``-o/--output`` (plus old spellings in `aliases`): a ``file`` or a ``dir`` that
+    :func:`main` checks before the command runs."""
+    p.add_argument("-o", "--output", *aliases, dest="output", required=required, default=default,
+                   metavar=metavar or ("DIR" if kind == "dir" else "FILE"), help=help)
+    p.set_defaults(output_kind=kind)
+
+
+def _check_outputs(args) -> None:
+    """Check every output of the command (its -o and the files written beside it) up front."""
+    from .errors import check_output_dir, check_output_file
+
+    outputs = []
+    if getattr(args, "output_kind", None) and getattr(args, "output", None) is not None:
+        outputs.append((args.output, args.output_kind))
+    more = getattr(args, "more_outputs", None)
+    outputs += more(args) if more else []
+    for path, kind in outputs:
+        (check_output_dir if kind == "dir" else check_output_file)(path, "output")
+
+
+def _say(args, message: str) -> None:
+    """Print a status line to stderr unless --quiet."""
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def _write_or_print(path, text: str) -> None:
+    """`text` to the file `path` (atomically), or to stdout when `path` is None."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    from .errors import atomic_write
+
+    with atomic_write(path) as fh:
+        fh.write(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -25,40 +145,20 @@ def _add_motifs(sub) -> None:
     msub = p.add_subparsers(dest="motifs_command", metavar="ACTION", required=True)
     info = msub.add_parser("info", help="table of id, name, width, nsites, information content, consensus")
     info.add_argument("motifs", metavar="FILE|NAME", help="MEME or JASPAR file, or jaspar2016, jaspar2024, jaspar2026")
-    info.add_argument("-o", "--output", help="write the table as TSV here instead of printing it")
+    _add_output(info, "file", help="write the table as TSV here instead of printing it")
     info.set_defaults(func=_run_motifs_info)
     conv = msub.add_parser("convert", help="convert between MEME and JASPAR formats")
     conv.add_argument("input", metavar="IN", help="MEME or JASPAR file, or a bundled name")
     conv.add_argument("output", metavar="OUT", help="output file; format from the ending (.jaspar/.pfm -> JASPAR, else MEME)")
     conv.add_argument("--to", choices=["meme", "jaspar"], help="output format (overrides the ending)")
-    conv.set_defaults(func=_run_motifs_convert)
-
-
-def _motif_table(motifs):
-    import pandas as pd
-
-    from .formats import format_nsites
-
-    return pd.DataFrame({
-        "id": [m.id for m in motifs],
-        "name": [m.name for m in motifs],
-        "width": [m.width for m in motifs],
-        "nsites": [format_nsites(m.nsites) for m in motifs],
-        "total_ic": [round(float(m.information_content().sum()), 3) for m in motifs],
-        "consensus": [m.consensus() for m in motifs],
-    })
+    conv.set_defaults(func=_run_motifs_convert, output_kind="file")
 
 
 def _run_motifs_info(args) -> int:
-    from .errors import atomic_write
+    from .formats import format_motif_table
     from .jaspar import load_motifs
 
-    table = _motif_table(load_motifs(args.motifs))
-    if args.output:
-        with atomic_write(args.output) as fh:
-            table.to_csv(fh, sep="\t", index=False)
-    else:
-        sys.stdout.write(table.to_csv(sep="\t", index=False))
+    _write_or_print(args.output, format_motif_table(load_motifs(args.motifs)))
     return 0
 
 
@@ -85,19 +185,19 @@ def _add_compare(sub) -> None:
                    help="target motifs: files or bundled names (jaspar2016, jaspar2024, jaspar2026)")
     p.add_argument("--dist", choices=["pearson", "ed", "sandelin"], default="pearson",
                    help="column similarity (default: pearson; MEME's command-line default is ed)")
-    p.add_argument("--min-overlap", type=int, default=1, metavar="N", help="minimum aligned columns (default: 1)")
-    p.add_argument("--motif-pseudo", type=float, default=0.1, metavar="S",
+    p.add_argument("--min-overlap", type=_number(int, 0), default=1, metavar="N", help="minimum aligned columns (default: 1)")
+    p.add_argument("--motif-pseudo", type=_number(float, 0), default=0.1, metavar="S",
                    help="pseudocount added to query and target motifs (default: 0.1)")
-    p.add_argument("--evalue", action="store_true", help="threshold on the E-value instead of the q-value")
-    p.add_argument("--thresh", type=float, default=0.5, metavar="X", help="significance threshold (default: 0.5)")
+    p.add_argument("--evalue", action="store_true", help="apply --thresh to the E-value instead of the q-value (as Tomtom's -evalue)")
+    p.add_argument("--thresh", type=_number(float, 0), default=0.5, metavar="X",
+                   help="keep matches with q-value (E-value with --evalue) <= X (default: 0.5)")
     p.add_argument("--all", action="store_true", help="write every query-target pair (no threshold)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the table here (TSV) instead of printing it")
+    _add_output(p, "file", help="write the table here (TSV) instead of printing it")
     p.set_defaults(func=_run_compare)
 
 
 def _run_compare(args) -> int:
     from .compare import compare_columns, format_table  # no pandas: the CLI starts faster
-    from .errors import atomic_write
     from .jaspar import load_motifs
 
     queries = load_motifs(args.query)
@@ -105,13 +205,10 @@ def _run_compare(args) -> int:
     targets = [m for ms in dbs for m in ms]
     table = compare_columns(queries, targets, args.dist, args.min_overlap, args.motif_pseudo, args.thresh,
                             args.evalue, args.all, db=[i for i, ms in enumerate(dbs) for _ in ms])
-    text = format_table(table)
+    _write_or_print(args.output, format_table(table))
     if args.output:
-        with atomic_write(args.output) as fh:
-            fh.write(text)
-        _say(args, f"wrote {len(table['Query_ID'])} matches of {len(queries)} queries against {len(targets)} targets to {args.output}")
-    else:
-        sys.stdout.write(text)
+        _say(args, f"wrote {len(table['Query_ID'])} matches of {len(queries)} queries against {len(targets)} targets "
+                   f"to {args.output}")
     return 0
 
 
@@ -147,15 +244,16 @@ def _add_simulate(sub) -> None:
                        description="Simulate sequences on a human-like background with planted JASPAR motifs and "
                                    "presence, grammar (order + spacing), homotypic-cluster and noise targets; write "
                                    "a motifq dataset folder with its ground truth in DIR/truth/.")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output dataset folder")
-    p.add_argument("--n-train", type=int, default=20000, metavar="N", help="training sequences (default: 20000)")
-    p.add_argument("--n-valid", type=int, default=2000, metavar="N", help="validation sequences (default: 2000)")
-    p.add_argument("--n-test", type=int, default=4000, metavar="N", help="test sequences (default: 4000)")
-    p.add_argument("--length", type=int, default=1000, metavar="L", help="sequence length (default: 1000)")
+    _add_output(p, "dir", required=True, help="output dataset folder")
+    p.add_argument("--n-train", type=_number(int, 0), default=20000, metavar="N", help="training sequences (default: 20000)")
+    p.add_argument("--n-valid", type=_number(int, 0), default=2000, metavar="N", help="validation sequences (default: 2000)")
+    p.add_argument("--n-test", type=_number(int, 0), default=4000, metavar="N", help="test sequences (default: 4000)")
+    p.add_argument("--length", type=_number(int, 200, 10_000_000), default=1000, metavar="L",
+                   help="sequence length (default: 1000)")
     p.add_argument("--motifs", default=None, metavar="FILE|NAME",
                    help="motifs to plant: a MEME/JASPAR file or e.g. jaspar2024:MA0139.2,REST "
                         "(default: eight JASPAR 2024 motifs: CTCF, GATA1::TAL1, SPI1, CEBPB, ESRRB, REST, NRF1, TP53)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
     p.set_defaults(func=_run_simulate)
 
 
@@ -185,21 +283,27 @@ def _add_convert_deepsea(sub) -> None:
     p = sub.add_parser("convert-deepsea",
                        help="convert a DeepSEA bundle (train/valid/test.mat) once into a memory-mapped motifq cache")
     p.add_argument("bundle", metavar="DIR", help="folder with train.mat, valid.mat, test.mat (one-hot A, G, C, T)")
-    p.add_argument("--cache", metavar="OUT", help="cache folder (a motifq dataset; default: DIR/motifq-cache)")
+    _add_output(p, "dir", aliases=("--cache",), help="cache folder (a motifq dataset; default: DIR/motifq-cache)")
     p.add_argument("--splits", default="train,valid,test", help="comma-separated splits (default: train,valid,test; "
                                                                "a split without its .mat file is skipped)")
-    p.add_argument("--chunk-size", type=int, metavar="N", help="samples converted at a time (default: ~256 MB of one-hot)")
-    p.set_defaults(func=_run_convert_deepsea)
+    p.add_argument("--chunk-size", type=_COUNT, metavar="N", help="samples converted at a time (default: ~256 MB of one-hot)")
+    p.set_defaults(func=_run_convert_deepsea, more_outputs=_deepsea_default_cache)
+
+
+def _deepsea_default_cache(args) -> list:
+    from pathlib import Path
+
+    return [] if args.output is not None else [(Path(args.bundle) / "motifq-cache", "dir")]
 
 
 def _run_convert_deepsea(args) -> int:
-    from .data.deepsea import convert_bundle, default_cache
     from .data.dataset import read_info
+    from .data.deepsea import convert_bundle, default_cache
 
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
-    done = convert_bundle(args.bundle, cache=args.cache, splits=splits, chunk_size=args.chunk_size,
+    done = convert_bundle(args.bundle, cache=args.output, splits=splits, chunk_size=args.chunk_size,
                           progress=not args.quiet)
-    cache = args.cache or default_cache(args.bundle)
+    cache = args.output or default_cache(args.bundle)
     if not done:
         raise MotifqError(f"{args.bundle}: none of the splits {', '.join(splits)} has a .mat file")
     info = read_info(cache)
@@ -220,21 +324,31 @@ def _add_extract_motifs(sub) -> None:
                                    "PFMs as MEME (kernel_<k>, nsites = number of sites).")
     p.add_argument("model", metavar="MODEL", help="checkpoint written by motifq train")
     _add_data_args(p, split="test")
-    p.add_argument("--max-seqs", type=int, metavar="N", help="use at most the first N sequences (after --positives)")
+    p.add_argument("--max-seqs", type=_COUNT, metavar="N", help="use at most the first N sequences (after --positives)")
     p.add_argument("--positives", metavar="TARGET", help="only sequences labelled 1 for this target (name or index)")
     p.add_argument("--mode", choices=["sequence", "position"], default="sequence",
                    help="sequence: each sequence adds its best window if its activation > 0 (DanQ); "
                         "position: every window above --threshold x the kernel's maximum (Basset). Default: sequence")
-    p.add_argument("--threshold", type=float, default=0.5, help="position mode: fraction of each kernel's maximum (default 0.5)")
-    p.add_argument("--min-sites", type=int, default=10, help="leave out kernels with fewer sites (default 10)")
-    p.add_argument("--trim", type=float, metavar="IC", help="trim edge columns below IC bits (default: keep the kernel width)")
+    p.add_argument("--threshold", type=_number(float, 0, 1), default=0.5,
+                   help="position mode: fraction of each kernel's maximum (default 0.5)")
+    p.add_argument("--min-sites", type=_COUNT, default=10, help="leave out kernels with fewer sites (default 10)")
+    p.add_argument("--trim", type=_number(float, 0), metavar="IC",
+                   help="trim edge columns below IC bits (default: keep the kernel width)")
     p.add_argument("--match", metavar="NAME|FILE", help="compare with a database (e.g. jaspar2016) and write matches.tsv beside the output")
-    p.add_argument("--evalue", type=float, default=0.01, help="--match: E-value cut for the summary line and matches.tsv (default 0.01)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--thresh", "--evalue", dest="thresh", type=_number(float, 0), default=0.01, metavar="E",
+                   help="--match: E-value cut for the summary line and matches.tsv (default 0.01; "
+                        "--evalue E is the old spelling)")
+    p.add_argument("--batch-size", type=_COUNT, default=None,
                    help="sequences per batch (default: 8 on the CPU, where small batches stay in cache; 256 on a GPU)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
-    p.add_argument("-o", "--output", required=True, metavar="motifs.meme", help="MEME file to write")
-    p.set_defaults(func=_run_extract_motifs)
+    p.add_argument("--device", type=_device, default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
+    _add_output(p, "file", required=True, metavar="motifs.meme", help="MEME file to write")
+    p.set_defaults(func=_run_extract_motifs, more_outputs=_matches_output)
+
+
+def _matches_output(args) -> list:
+    from pathlib import Path
+
+    return [(Path(args.output).with_name("matches.tsv"), "file")] if args.match and args.output else []
 
 
 def _extract_tokens(args):
@@ -242,90 +356,66 @@ def _extract_tokens(args):
     import numpy as np
 
     from .errors import check
-    from .extract import pad_sequences
 
-    check(args.max_seqs is None or args.max_seqs >= 1, f"max-seqs: must be at least 1, got {args.max_seqs}")
     if args.fasta is not None and args.labels is None and args.data is None:
         check(args.positives is None, "positives: needs labels (--data, or --fasta with --labels)")
         from .sequence import read_fasta
 
         _, seqs = read_fasta(args.fasta)
+        from .extract import pad_sequences
+
         tokens = pad_sequences(seqs[:args.max_seqs])
         return tokens, f"{len(tokens)} sequences from {args.fasta}"
     split = _open_data(args, args.split)
-    tokens = split.tokens
     what = f"{args.split} split" if args.fasta is None else str(args.fasta)
-    if args.positives is not None:
-        names = list(split.targets)
-        t = names.index(args.positives) if args.positives in names else None
-        if t is None and args.positives.isdigit() and int(args.positives) < len(names):
-            t = int(args.positives)
-        check(t is not None, f"positives: no target {args.positives!r} in the data ({len(names)} targets)")
-        packed = split.packed_labels
-        hit = np.concatenate([(np.asarray(packed[i:i + 65536, t // 8]) >> (t % 8)) & 1
-                              for i in range(0, len(packed), 65536)]).astype(bool)
-        idx = np.flatnonzero(hit)[:args.max_seqs]
-        check(len(idx) > 0, f"positives: no sequence is labelled 1 for {names[t]}")
-        tokens = np.asarray(tokens[idx])
-        what += f", {len(idx)} positives for {names[t]}"
-    elif args.max_seqs is not None:
-        tokens = tokens[:args.max_seqs]
-    return tokens, f"{len(tokens)} sequences ({what})"
-
-
-def _matches_path(output):
-    from pathlib import Path
-
-    return Path(output).with_name("matches.tsv")
+    if args.positives is None:
+        return split.tokens[:args.max_seqs], f"{min(len(split), args.max_seqs or len(split))} sequences ({what})"
+    t = split.target_index(args.positives)
+    idx = split.positives(t)[:args.max_seqs]
+    check(len(idx) > 0, f"positives: no sequence is labelled 1 for {split.targets[t]}")
+    return np.asarray(split.tokens[idx]), f"{len(idx)} sequences ({what}, {len(idx)} positives for {split.targets[t]})"
 
 
 def _run_extract_motifs(args) -> int:
-    from .errors import check
+    from .errors import atomic_write, check
+
+    tokens, what = _extract_tokens(args)  # the data first: a bad FASTA is reported before torch loads
+    db = None
+    if args.match:
+        from .jaspar import load_motifs
+
+        db = load_motifs(args.match)
     from .extract import extract_motifs
     from .formats import write_meme
     from .models import load_checkpoint
     from .models import resolve_device
 
-    check(args.min_sites >= 1, f"min-sites: must be at least 1, got {args.min_sites}")
-    check(args.batch_size is None or args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
-    check(0.0 <= args.threshold <= 1.0, f"threshold: must be in [0, 1], got {args.threshold}")
     device = str(resolve_device(args.device))
     model, ckpt = load_checkpoint(args.model, device=device)
     conv = getattr(model, "conv", None)
     check(conv is not None, f"{args.model}: this model has no convolution layer to extract motifs from")
-    db = None
-    if args.match:
-        from .jaspar import load_motifs
-
-        db = load_motifs(args.match)  # fail early on a bad database
-    tokens, what = _extract_tokens(args)
     _say(args, f"extracting {conv.out_channels} kernels of width {conv.kernel_size[0]} over {what} ({args.mode} mode, {device})")
     motifs, skipped, sites = extract_motifs(conv, tokens, mode=args.mode, threshold=args.threshold,
                                             min_sites=args.min_sites, trim=args.trim, jaspar_map=ckpt.get("jaspar"),
                                             batch_size=args.batch_size, device=device, progress=not args.quiet)
     check(len(motifs) > 0, f"{args.model}: no kernel has {args.min_sites} or more sites; nothing written "
                            f"(try more sequences or a lower --min-sites)")
-    K = len(sites.nsites)
-    matches = None
-    if db is not None:
-        from .compare import compare
-
-        matches = compare(motifs, db, dist="pearson", min_overlap=5, thresh=args.evalue, evalue=True)
     write_meme(args.output, motifs)
+    K = len(sites.nsites)
     _say(args, f"wrote {len(motifs)}/{K} motifs to {args.output}")
     if skipped:
         _say(args, f"{len(skipped)} kernels with fewer than {args.min_sites} sites left out: "
                    + " ".join(f"kernel_{k}" for k in skipped))
-    if matches is not None:
-        from .errors import atomic_write
+    if db is None:
+        return 0
+    from .compare import compare_columns, format_table
 
-        path = _matches_path(args.output)
-        with atomic_write(path) as fh:
-            matches.to_csv(fh, sep="\t", index=False)
-            fh.write(f"# database: {args.match}\n")
-        k = matches.loc[matches["E-value"] < args.evalue, "Query_ID"].nunique()
-        print(f"{k}/{K} kernels match a known motif at E < {args.evalue:g}")
-        _say(args, f"wrote {path}")
+    table = compare_columns(motifs, db, dist="pearson", min_overlap=5, thresh=args.thresh, evalue=True)
+    path = _matches_output(args)[0][0]
+    with atomic_write(path) as fh:
+        fh.write(format_table(table) + f"# database: {args.match}\n")
+    print(f"{len(set(table['Query_ID']))}/{K} kernels match a known motif at E < {args.thresh:g}")
+    _say(args, f"wrote {path}")
     return 0
 
 
@@ -335,43 +425,35 @@ def _add_cluster(sub) -> None:
                                    "on 1 - Ncor and cut it where the mean cor / Ncor of a node drop below the "
                                    "thresholds. Writes clusters.tsv, summaries.meme, tree_letters.png, tree_ic.png.")
     p.add_argument("motifs", metavar="MOTIFS", help="MEME or JASPAR file, or a bundled name")
-    p.add_argument("-o", "--outdir", default="clusters", help="output folder (default: clusters)")
-    p.add_argument("--cor", type=float, default=0.75, help="least mean Pearson correlation in a cluster (default 0.75)")
-    p.add_argument("--ncor", type=float, default=0.55, help="least mean width-normalised correlation (default 0.55)")
-    p.add_argument("--min-overlap", type=int, default=5, help="fewest aligned columns (default 5)")
+    _add_output(p, "dir", aliases=("--outdir",), default="clusters", help="output folder (default: clusters)")
+    p.add_argument("--cor", type=_number(float, -1, 1), default=0.75,
+                   help="least mean Pearson correlation in a cluster, in [-1, 1] (default 0.75)")
+    p.add_argument("--ncor", type=_number(float, -1, 1), default=0.55,
+                   help="least mean width-normalised correlation, in [-1, 1] (default 0.55)")
+    p.add_argument("--min-overlap", type=_COUNT, default=5, help="fewest aligned columns (default 5)")
     p.set_defaults(func=_run_cluster)
 
 
 def _run_cluster(args) -> int:
     import time
-    from pathlib import Path
 
     import matplotlib
 
     matplotlib.use("Agg")
     import numpy as np
 
-    from .cluster import cluster_motifs, clusters_table
-    from .errors import atomic_write
-    from .formats import write_meme
+    from .cluster import cluster_motifs
     from .jaspar import load_motifs
-    from .plot import plot_cluster_heatmap, save_figure
+    from .plot import write_cluster_folder
 
     motifs = load_motifs(args.motifs)
     start = time.perf_counter()
     result = cluster_motifs(motifs, min_cor=args.cor, min_ncor=args.ncor, min_overlap=args.min_overlap)
     seconds = time.perf_counter() - start
-    out = Path(args.outdir)
-    with atomic_write(out / "clusters.tsv") as fh:
-        clusters_table(result).to_csv(fh, sep="\t", index=False)
-    write_meme(out / "summaries.meme", result.summaries)
-    for kind, name in (("letter", "tree_letters.png"), ("position", "tree_ic.png")):
-        axes = plot_cluster_heatmap(result, color_by=kind)
-        save_figure(axes[0].figure, out / name)
+    names = write_cluster_folder(result, args.output)
     sizes = np.bincount(result.labels)[1:]
     _say(args, f"{len(motifs)} motifs -> {len(sizes)} clusters ({int((sizes > 1).sum())} with 2 or more members, "
-               f"largest {int(sizes.max())}) in {seconds:.1f} s; wrote {out}/clusters.tsv, summaries.meme, "
-               f"tree_letters.png, tree_ic.png")
+               f"largest {int(sizes.max())}) in {seconds:.1f} s; wrote {args.output}/" + ", ".join(names))
     return 0
 
 
@@ -381,229 +463,231 @@ def _add_logos(sub) -> None:
     p.add_argument("--matches", metavar="matches.tsv", help="Tomtom-style table from extract-motifs --match / motifq compare")
     p.add_argument("--db", metavar="NAME|FILE", help="the database the matches' targets come from "
                                                        "(default: the '# database:' line of matches.tsv)")
-    p.add_argument("--top", type=int, metavar="N", help="only the N motifs with the best matches (or the most information)")
-    p.add_argument("--per-page", type=int, default=12, help="logos per PNG page (default 12)")
-    p.add_argument("-o", "--outdir", default="logos", help="output folder (default: logos)")
+    p.add_argument("--top", type=_COUNT, metavar="N", help="only the N motifs with the best matches (or the most information)")
+    p.add_argument("--per-page", type=_COUNT, default=12, help="logos per PNG page (default 12)")
+    _add_output(p, "dir", aliases=("--outdir",), default="logos", help="output folder (default: logos)")
     p.set_defaults(func=_run_logos)
 
 
-def _read_matches(path):
-    """The matches table (Tomtom columns) and the database named in its '# database:' line."""
-    import pandas as pd
-
-    from .errors import MotifqError, check, check_file
-
-    p = check_file(path)
-    db = None
-    for line in p.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# database:"):
-            db = line.split(":", 1)[1].strip()
-    try:
-        table = pd.read_csv(p, sep="\t", comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise MotifqError(f"{p}: not a matches table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    need = ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "Orientation"]
-    missing = [c for c in need if c not in table.columns]
-    check(not missing, f"{p}: missing columns {', '.join(missing)}")
-    return table, db
-
-
 def _run_logos(args) -> int:
-    import html
-    from pathlib import Path
-
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .errors import atomic_write, check
+    from .errors import check
+    from .formats import read_matches
     from .jaspar import load_motifs
-    from .plot import plot_logo, plot_match, save_figure, tomtom_placement
+    from .plot import best_matches, write_logo_pages
 
-    check(args.per_page >= 1, f"per-page: must be at least 1, got {args.per_page}")
-    check(args.top is None or args.top >= 1, f"top: must be at least 1, got {args.top}")
     motifs = load_motifs(args.motifs)
-    best, targets = {}, {}
+    best, targets = {}, None
     if args.matches:
-        table, db_name = _read_matches(args.matches)
+        rows, db_name = read_matches(args.matches)
         db_name = args.db or db_name
         check(db_name is not None, f"{args.matches}: no '# database:' line; say which database with --db")
+        targets = {}
         for m in load_motifs(db_name):
             targets.setdefault(m.id, m)
-        table = table.sort_values("E-value", kind="stable")
-        for row in table.to_dict("records"):
-            q = str(row["Query_ID"])
-            if q not in best and str(row["Target_ID"]) in targets:
-                best[q] = row
-    ids = [m.id for m in motifs]
-    if best:
-        order = sorted(range(len(motifs)), key=lambda i: (ids[i] not in best, float(best[ids[i]]["E-value"]) if ids[i] in best else 0.0))
-    else:
-        order = sorted(range(len(motifs)), key=lambda i: -float(motifs[i].information_content().sum()))
-    order = order[:args.top]
-    from tqdm.auto import tqdm
-
-    out = Path(args.outdir)
-    pages = []
-    for p0 in tqdm(range(0, len(order), args.per_page), desc="pages", unit="page", disable=args.quiet, leave=False):
-        chunk = order[p0:p0 + args.per_page]
-        cols = 2
-        rows = (len(chunk) + cols - 1) // cols
-        fig = plt.figure(figsize=(13, 3.6 * rows))
-        gs = fig.add_gridspec(rows, cols, hspace=0.55, wspace=0.15)
-        for c, i in enumerate(chunk):
-            m = motifs[i]
-            if m.id in best:
-                row = best[m.id]
-                target = targets[str(row["Target_ID"])]
-                offset = tomtom_placement(m.width, target.width, int(row["Optimal_offset"]), row["Orientation"])
-                cell = gs[c // cols, c % cols].subgridspec(2, 1, hspace=0.3)
-                axes = [fig.add_subplot(cell[0])]
-                axes.append(fig.add_subplot(cell[1], sharex=axes[0]))
-                plot_match(m, target, offset, row["Orientation"], pvalue=float(row["p-value"]),
-                           evalue=float(row["E-value"]), axes=axes)
-            else:
-                plot_logo(m, ax=fig.add_subplot(gs[c // cols, c % cols]))
-        name = f"page_{len(pages) + 1:03d}.png"
-        save_figure(fig, out / name)
-        pages.append((name, [motifs[i] for i in chunk]))
-    with atomic_write(out / "index.html") as fh:
-        fh.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>motifq logos</title></head><body>\n")
-        fh.write(f"<h1>Logos of {html.escape(str(args.motifs))}</h1>\n<p>{len(order)} motifs"
-                 + (f", {sum(ids[i] in best for i in order)} with a known match" if args.matches else "") + "</p>\n")
-        for name, ms in pages:
-            fh.write(f"<h2>{name}</h2>\n<p>{html.escape(', '.join(m.id for m in ms))}</p>\n"
-                     f"<img src=\"{name}\" alt=\"{name}\" style=\"max-width:100%\">\n")
-        fh.write("</body></html>\n")
-    _say(args, f"wrote {len(pages)} pages of logos and index.html to {out}")
+        best = best_matches(rows, targets, widths={m.id: m.width for m in motifs})
+    pages = write_logo_pages(motifs, args.output, best, targets, top=args.top, per_page=args.per_page,
+                             title=args.motifs, progress=not args.quiet)
+    _say(args, f"wrote {len(pages)} pages of logos and index.html to {args.output}")
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
-# train / predict
+# train: options generated from the config dataclasses
 # ---------------------------------------------------------------------------------------------
-_MODEL_KINDS = ("danq", "danq-jaspar", "deepsea", "cnn", "lr")
+#: Config fields that are not options: they come from the data.
+_FROM_DATA = ("n_targets", "length")
+#: Spellings that differ from the field name (the first is shown in --help; the others are aliases).
+_SPELLINGS = {"kind": ("--model",), "jaspar_reverse_complements": ("--jaspar-reverse-complements", "--jaspar-rc")}
+#: argparse settings beyond type and default.
+_EXTRA = {"jaspar_init": dict(nargs="?", const="jaspar2016", metavar="RELEASE|FILE")}
+
+
+def _field_docs(cls) -> dict:
+    """Field name -> description from the numpydoc ``Parameters`` section of `cls` (without
+    its "Default is ..." sentence and the rst quotes)."""
+    import inspect
+
+    doc = inspect.getdoc(cls) or ""
+    if "Parameters\n----------\n" not in doc:
+        return {}
+    docs, names = {}, []
+    for line in doc.split("Parameters\n----------\n", 1)[1].splitlines():
+        head = re.match(r"^(\w+(?:\s*,\s*\w+)*) : ", line)
+        if head:
+            names = [n.strip() for n in head.group(1).split(",")]
+            docs.update({n: "" for n in names})
+        elif line.startswith("    ") and names:
+            for n in names:
+                docs[n] = (docs[n] + " " + line.strip()).strip()
+        elif line.strip():
+            names = []   # the next section
+    return {k: re.sub(r"``?([^`]+)``?", r"\1", re.sub(r"\s*Default is .*$", "", v)).strip() for k, v in docs.items()}
+
+
+def _field_option(group, f, help_text: str, default, model: bool) -> None:
+    """One option for the dataclass field `f` (its type from the annotation)."""
+    flags = _SPELLINGS.get(f.name, ("--" + f.name.replace("_", "-"),))
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", None) or str(f.type)
+    if kind.startswith("tuple") and not isinstance(f.type, str):
+        kind = str(f.type)   # tuple[int, ...]
+    kinds = [k.strip() for k in kind.split("|")]
+    base = next((k for k in kinds if k != "None"), "str")
+    shown = default
+    if model:
+        from .config import MODEL_DEFAULTS
+
+        danq = MODEL_DEFAULTS["danq"].get(f.name, default)
+        shown = "danq" if f.name == "kind" else f"the --model kind's; danq: {danq}"
+    kw = dict(dest=f.name, help=f"{help_text.rstrip('.')} (default: {shown})".replace("%", "%%"))
+    if base == "bool":
+        if default is True:
+            flags = tuple("--no-" + fl[2:] for fl in flags)
+            kw.update(action="store_false", default=True)
+        else:
+            kw.update(action="store_true", default=None if model else False)
+    else:
+        types = {"int": _number(int), "float": _number(float), "tuple[int, ...]": _number_list(int),
+                 "tuple[float, ...]": _number_list(float)}
+        kw.update(type=types.get(base, str), default=None if model else default,
+                  metavar=f.name.split("_")[-1].upper())
+        kw.update(_EXTRA.get(f.name, {}))
+    group.add_argument(*flags, **kw)
+
+
+def _add_config_options(p, cls, title: str, model: bool) -> None:
+    """An option group with one option per field of the dataclass `cls`."""
+    group = p.add_argument_group(title)
+    docs = _field_docs(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in _FROM_DATA:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        _field_option(group, f, docs.get(f.name, ""), default, model)
 
 
 def _add_train(sub) -> None:
+    from .config import ModelConfig, TrainConfig
+
     p = sub.add_parser("train", help="train DanQ (or a baseline) on a data set; writes the best and last checkpoints",
-                       description="Train a model. Writes OUT (best validation loss), OUT's .last.pt (resumable) "
-                                   "and .metrics.jsonl beside it. Multi-GPU: torchrun --nproc_per_node K -m motifq train ...")
+                       description="Train a model. Writes OUTPUT (best validation loss), OUTPUT's .last.pt (resumable) "
+                                   "and a per-epoch log beside it. Multi-GPU: torchrun --nproc_per_node K -m motifq train ...")
     _add_data_args(p, split=None)
-    p.add_argument("--valid-fraction", type=float, default=0.1, metavar="F",
-                   help="with --fasta/--labels: seeded fraction held out for validation (default: 0.1)")
-    m = p.add_argument_group("model")
-    m.add_argument("--model", choices=_MODEL_KINDS, default="danq", help="default: danq")
-    m.add_argument("--jaspar-init", nargs="?", const="jaspar2016", default=None, metavar="RELEASE|FILE",
-                   help="seed first-layer kernels from motifs (default release when given bare: jaspar2016; "
-                        "--model danq-jaspar implies it)")
-    m.add_argument("--jaspar-fraction", type=float, default=0.5, metavar="F", help="fraction of kernels to seed (default: 0.5)")
-    m.add_argument("--jaspar-rc", action="store_true", help="also seed each chosen motif's reverse complement")
-    for flag, what in (("--conv-kernels", "first-layer kernels"), ("--conv-width", "kernel width"),
-                       ("--pool", "max-pool window"), ("--lstm-units", "BiLSTM units per direction"),
-                       ("--dense", "hidden dense units")):
-        m.add_argument(flag, type=int, metavar="N", help=f"{what} (default: the model's published size)")
-    m.add_argument("--init", choices=["uniform", "pytorch"], default="uniform",
-                   help="initial weights: uniform = the paper's U(-0.05, 0.05) with zero biases; pytorch = each "
-                        "layer's PyTorch default, U(+-1/sqrt(fan_in)), which leaves the label prior sooner when "
-                        "training from random kernels on small data (default: uniform)")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=60, metavar="N", help="default: 60")
-    t.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps in total")
-    t.add_argument("--batch-size", type=int, default=100, metavar="N", help="per process (default: 100)")
-    t.add_argument("--optimizer", choices=["rmsprop", "adam", "adamw"], default="rmsprop", help="default: rmsprop")
-    t.add_argument("--lr", type=float, default=0.001, metavar="LR", help="learning rate (default: 0.001)")
-    t.add_argument("--weight-decay", type=float, default=0.01, metavar="W", help="adamw only (default: 0.01)")
-    t.add_argument("--patience", type=int, default=5, metavar="N", help="early stopping, epochs (default: 5)")
-    t.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
-    t.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
-    t.add_argument("--no-rc-augment", action="store_true", help="no reverse-complement augmentation")
-    t.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
-    t.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
-                   help="also write the last checkpoint this often within an epoch (default: 10)")
-    t.add_argument("--out", default="model.pt", metavar="model.pt", help="best checkpoint (default: model.pt)")
-    t.add_argument("--resume", action="store_true", help="continue exactly from OUT's .last.pt")
-    p.set_defaults(func=_run_train)
+    _add_config_options(p, ModelConfig, "model", model=True)
+    _add_config_options(p, TrainConfig, "training", model=False)
+    _add_output(p, "file", aliases=("--out",), default="model.pt", metavar="model.pt",
+                help="best checkpoint (default: model.pt)")
+    p.add_argument("--resume", action="store_true", help="continue exactly from OUTPUT's .last.pt")
+    p.set_defaults(func=_run_train, more_outputs=_train_outputs)
+
+
+def _last_checkpoint(out):
+    """``model.pt`` -> ``model.last.pt``, as :func:`motifq.train.last_path` (a test keeps the two
+    equal); computed here so that the outputs are checked and the FASTA read before torch loads."""
+    from pathlib import Path
+
+    out = Path(out)
+    return out.with_name(out.stem + ".last" + (out.suffix or ".pt"))
+
+
+def _train_outputs(args) -> list:
+    return [(_last_checkpoint(args.output), "file")]
+
+
+def _configs_from_args(args):
+    """(model kind, model overrides, TrainConfig) from the generated options, checked."""
+    from .config import ModelConfig, TrainConfig, check_model_options
+
+    model = {f.name: getattr(args, f.name) for f in dataclasses.fields(ModelConfig) if f.name not in _FROM_DATA}
+    kind = model.pop("kind") or "danq"
+    train = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    if kind == "danq-jaspar" and train["jaspar_init"] is None:
+        train["jaspar_init"] = "jaspar2016"
+    try:
+        check_model_options(kind, **model)
+        return kind, model, TrainConfig(**train)
+    except MotifqError as exc:  # "seed: ..." / "model: conv-kernels ..." -> "--seed: ..." / "--conv-kernels ..."
+        raise MotifqError(re.sub(r"^(?:model: (?=[a-z]))?([a-z][a-z0-9-]*)(?::|(?= must)|(?= '))", r"--\1:", str(exc))) from None
 
 
 def _run_train(args) -> int:
     import logging
     import os
 
-    from .config import ModelConfig, TrainConfig
     from .errors import check
-    from .train import fit, holdout_split
 
     rank0 = os.environ.get("RANK", "0") == "0"
     quiet = args.quiet or not rank0
     logging.basicConfig(format="motifq: %(message)s", level=logging.WARNING if quiet else logging.INFO)
-    check(0.0 < args.valid_fraction < 1.0, f"--valid-fraction: must be in (0, 1), got {args.valid_fraction}")
+    kind, overrides, config = _configs_from_args(args)   # every option checked before any work
     if args.fasta is not None or args.labels is not None:
         check(args.fasta is not None and args.labels is not None, "data: --fasta and --labels go together")
-        train, valid = holdout_split(_open_data(args, "train"), args.valid_fraction, args.seed)
+        data = _open_data(args, "train")                  # the FASTA is read before torch loads
+        from .train import holdout_split
+
+        train, valid = holdout_split(data, config.valid_fraction, config.seed)
     else:
         check(args.data is not None, "data: give --data DIR or --fasta SEQS.fa --labels LABELS.tsv")
         train, valid = _open_data(args, "train"), _open_data(args, "valid")
-    jaspar = args.jaspar_init
-    if args.model == "danq-jaspar" and jaspar is None:
-        jaspar = "jaspar2016"
-    model = ModelConfig.for_kind(args.model, n_targets=train.n_targets, length=train.length,
-                                 conv_kernels=args.conv_kernels, conv_width=args.conv_width, pool=args.pool,
-                                 lstm_units=args.lstm_units, dense=args.dense, init=args.init)
-    config = TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
-                         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, patience=args.patience,
-                         seed=args.seed, device=args.device, rc_augment=not args.no_rc_augment, amp=not args.no_amp,
-                         jaspar_init=jaspar, jaspar_fraction=args.jaspar_fraction,
-                         jaspar_reverse_complements=args.jaspar_rc, valid_fraction=args.valid_fraction,
-                         checkpoint_minutes=args.checkpoint_minutes)
+    if args.resume:                                       # a bad training state is refused before training
+        from .models import read_checkpoint
+
+        last = _last_checkpoint(args.output)
+        check(last.exists(), f"--resume: {last}: no such file (nothing to resume)")
+        check("resume" in read_checkpoint(last), f"--resume: {last}: has no training state")
+    from .config import ModelConfig
+    from .train import fit
+
+    model = ModelConfig.for_kind(kind, n_targets=train.n_targets, length=train.length, **overrides)
     if not quiet:
         _say(args, f"training {model.kind} on {len(train)} sequences of {train.length} bp, {train.n_targets} targets; "
-                   f"validating on {len(valid)}" + (f"; kernels seeded from {jaspar}" if jaspar else ""))
-    result = fit(model, train, valid, args.out, config, resume=args.resume, progress=not quiet)
+                   f"validating on {len(valid)}" + (f"; kernels seeded from {config.jaspar_init}" if config.jaspar_init else ""))
+    result = fit(model, train, valid, args.output, config, resume=args.resume, progress=not quiet)
     if not quiet:
         _say(args, f"stopped ({result['stopped']}) after {result['epochs']} epochs, {result['steps']} steps; "
                    f"best valid loss {result['best_valid_loss']:.4f}; wrote {result['out']} and {result['last']}")
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# predict
+# ---------------------------------------------------------------------------------------------
 def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="per-sequence probabilities per target from a trained model")
     p.add_argument("model", metavar="MODEL", help="checkpoint written by motifq train")
     p.add_argument("fasta", metavar="SEQS.fa", help="sequences of the model's input length")
-    p.add_argument("-o", "--output", metavar="preds.tsv", help="TSV (name, then one column per target); default: stdout")
-    p.add_argument("--batch-size", type=int, default=1000, metavar="N", help="default: 1000")
+    _add_output(p, "file", metavar="preds.tsv", help="TSV (name, then one column per target); default: stdout")
+    p.add_argument("--batch-size", type=_COUNT, default=1000, metavar="N", help="default: 1000")
     p.add_argument("--no-rc", action="store_true", help="forward strand only (default: mean of both strands)")
-    p.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--device", type=_device, default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
     p.set_defaults(func=_run_predict)
 
 
 def _run_predict(args) -> int:
     import numpy as np
+
+    from .errors import check
+    from .sequence import read_fasta, tokenize
+
+    names, seqs = read_fasta(args.fasta)   # the FASTA first: a bad file is reported before torch loads
+    tokens = [tokenize(s, name=f"{args.fasta}: record {n!r}") for n, s in zip(names, seqs)]
     import pandas as pd
 
-    from .errors import atomic_write, check
     from .models import load_checkpoint, predict
-    from .sequence import read_fasta, tokenize
     from .models import resolve_device
 
-    check(args.batch_size >= 1, f"--batch-size: must be >= 1, got {args.batch_size}")
-    device = resolve_device(args.device)
-    model, ckpt = load_checkpoint(args.model, device=device)
-    names, seqs = read_fasta(args.fasta)
+    model, ckpt = load_checkpoint(args.model, device=resolve_device(args.device))
     L = model.config.length
-    for name, seq in zip(names, seqs):
-        check(len(seq) == L, f"{args.fasta}: record {name!r} has {len(seq)} bases; the model takes {L}")
-    tokens = np.stack([tokenize(s) for s in seqs])
-    probs = predict(model, tokens, batch_size=args.batch_size, rc=not args.no_rc, progress=not args.quiet)
+    for name, t in zip(names, tokens):
+        check(len(t) == L, f"{args.fasta}: record {name!r} has {len(t)} bases; the model takes {L}")
+    probs = predict(model, np.stack(tokens), batch_size=args.batch_size, rc=not args.no_rc, progress=not args.quiet)
     table = pd.DataFrame(probs, columns=ckpt["targets"])
     table.insert(0, "name", names)
+    _write_or_print(args.output, table.to_csv(sep="\t", index=False, float_format="%.6g"))
     if args.output:
-        with atomic_write(args.output) as fh:
-            table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
         _say(args, f"wrote {len(names)} x {len(ckpt['targets'])} probabilities to {args.output}")
-    else:
-        sys.stdout.write(table.to_csv(sep="\t", index=False, float_format="%.6g"))
     return 0
 
 
@@ -618,16 +702,16 @@ def _add_evaluate(sub) -> None:
     p.add_argument("models", nargs="+", metavar="MODEL",
                    help="checkpoint (.pt) from motifq train; NAME=PATH names it (default: the file name)")
     _add_data_args(p, split="test")
-    p.add_argument("-o", "--out", default="evaluation", metavar="OUTDIR",
-                   help="output folder for metrics.tsv, summary.json and figures (default: evaluation)")
+    _add_output(p, "dir", aliases=("--out",), default="evaluation",
+                help="output folder for metrics.tsv, summary.json and figures (default: evaluation)")
     p.add_argument("--reference", metavar="TSV",
                    help="published per-target AUCs (columns '<model> ROC AUC', '<model> PR AUC'), drawn as more models")
     p.add_argument("--no-rc", dest="rc", action="store_false",
                    help="forward strand only (default: mean of forward and reverse complement)")
     p.add_argument("--curves", metavar="NAME,...",
                    help="targets (names or 0-based indices) to draw ROC/PR curves for (default: 4 across the PR AUC range)")
-    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="sequences per forward pass (default: 256)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto = cuda if available)")
+    p.add_argument("--batch-size", type=_COUNT, default=256, metavar="N", help="sequences per forward pass (default: 256)")
+    p.add_argument("--device", type=_device, default="auto", help="cpu, cuda, cuda:1, ... (default: auto = cuda if available)")
     p.add_argument("--float16", action="store_true",
                    help="store the streamed predictions as float16 (half the disk; more ties, AUCs differ slightly)")
     p.add_argument("--keep-predictions", action="store_true",
@@ -636,16 +720,13 @@ def _add_evaluate(sub) -> None:
 
 
 def _run_evaluate(args) -> int:
-    from .errors import check
     from .report import evaluate_models
-
-    check(args.batch_size >= 1, f"--batch-size: must be >= 1, got {args.batch_size}")
     from .models import resolve_device
 
     device = resolve_device(args.device)
     split = _open_data(args, args.split)
     curves = [c for c in (args.curves or "").split(",") if c.strip()] or None
-    summary = evaluate_models(args.models, split, args.out, rc=args.rc, batch_size=args.batch_size, device=device,
+    summary = evaluate_models(args.models, split, args.output, rc=args.rc, batch_size=args.batch_size, device=device,
                               reference=args.reference, curves=curves, dtype="float16" if args.float16 else "float32",
                               keep_predictions=args.keep_predictions, progress=not args.quiet,
                               say=lambda m: _say(args, m))
@@ -666,14 +747,13 @@ def _add_quickstart(sub) -> None:
                                    "and the CNN and LR baselines, evaluate all three, turn the DanQ kernels into "
                                    "motifs, compare them with JASPAR 2024, cluster them and write DIR/report.html "
                                    "(self-contained) and DIR/report.md.")
-    p.add_argument("-o", "--output", default="motifq-quickstart", metavar="DIR",
-                   help="output folder (default: motifq-quickstart)")
+    _add_output(p, "dir", default="motifq-quickstart", help="output folder (default: motifq-quickstart)")
     p.add_argument("--size", default="small", choices=["small", "tiny"],
                    help="small: the demonstration (minutes on a 2-core CPU); tiny: a smoke run in seconds "
                         "(default: small)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--threads", type=int, metavar="N",
+    p.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
+    p.add_argument("--threads", type=_COUNT, metavar="N",
                    help="CPU threads for torch (default: torch's, one per core; on a busy machine 1 can be much faster)")
     p.set_defaults(func=_run_quickstart)
 
@@ -682,26 +762,19 @@ def _run_quickstart(args) -> int:
     from .quickstart import quickstart
 
     quickstart(args.output, size=args.size, device=args.device, seed=args.seed, threads=args.threads,
-               progress=not args.quiet,
-               say=lambda m: _say(args, m))
+               progress=not args.quiet, say=lambda m: _say(args, m))
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
-# plumbing
+# main
 # ---------------------------------------------------------------------------------------------
 _COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart]
 
 
-def _say(args, message: str) -> None:
-    """Print a status line to stderr unless --quiet."""
-    if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="motifq",
         description="Train DanQ models on chromatin-profiling data and see which motifs they learned.")
     parser.add_argument("--version", action="version", version=f"motifq {__version__}")
@@ -711,6 +784,10 @@ def build_parser() -> argparse.ArgumentParser:
     for add in _COMMANDS:
         add(sub)
     return parser
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split()) or "error"
 
 
 def main(argv=None) -> int:
@@ -724,22 +801,35 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on a user error (bad file, bad value), 130 when interrupted.
+        0 on success, 2 on a user error (bad file, bad value, bad output path; one line on
+        stderr), 130 when interrupted.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
     try:
+        args = build_parser().parse_args(argv)
+        _check_outputs(args)
         return int(args.func(args) or 0)
-    except MotifqError as exc:
-        if args.debug:
+    except (MotifqError, OSError, MemoryError) as exc:
+        if debug:
             raise
-        print(f"motifq: error: {exc}", file=sys.stderr)
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        why = exc if isinstance(exc, MotifqError) else _os_message(exc)
+        print(f"motifq: error: {_one_line(why)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("motifq: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _os_message(exc: BaseException) -> str:
+    """``<file>: <why>`` for an operating-system error (a file that cannot be read, memory)."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (try a smaller --batch-size or fewer sequences)"
+    name = getattr(exc, "filename", None)
+    why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"{name}: {why}" if name else why
 
 
 if __name__ == "__main__":

@@ -177,35 +177,11 @@ def _run_kernel(qs, ts, dist, min_overlap, both_strands=False):
 
 
 def _numba_cache_setup() -> None:
-    """Make sure numba can cache the compiled kernels (``cache=True``).
+    """Point numba's cache at a private per-user folder before the kernels are imported (see
+    :mod:`motifq.cache`: never the installed package, never a folder another user can write)."""
+    from .cache import configure_numba_cache
 
-    numba writes its cache next to the module, or else in the user's cache folder. When neither
-    is writable (a read-only install and home), point ``NUMBA_CACHE_DIR`` at a per-user folder in
-    the temporary directory. Does nothing once numba is imported or when the variable is set.
-    """
-    import os
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
-        return
-
-    def writable(d: Path) -> bool:
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=d):
-                pass
-            return True
-        except OSError:
-            return False
-
-    here = Path(__file__).resolve().parent / "__pycache__"
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "numba"
-    if writable(here) or writable(home):
-        return
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    os.environ["NUMBA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"motifq-numba-{uid}")
+    configure_numba_cache()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ and the bare form (four rows of counts A, C, G, T, header optional).
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 
@@ -40,12 +41,15 @@ from .errors import MotifqError, atomic_write, check, check_file
 from .motif import UNIFORM, Motif
 
 __all__ = ["read_meme", "write_meme", "read_jaspar", "write_jaspar", "read_motifs", "write_motifs",
-           "parse_meme", "parse_jaspar", "format_meme", "format_jaspar", "format_for_path", "format_nsites",
-           "ROW_SUM_TOLERANCE", "FORMATS"]
+           "parse_meme", "parse_jaspar", "format_meme", "format_jaspar", "format_for_path",
+           "ROW_SUM_TOLERANCE", "FORMATS", "MAX_COUNT", "format_nsites",
+           "format_motif_table", "read_matches", "MATCH_COLUMNS"]
 
 #: How far a MEME probability row may be from summing to 1.
 ROW_SUM_TOLERANCE = 0.02
 FORMATS = ("meme", "jaspar")
+#: Largest column total (number of sites) a JASPAR count matrix may have.
+MAX_COUNT = 1e12
 _FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NUM_ROW = re.compile(rf"^\s*{_FLOAT}(?:\s+{_FLOAT})*\s*$")
 
@@ -81,65 +85,36 @@ def _parse_alphabet_block(lines, i, where):
     return j + 1
 
 
-def parse_meme(text: str, source: str = "<text>") -> list[Motif]:
-    """Parse MEME minimal-format text.
-
-    Parameters
-    ----------
-    text : str
-    source : str
-        Name used in error messages and stored as ``Motif.source``. Default is ``"<text>"``.
-
-    Returns
-    -------
-    list of Motif
-        Counts are ``p * nsites`` (nsites 20 when the file gives none, as MEME assumes).
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    check(any(l.strip().startswith("MEME version") for l in lines[:50]),
-          f"{source}: not a MEME file (no 'MEME version' line)")
-    background = UNIFORM.copy()
-    motifs: list[Motif] = []
-    seen: set[str] = set()
-    i, n = 0, len(lines)
-    current = None  # (id, alt, line number)
-    while i < n:
-        line = lines[i].strip()
-        where = f"{source}: line {i + 1}"
-        if line.startswith("ALPHABET"):
-            i = _parse_alphabet_line(lines, i, where)
-        elif line.startswith("Background letter frequencies"):
-            background, i = _parse_background(lines, i, source)
-        elif line.startswith("MOTIF"):
-            parts = line.split()
-            check(len(parts) >= 2, f"{where}: MOTIF line has no identifier")
-            current = (parts[1], " ".join(parts[2:]), i + 1)
-            i += 1
-        elif line.startswith("letter-probability matrix"):
-            check(current is not None, f"{where}: matrix before any MOTIF line")
-            motif, i = _parse_matrix(lines, i, current, background, source)
-            check(motif.id not in seen, f"{source}: motif {motif.id} appears twice")
-            seen.add(motif.id)
-            motifs.append(motif)
-            current = None
-        else:
-            i += 1
-    check(len(motifs) > 0, f"{source}: no motifs (no letter-probability matrix)")
-    return motifs
+def _header_int(kv: dict, key: str, where: str) -> int | None:
+    """A whole-number header value (``w=``, ``alength=``), or None when absent."""
+    if key not in kv:
+        return None
+    x = _to_float(kv[key], where)
+    check(math.isfinite(x) and x >= 0 and x == int(x), f"{where}: {key}= {kv[key]} is not a whole number")
+    return int(x)
 
 
-def _parse_alphabet_line(lines, i, where) -> int:
-    """``ALPHABET= ACGT`` or an ``ALPHABET`` block at line `i`, which must be DNA; the next line's index."""
+def _header_nsites(kv: dict, where: str) -> float:
+    """``nsites=``: a finite number >= 0; 20 when absent or 0, as MEME assumes."""
+    if "nsites" not in kv:
+        return 20.0
+    x = _to_float(kv["nsites"], where)
+    check(math.isfinite(x) and x >= 0, f"{where}: nsites= {kv['nsites']} is not a finite number >= 0")
+    return x if x > 0 else 20.0
+
+
+def _read_alphabet(lines, i: int, where: str) -> int:
+    """``ALPHABET= ACGT`` or a custom block; return the index after it."""
     line = lines[i].strip()
-    if "=" in line:
-        alph = line.split("=", 1)[1].strip().upper()
-        check(alph == "ACGT", f"{where}: alphabet {alph!r} is not DNA (ACGT)")
-        return i + 1
-    return _parse_alphabet_block(lines, i, where)
+    if "=" not in line:
+        return _parse_alphabet_block(lines, i, where)
+    alph = line.split("=", 1)[1].strip().upper()
+    check(alph == "ACGT", f"{where}: alphabet {alph!r} is not DNA (ACGT)")
+    return i + 1
 
 
-def _parse_background(lines, i, source):
-    """The ``Background letter frequencies`` at line `i`: ((4,) A, C, G, T frequencies, next index)."""
+def _read_background(lines, i: int, source: str) -> tuple[np.ndarray, int]:
+    """The four letter frequencies after ``Background letter frequencies``; (A, C, G, T), next index."""
     where = f"{source}: line {i + 1}"
     toks: list[str] = []
     j = i + 1
@@ -147,39 +122,18 @@ def _parse_background(lines, i, source):
         toks += lines[j].split()
         j += 1
     check(len(toks) >= 8, f"{where}: background needs 4 letter/frequency pairs")
-    freqs = {}
-    for k in range(0, 8, 2):
-        freqs[toks[k].upper()] = _to_float(toks[k + 1], f"{source}: line {i + 2}")
+    freqs = {toks[k].upper(): _to_float(toks[k + 1], f"{source}: line {i + 2}") for k in range(0, 8, 2)}
     check(set(freqs) == set("ACGT"), f"{where}: background letters are {sorted(freqs)}, not A C G T")
     background = np.array([freqs[b] for b in "ACGT"])
-    check((background > 0).all() and abs(background.sum() - 1) < ROW_SUM_TOLERANCE,
+    check(np.isfinite(background).all() and (background > 0).all() and abs(background.sum() - 1) < ROW_SUM_TOLERANCE,
           f"{where}: background frequencies must be positive and sum to 1")
     return background, j
 
 
-def _parse_matrix(lines, i, current, background, source):
-    """The ``letter-probability matrix`` at line `i` of motif `current` (id, alt name, line):
-    (the Motif, the index of the line after it and its optional ``URL`` line)."""
-    where = f"{source}: line {i + 1}"
-    line = lines[i].strip()
-    kv = _parse_key_values(line.split(":", 1)[1] if ":" in line else "")
-    alength = int(_to_float(kv.get("alength", "4"), where))
-    check(alength == 4, f"{where}: alength= {alength}, expected 4 (DNA)")
-    width = int(_to_float(kv["w"], where)) if "w" in kv else None
-    nsites = _to_float(kv["nsites"], where) if "nsites" in kv else None
-    rows, j = _matrix_rows(lines, i + 1, width, source)
-    p = _checked_probabilities(rows, width, current[0], source)
-    url, j = _url_line(lines, j)
-    ns = 20.0 if nsites is None or nsites <= 0 else nsites
-    motif = Motif(id=current[0], name=current[1], counts=p * ns, nsites=ns, background=background,
-                  source=source, url=url, evalue=kv.get("E", ""))
-    return motif, j
-
-
-def _matrix_rows(lines, j, width, source):
-    """Rows of 4 numbers from line `j`: `width` of them, or up to a blank or other line when the
-    width is not given. Returns (rows, index of the first line not read)."""
-    rows = []
+def _read_rows(lines, i: int, width: int | None, source: str) -> tuple[list, int]:
+    """The probability rows after a matrix header at `i`: `width` of them, or until a blank or
+    non-number line; return them and the next index."""
+    rows, j = [], i + 1
     while j < len(lines):
         row = lines[j].strip()
         if width is not None and len(rows) == width:
@@ -198,13 +152,14 @@ def _matrix_rows(lines, j, width, source):
     return rows, j
 
 
-def _checked_probabilities(rows, width, mid, source) -> np.ndarray:
-    """(W, 4) probabilities, A, C, G, T: `width` rows when given, each in [0, 1] and summing to 1."""
+def _check_probabilities(rows: list, width: int | None, source: str, mid: str) -> np.ndarray:
+    """(W, 4) probabilities, each row within :data:`ROW_SUM_TOLERANCE` of 1."""
     if width is not None:
         check(len(rows) == width, f"{source}: motif {mid}: w= {width} but {len(rows)} rows")
     check(len(rows) > 0, f"{source}: motif {mid}: empty matrix")
     p = np.array(rows)
-    check((p >= 0).all() and (p <= 1 + 1e-9).all(), f"{source}: motif {mid}: probabilities outside [0, 1]")
+    check(np.isfinite(p).all() and (p >= 0).all() and (p <= 1 + 1e-9).all(),
+          f"{source}: motif {mid}: probabilities outside [0, 1]")
     sums = p.sum(axis=1)
     bad = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
     check(bad.size == 0, f"{source}: motif {mid}: row {bad[0] + 1 if bad.size else 0} sums to "
@@ -212,8 +167,8 @@ def _checked_probabilities(rows, width, mid, source) -> np.ndarray:
     return p
 
 
-def _url_line(lines, j):
-    """(the URL of a ``URL ...`` line after blank lines from `j`, or "", the index to go on from)."""
+def _read_url(lines, j: int) -> tuple[str, int]:
+    """An optional ``URL`` line after the matrix (blank lines between allowed)."""
     k = j
     while k < len(lines) and not lines[k].strip():
         k += 1
@@ -222,20 +177,96 @@ def _url_line(lines, j):
     return "", j
 
 
+def _read_matrix(lines, i: int, current, background, source: str) -> tuple[Motif, int]:
+    """The motif whose ``letter-probability matrix:`` header is line `i`; the next index."""
+    where = f"{source}: line {i + 1}"
+    check(current is not None, f"{where}: matrix before any MOTIF line")
+    line = lines[i].strip()
+    kv = _parse_key_values(line.split(":", 1)[1] if ":" in line else "")
+    alength = _header_int(kv, "alength", where)
+    check(alength in (None, 4), f"{where}: alength= {alength}, expected 4 (DNA)")
+    width = _header_int(kv, "w", where)
+    nsites = _header_nsites(kv, where)
+    mid = current[0]
+    rows, j = _read_rows(lines, i, width, source)
+    p = _check_probabilities(rows, width, source, mid)
+    url, j = _read_url(lines, j)
+    motif = Motif(id=mid, name=current[1], counts=p * nsites, nsites=nsites, background=background,
+                  source=source, url=url, evalue=kv.get("E", ""))
+    return motif, j
+
+
+def parse_meme(text: str, source: str = "<text>") -> list[Motif]:
+    """Parse MEME minimal-format text.
+
+    Header values are checked: ``alength=`` must be 4, ``w=`` a whole number that matches the
+    rows, ``nsites=`` a finite number >= 0 (NaN and infinities are errors).
+
+    Parameters
+    ----------
+    text : str
+    source : str
+        Name used in error messages and stored as ``Motif.source``. Default is ``"<text>"``.
+
+    Returns
+    -------
+    list of Motif
+        Counts are ``p * nsites`` (nsites 20 when the file gives none, as MEME assumes).
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    check(any(l.strip().startswith("MEME version") for l in lines[:50]),
+          f"{source}: not a MEME file (no 'MEME version' line)")
+    background = UNIFORM.copy()
+    motifs: list[Motif] = []
+    i, current = 0, None  # current: (id, alt) of the last MOTIF line
+    while i < len(lines):
+        line = lines[i].strip()
+        if line.startswith("ALPHABET"):
+            i = _read_alphabet(lines, i, f"{source}: line {i + 1}")
+        elif line.startswith("Background letter frequencies"):
+            background, i = _read_background(lines, i, source)
+        elif line.startswith("MOTIF"):
+            parts = line.split()
+            check(len(parts) >= 2, f"{source}: line {i + 1}: MOTIF line has no identifier")
+            current, i = (parts[1], " ".join(parts[2:])), i + 1
+        elif line.startswith("letter-probability matrix"):
+            motif, i = _read_matrix(lines, i, current, background, source)
+            check(all(m.id != motif.id for m in motifs), f"{source}: motif {motif.id} appears twice")
+            motifs.append(motif)
+            current = None
+        else:
+            i += 1
+    check(len(motifs) > 0, f"{source}: no motifs (no letter-probability matrix)")
+    return motifs
+
+
 def format_nsites(x: float) -> str:
-    """A site count as MEME writes it: an integer without decimals, else up to 6 decimals.
+    """``nsites=`` as every MEME reader takes it: the nearest whole number, at least 1.
+
+    MEME's tools, Biopython (``motifs.parse(..., "minimal")``) and memelite read a whole
+    number; a column total such as 1000.0007 (JASPAR counts rounded by their authors) is
+    written 1000.
 
     Parameters
     ----------
     x : float
-        The number of sites.
+        The motif's number of sites (finite, >= 0).
 
     Returns
     -------
     str
-        ``20`` for 20.0, ``12.5`` for 12.5.
     """
-    return str(int(round(x))) if abs(x - round(x)) < 1e-9 else np.format_float_positional(round(x, 6), trim="-")
+    check(math.isfinite(x), f"nsites: must be a finite number, got {x!r}")
+    return str(max(1, int(round(x))))
+
+
+def _format_evalue(e) -> str:
+    """``E=`` as a number every reader parses (0 when unknown)."""
+    try:
+        value = float(e)
+    except (TypeError, ValueError):
+        return "0"
+    return str(e).strip() if math.isfinite(value) and value >= 0 else "0"
 
 
 def _probability_rows(m: Motif) -> np.ndarray:
@@ -272,7 +303,7 @@ def format_meme(motifs, background=None, version: int = 4) -> str:
     for m in motifs:
         out.write(f"MOTIF {m.id}" + (f" {m.name}" if m.name else "") + "\n")
         out.write(f"letter-probability matrix: alength= 4 w= {m.width} nsites= {format_nsites(m.nsites)} "
-                  f"E= {m.evalue or 0}\n")
+                  f"E= {_format_evalue(m.evalue)}\n")
         for row in _probability_rows(m):
             out.write(" ".join(f"{v:.6f}" for v in row) + "\n")
         if m.url:
@@ -360,6 +391,10 @@ def parse_jaspar(text: str, source: str = "<text>") -> list[Motif]:
         check(widths.pop() > 0, f"{source}: motif {mid}: empty rows")
         counts = np.array([mat[b] for b in "ACGT"]).T
         check((counts >= 0).all() and np.isfinite(counts).all(), f"{source}: motif {mid}: negative or non-finite count")
+        with np.errstate(over="ignore"):
+            totals = counts.sum(axis=1)
+        check(np.isfinite(totals).all() and totals.max() <= MAX_COUNT,
+              f"{source}: motif {mid}: a column totals more than {MAX_COUNT:g} sites")
         check((counts.sum(axis=1) > 0).all(), f"{source}: motif {mid}: a column sums to 0")
         check(mid not in seen, f"{source}: motif {mid} appears twice")
         seen.add(mid)
@@ -434,3 +469,89 @@ def write_motifs(path, motifs, fmt: str | None = None) -> None:
         write_jaspar(path, motifs)
     else:
         write_meme(path, motifs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables: motif summaries, Tomtom-style matches
+# ---------------------------------------------------------------------------------------------
+#: Columns a matches table needs (Tomtom's ``-text`` names; ``motifq compare`` writes them all).
+MATCH_COLUMNS = ("Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "Orientation")
+_MATCH_TYPES = {"Optimal_offset": int, "Overlap": int, "p-value": float, "E-value": float, "q-value": float}
+
+
+def format_motif_table(motifs) -> str:
+    """A TSV summary of `motifs`: id, name, width, nsites (as written to MEME files, see
+    :func:`format_nsites`), total information content (bits, 3 decimals) and consensus.
+
+    Parameters
+    ----------
+    motifs : sequence of Motif
+
+    Returns
+    -------
+    str
+        Header line and one line per motif.
+    """
+    lines = ["id\tname\twidth\tnsites\ttotal_ic\tconsensus"]
+    for m in motifs:
+        ic = round(float(m.information_content().sum()), 3)
+        lines.append(f"{m.id}\t{m.name}\t{m.width}\t{format_nsites(m.nsites)}\t{ic}\t{m.consensus()}")
+    return "\n".join(lines) + "\n"
+
+
+def _match_value(cell: str, column: str, where: str):
+    kind = _MATCH_TYPES.get(column)
+    if column == "Orientation":
+        check(cell in ("+", "-"), f"{where}: Orientation {cell!r} is not + or -")
+        return cell
+    if kind is None:
+        return cell
+    try:
+        value = kind(cell)
+    except ValueError:
+        raise MotifqError(f"{where}: {column} {cell!r} is not {'an integer' if kind is int else 'a number'}") from None
+    check(kind is int or (math.isfinite(value) and value >= 0), f"{where}: {column} {cell!r} is not a number >= 0")
+    return value
+
+
+def read_matches(path) -> tuple[list[dict], str | None]:
+    """Read a Tomtom-style matches table (``motifq compare -o``, ``extract-motifs --match``,
+    MEME's ``tomtom -text``).
+
+    Tab-separated with a header row; lines starting with ``#`` are comments, and a
+    ``# database: NAME`` comment names the target motifs' database. Columns
+    :data:`MATCH_COLUMNS` are required; ``Optimal_offset`` and ``Overlap`` must be integers,
+    p-, E- and q-values finite numbers >= 0, ``Orientation`` ``+`` or ``-``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    rows : list of dict
+        One dict per row, column name -> value (typed as above, other columns as strings).
+    database : str or None
+        The ``# database:`` name, if any.
+    """
+    text, name = _read_text(path)
+    check("\x00" not in text, f"{name}: not a text file")
+    rows, header, database = [], None, None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if raw.startswith("#"):
+            if raw.startswith("# database:"):
+                database = raw.split(":", 1)[1].strip() or None
+            continue
+        if not raw.strip():
+            continue
+        fields = raw.split("\t")
+        if header is None:
+            header = [f.strip() for f in fields]
+            missing = [c for c in MATCH_COLUMNS if c not in header]
+            check(not missing, f"{name}: not a matches table (missing columns {', '.join(missing)})")
+            continue
+        where = f"{name}: line {lineno}"
+        check(len(fields) == len(header), f"{where}: {len(fields)} fields, the header has {len(header)}")
+        rows.append({c: _match_value(f.strip(), c, where) for c, f in zip(header, fields)})
+    check(header is not None, f"{name}: empty matches table")
+    return rows, database

@@ -467,8 +467,105 @@ def save_checkpoint(path, model, targets=None, train_config=None, jaspar=None, m
     return Path(path)
 
 
+def _torch_load(p: Path, device) -> object:
+    """``torch.load(weights_only=True)``; any failure is a one-line MotifqError that never
+    suggests loading the file any other way."""
+    import pickle
+
+    try:
+        return torch.load(p, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise MotifqError(f"{p}: not a motifq checkpoint (it holds Python objects other than tensors and plain "
+                          f"values; motifq does not load those)") from None
+    except Exception as exc:  # zip and torch errors all mean "not a checkpoint we wrote"
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in why:
+            why = type(exc).__name__
+        raise MotifqError(f"{p}: not a motifq checkpoint (cannot be read: {why[:200]})") from None
+
+
+def _check_header(ckpt, p) -> None:
+    """format, version, the required keys and their types."""
+    check(isinstance(ckpt, dict) and ckpt.get("format") == CHECKPOINT_FORMAT,
+          f"{p}: not a motifq checkpoint (no 'format': '{CHECKPOINT_FORMAT}' entry)")
+    check(ckpt.get("version") == CHECKPOINT_VERSION,
+          f"{p}: motifq checkpoint version {ckpt.get('version')!r} is not supported (expected {CHECKPOINT_VERSION})")
+    for key in ("state_dict", "model_config", "alphabet", "targets"):
+        check(key in ckpt, f"{p}: motifq checkpoint is missing {key!r}")
+    check(ckpt["alphabet"] == "ACGT", f"{p}: checkpoint alphabet {ckpt['alphabet']!r}, expected 'ACGT'")
+    for key, kind in (("state_dict", dict), ("model_config", dict), ("targets", list), ("train_config", dict),
+                      ("jaspar", list), ("metrics", list), ("resume", dict)):
+        if key in ckpt:
+            check(isinstance(ckpt[key], kind), f"{p}: checkpoint entry {key!r} must be a {kind.__name__}, "
+                                               f"got {type(ckpt[key]).__name__}")
+    check(all(isinstance(t, str) for t in ckpt["targets"]), f"{p}: checkpoint target names must be strings")
+    check(all(isinstance(x, dict) for x in ckpt.get("jaspar", [])), f"{p}: checkpoint 'jaspar' must list dicts")
+
+
+def _checked_config(ckpt: dict, p) -> ModelConfig:
+    """The model config, its types and ranges checked and its size capped
+    (:data:`~motifq.config.MAX_PARAMETERS`) before anything is allocated."""
+    try:
+        config = ModelConfig.from_dict(ckpt["model_config"])
+    except (TypeError, ValueError, MotifqError) as exc:
+        raise MotifqError(f"{p}: bad model config in checkpoint ({exc})") from None
+    check(len(ckpt["targets"]) == config.n_targets,
+          f"{p}: checkpoint has {len(ckpt['targets'])} target names for {config.n_targets} outputs")
+    return config
+
+
+def _check_weights(state: dict, config: ModelConfig, p) -> None:
+    """The weights are exactly the tensors the config's model has (names, shapes), all finite.
+    The expected shapes come from a model built on the ``meta`` device (nothing allocated)."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in _KINDS[config.kind](config).state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    check(not missing and not extra, f"{p}: checkpoint weights do not fit its model config ("
+                                     + (f"missing {missing[0]}" if missing else f"unexpected {extra[0] if extra else ''}") + ")")
+    for k, shape in expected.items():
+        v = state[k]
+        check(isinstance(v, torch.Tensor), f"{p}: checkpoint weight {k} is not a tensor")
+        check(tuple(v.shape) == shape, f"{p}: checkpoint weights do not fit its model config ({k} has shape "
+                                               f"{tuple(v.shape)}, the config needs {shape})")
+        check(not v.is_floating_point() or bool(torch.isfinite(v).all()),
+              f"{p}: checkpoint weight {k} holds NaN or infinite values (a diverged training run?)")
+
+
+def _check_resume(state: dict, n_params: int, p) -> None:
+    """The ``resume`` entry of a last checkpoint: counters, losses, optimizer and RNG states."""
+    def count(key, low=0):
+        v = state.get(key)
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    def number(key):
+        v = state.get(key)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not np.isnan(v)
+
+    what = f"{p}: training state ('resume')"
+    for key in ("epoch", "batch", "step", "bad_epochs", "loss_count"):
+        check(count(key), f"{what}: {key!r} must be an integer >= 0, got {state.get(key)!r}")
+    check(count("world_size", 1), f"{what}: 'world_size' must be an integer >= 1, got {state.get('world_size')!r}")
+    for key in ("best_loss", "loss_sum", "seconds"):
+        check(number(key), f"{what}: {key!r} must be a number, got {state.get(key)!r}")
+    opt = state.get("optimizer")
+    check(isinstance(opt, dict) and isinstance(opt.get("state"), dict) and isinstance(opt.get("param_groups"), list)
+          and len(opt["param_groups"]) >= 1 and all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                                                   for g in opt["param_groups"]),
+          f"{what}: 'optimizer' is not an optimizer state (state, param_groups)")
+    n = sum(len(g["params"]) for g in opt["param_groups"])
+    check(n == n_params, f"{what}: the optimizer state covers {n} weight tensors, the model has {n_params}")
+    rng = state.get("rng")
+    check(isinstance(rng, dict) and isinstance(rng.get("torch"), torch.Tensor) and rng["torch"].dtype == torch.uint8,
+          f"{what}: 'rng' is not a random-number-generator state")
+
+
 def read_checkpoint(path, device="cpu") -> dict:
-    """The checkpoint dict of `path`, checked, loaded with ``torch.load(weights_only=True)``.
+    """The checkpoint dict of `path`, loaded with ``torch.load(weights_only=True)`` and checked.
+
+    Checked before any model is built: the entries and their types, the model config (types,
+    ranges, size capped at :data:`~motifq.config.MAX_PARAMETERS`), the weights (names and
+    shapes of the config's model, finite values) and, in last checkpoints, the training state.
 
     Parameters
     ----------
@@ -482,18 +579,14 @@ def read_checkpoint(path, device="cpu") -> dict:
         Keys in the module docstring.
     """
     p = check_file(path)
-    try:
-        ckpt = torch.load(p, map_location=device, weights_only=True)
-    except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint we wrote"
-        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MotifqError(f"{p}: not a motifq checkpoint (cannot be read: {why[:200]})") from None
-    check(isinstance(ckpt, dict) and ckpt.get("format") == CHECKPOINT_FORMAT,
-          f"{p}: not a motifq checkpoint (no 'format': '{CHECKPOINT_FORMAT}' entry)")
-    check(ckpt.get("version") == CHECKPOINT_VERSION,
-          f"{p}: motifq checkpoint version {ckpt.get('version')!r} is not supported (expected {CHECKPOINT_VERSION})")
-    for key in ("state_dict", "model_config", "alphabet", "targets"):
-        check(key in ckpt, f"{p}: motifq checkpoint is missing {key!r}")
-    check(ckpt["alphabet"] == "ACGT", f"{p}: checkpoint alphabet {ckpt['alphabet']!r}, expected 'ACGT'")
+    ckpt = _torch_load(p, device)
+    _check_header(ckpt, p)
+    config = _checked_config(ckpt, p)
+    _check_weights(ckpt["state_dict"], config, p)
+    if "resume" in ckpt:
+        with torch.device("meta"):
+            n_params = len(list(_KINDS[config.kind](config).parameters()))
+        _check_resume(ckpt["resume"], n_params, p)
     ckpt.setdefault("train_config", {})
     ckpt.setdefault("jaspar", [])
     ckpt.setdefault("metrics", [])
@@ -536,12 +629,8 @@ def model_from_checkpoint(ckpt: dict, path="checkpoint") -> nn.Module:
     torch.nn.Module
         On the CPU, in train mode.
     """
-    try:
-        config = ModelConfig.from_dict(ckpt["model_config"])
-    except (TypeError, MotifqError) as exc:
-        raise MotifqError(f"{path}: bad model config in checkpoint ({exc})") from None
-    check(len(ckpt["targets"]) == config.n_targets,
-          f"{path}: checkpoint has {len(ckpt['targets'])} target names for {config.n_targets} outputs")
+    _check_header(ckpt, path)
+    config = _checked_config(ckpt, path)
     model = _KINDS[config.kind](config)
     try:
         model.load_state_dict(ckpt["state_dict"])

@@ -12,7 +12,8 @@ import numpy as np
 from .errors import check
 
 __all__ = ["save_figure", "new_axes", "LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
-           "tomtom_placement"]
+           "tomtom_placement", "best_matches", "logo_order", "plot_logo_page", "write_logo_pages",
+           "write_cluster_folder"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
 LETTER_COLORS = np.array([[0.0, 0.5, 0.0], [0.0, 0.0, 1.0], [1.0, 0.65, 0.0], [1.0, 0.0, 0.0]])
@@ -304,3 +305,200 @@ def plot_cluster_heatmap(result, axes=None, color_by: str = "letter", labels: bo
     ax_heat.set_title("letter information content" if color_by == "letter" else "position information content (bits)",
                       fontsize=9)
     return axes
+
+
+# ---------------------------------------------------------------------------------------------
+# logo pages (motifq logos)
+# ---------------------------------------------------------------------------------------------
+def best_matches(rows, targets: dict, widths: dict | None = None) -> dict:
+    """The best (smallest E-value) row of a matches table for each query whose target is known.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`motifq.formats.read_matches` (``Query_ID``, ``Target_ID``,
+        ``Optimal_offset``, ``p-value``, ``E-value``, ``Orientation``).
+    targets : dict of str -> Motif
+        The database, by id; rows naming other targets are left out.
+    widths : dict of str -> int or None
+        Query widths by id: a row whose offset leaves no column aligned is an error.
+        Default is None (not checked).
+
+    Returns
+    -------
+    dict of str -> dict
+        Query id -> its best row.
+    """
+    best: dict = {}
+    for row in sorted(rows, key=lambda r: r["E-value"]):
+        q, t = str(row["Query_ID"]), str(row["Target_ID"])
+        if q in best or t not in targets:
+            continue
+        if widths is not None and q in widths:
+            o, w, tw = row["Optimal_offset"], widths[q], targets[t].width
+            check(-w < o < tw, f"matches: {q} vs {t}: Optimal_offset {o} leaves no column aligned "
+                               f"(query width {w}, target width {tw})")
+        best[q] = row
+    return best
+
+
+def logo_order(motifs, best: dict, top: int | None = None) -> list:
+    """Indices of `motifs` to draw: those with a match first by E-value, else by total
+    information content (largest first); at most `top`.
+
+    Parameters
+    ----------
+    motifs : list of Motif
+    best : dict of str -> dict
+        From :func:`best_matches` (may be empty).
+    top : int or None
+        Default is None (all).
+
+    Returns
+    -------
+    list of int
+    """
+    ids = [m.id for m in motifs]
+    if best:
+        order = sorted(range(len(motifs)), key=lambda i: (ids[i] not in best,
+                                                          float(best[ids[i]]["E-value"]) if ids[i] in best else 0.0))
+    else:
+        order = sorted(range(len(motifs)), key=lambda i: -float(motifs[i].information_content().sum()))
+    return order[:top]
+
+
+def plot_logo_page(motifs, best: dict, targets: dict, cols: int = 2):
+    """One page of logos, two per row: a motif with a known match above its target (aligned),
+    else its logo alone.
+
+    Parameters
+    ----------
+    motifs : list of Motif
+        The motifs of this page, in order.
+    best : dict of str -> dict
+        From :func:`best_matches`.
+    targets : dict of str -> Motif
+        The matches' database, by id.
+    cols : int
+        Logos per row. Default is 2.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    rows = (len(motifs) + cols - 1) // cols
+    fig = plt.figure(figsize=(13, 3.6 * rows))
+    gs = fig.add_gridspec(rows, cols, hspace=0.55, wspace=0.15)
+    for c, m in enumerate(motifs):
+        cell = gs[c // cols, c % cols]
+        if m.id not in best:
+            plot_logo(m, ax=fig.add_subplot(cell))
+            continue
+        row = best[m.id]
+        target = targets[str(row["Target_ID"])]
+        offset = tomtom_placement(m.width, target.width, int(row["Optimal_offset"]), row["Orientation"])
+        pair = cell.subgridspec(2, 1, hspace=0.3)
+        axes = [fig.add_subplot(pair[0])]
+        axes.append(fig.add_subplot(pair[1], sharex=axes[0]))
+        plot_match(m, target, offset, row["Orientation"], pvalue=float(row["p-value"]),
+                   evalue=float(row["E-value"]), axes=axes)
+    return fig
+
+
+def write_logo_pages(motifs, outdir, best: dict | None = None, targets: dict | None = None, top: int | None = None,
+                     per_page: int = 12, title: str = "", progress: bool = False) -> list:
+    """Write logo pages ``page_001.png``, ... and an ``index.html`` listing them into `outdir`.
+
+    Parameters
+    ----------
+    motifs : list of Motif
+    outdir : str or os.PathLike
+        Created if missing; every file is written atomically.
+    best : dict of str -> dict or None
+        Best matches by query id (:func:`best_matches`). Default is None (logos alone).
+    targets : dict of str -> Motif or None
+        The matches' database, by id. Default is None.
+    top : int or None
+        Only the first `top` motifs of :func:`logo_order`. Default is None (all).
+    per_page : int
+        Logos per page. Default is 12.
+    title : str
+        What the index page names (e.g. the motif file). Default is ``""``.
+    progress : bool
+        Show a progress bar. Default is False.
+
+    Returns
+    -------
+    list of (str, list of Motif)
+        Each page's file name and motifs.
+    """
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    check(per_page >= 1, f"per-page: must be at least 1, got {per_page}")
+    check(top is None or top >= 1, f"top: must be at least 1, got {top}")
+    best, targets = best or {}, targets or {}
+    out = Path(outdir)
+    order = logo_order(motifs, best, top)
+    pages = []
+    for p0 in tqdm(range(0, len(order), per_page), desc="pages", unit="page", disable=not progress, leave=False):
+        chunk = [motifs[i] for i in order[p0:p0 + per_page]]
+        name = f"page_{len(pages) + 1:03d}.png"
+        save_figure(plot_logo_page(chunk, best, targets), out / name)
+        pages.append((name, chunk))
+    _write_logo_index(out / "index.html", pages, title, len(order),
+                      sum(motifs[i].id in best for i in order) if targets else None)
+    return pages
+
+
+def _write_logo_index(path, pages, title: str, n: int, n_matched) -> None:
+    import html
+
+    from .errors import atomic_write
+
+    with atomic_write(path) as fh:
+        fh.write("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>motifq logos</title></head><body>\n")
+        fh.write(f"<h1>Logos of {html.escape(str(title))}</h1>\n<p>{n} motifs"
+                 + (f", {n_matched} with a known match" if n_matched is not None else "") + "</p>\n")
+        for name, ms in pages:
+            fh.write(f"<h2>{name}</h2>\n<p>{html.escape(', '.join(m.id for m in ms))}</p>\n"
+                     f"<img src=\"{name}\" alt=\"{name}\" style=\"max-width:100%\">\n")
+        fh.write("</body></html>\n")
+
+
+def write_cluster_folder(result, outdir) -> list:
+    """Write a clustering's files into `outdir`: ``clusters.tsv`` (one row per motif),
+    ``summaries.meme`` (one aligned summary motif per cluster) and the two heatmaps
+    ``tree_letters.png`` (coloured by letter) and ``tree_ic.png`` (by information content).
+
+    Parameters
+    ----------
+    result : motifq.cluster.ClusterResult
+        From :func:`motifq.cluster.cluster_motifs`.
+    outdir : str or os.PathLike
+        Created if missing; every file is written atomically.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
+    from pathlib import Path
+
+    from .cluster import clusters_table
+    from .errors import atomic_write
+    from .formats import write_meme
+
+    out = Path(outdir)
+    with atomic_write(out / "clusters.tsv") as fh:
+        clusters_table(result).to_csv(fh, sep="\t", index=False)
+    write_meme(out / "summaries.meme", result.summaries)
+    names = ["clusters.tsv", "summaries.meme"]
+    for kind, name in (("letter", "tree_letters.png"), ("position", "tree_ic.png")):
+        axes = plot_cluster_heatmap(result, color_by=kind)
+        save_figure(axes[0].figure, out / name)
+        names.append(name)
+    return names

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import atomic_write, check
+from .errors import atomic_write, check, check_number, check_output_dir
 
 __all__ = ["SIZES", "WHY_SETTINGS", "quickstart"]
 
@@ -169,6 +169,8 @@ def quickstart(out="motifq-quickstart", size: str = "small", device: str = "auto
     check(device in ("auto", "cpu", "cuda") or str(device).startswith("cuda:"),
           f"device: {device!r} is not auto, cpu or cuda")
     check(threads is None or threads >= 1, f"threads: must be >= 1, got {threads}")
+    check_number(seed, "seed", integer=True, minimum=0, maximum=2 ** 32 - 1)
+    check_output_dir(out, "output")
     if say is None:
         def say(msg):
             print(msg, file=sys.stderr, flush=True)
@@ -254,7 +256,8 @@ def _evaluate_all(trained, test, out: Path, device, progress):
     labels = test.labels()
     for label, (mc, _, _) in trained.items():
         model, ckpt, p = _predict(out / "models" / f"{mc.kind}.pt", test, device, progress)
-        np.save(out / "predictions" / f"{mc.kind}.test.npy", p)
+        with atomic_write(out / "predictions" / f"{mc.kind}.test.npy", "wb") as fh:
+            np.save(fh, p)
         res[label] = target_aucs(labels, p)
         models[label] = (model, ckpt)
     return res, models

@@ -4,7 +4,8 @@
     python scripts/make_jaspar_bundle.py
 
 Writes, for each release, <name>.jaspar (exact counts) and <name>.meme (MEME minimal format,
-nsites = the largest column total), CORE collection, vertebrates, latest version of each matrix.
+nsites = the largest column total, rounded to a whole number as MEME, Biopython and memelite
+read it), CORE collection, vertebrates, latest version of each matrix.
 """
 from __future__ import annotations
 

@@ -51,3 +51,26 @@ def random_motifs(rng):
         counts[counts.sum(1) == 0, 0] = 1
         out.append(Motif(id=f"M{i}", name=f"alt{i}", counts=counts))
     return out
+
+
+def three_meme_readers_agree(path):
+    """Biopython (minimal MEME), memelite and motifq read the MEME file `path` alike."""
+    import numpy as np
+    from Bio import motifs as bio_motifs
+    from memelite.io import read_meme as memelite_read
+
+    from motifq.formats import read_meme
+
+    ours = read_meme(path)
+    with open(path) as fh:
+        bio = bio_motifs.parse(fh, "minimal")
+    lite = memelite_read(str(path))
+    assert [m.name for m in bio] == [m.id for m in ours]
+    assert list(lite) == [f"{m.id} {m.name}".strip() for m in ours]
+    for m, b, l in zip(ours, bio, lite.values()):
+        p = m.probabilities()
+        n = b.num_occurrences
+        assert n == round(m.nsites) and n >= 1
+        assert np.allclose(l.T, p, atol=1e-6)
+        # Biopython keeps counts round(p * nsites) of the 6-decimal probabilities as written
+        assert np.abs(np.array([b.counts[c] for c in "ACGT"]).T - p * n).max() <= 0.5 + n * 1e-6

@@ -414,6 +414,6 @@ def test_cli_bad_input_one_line(tmp_path, capsys, content, why):
 
 def test_cli_bad_options(capsys):
     assert main(["compare", "jaspar2024:CTCF", "jaspar2024", "--min-overlap", "-1"]) == 2
-    assert "min_overlap" in capsys.readouterr().err
+    assert "--min-overlap" in capsys.readouterr().err
     assert main(["compare", "jaspar2024:CTCF", "jaspar2024", "--thresh", "3"]) == 2
     assert main(["compare", "jaspar2024:CTCF", "jaspar2024", "--thresh", "3", "--evalue"]) == 0

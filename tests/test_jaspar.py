@@ -14,7 +14,8 @@ def test_bundled_counts_and_meme_twin(name):
     meme = read_meme(bundled_path(name, "meme"))
     assert [m.id for m in meme] == [m.id for m in motifs]
     for a, b in zip(motifs, meme):
-        assert b.nsites == pytest.approx(a.counts.sum(1).max(), abs=1e-6)
+        # nsites is written as a whole number (every MEME reader takes one): 1000.0007 -> 1000
+        assert b.nsites == round(a.counts.sum(1).max())
         assert np.allclose(a.probabilities(), b.probabilities(), atol=1e-6)
 
 

@@ -10,11 +10,15 @@ from motifq.errors import MotifqError
 from motifq.quickstart import SIZES, quickstart
 
 pytestmark = pytest.mark.slow   # the module runs the whole tiny quickstart once
+from conftest import three_meme_readers_agree
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("qs") / "quick"
+    (out / "predictions").mkdir(parents=True)            # issue 15: a link planted where a file goes
+    (out.parent / "victim").write_bytes(b"precious")
+    (out / "predictions" / "danq.test.npy").symlink_to(out.parent / "victim")
     assert main(["quickstart", "-o", str(out), "--size", "tiny", "--device", "cpu", "--seed", "1",
                  "--threads", "1"]) == 0
     return out
@@ -67,3 +71,13 @@ def test_bad_arguments(tmp_path, capsys):
     assert main(["quickstart", "-o", str(tmp_path / "y"), "--device", "tpu"]) == 2
     assert "device" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_planted_link_replaced_not_followed(run):
+    assert (run.parent / "victim").read_bytes() == b"precious"
+    link = run / "predictions" / "danq.test.npy"
+    assert not link.is_symlink() and link.stat().st_size > 128
+
+
+def test_meme_files_read_by_three_readers(run):
+    three_meme_readers_agree(run / "learned_motifs.meme")

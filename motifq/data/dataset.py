@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MotifqError, atomic_path, atomic_write, check
+from ..errors import MotifqError, atomic_path, atomic_write, check, check_output_dir
 
 __all__ = ["Split", "FORMAT", "SPLITS", "is_dataset", "read_info", "open_split", "write_dataset",
            "pack_labels", "unpack_labels"]
@@ -102,6 +102,45 @@ class Split:
         """0/1 labels of the samples at `index` (an int array or a slice), (B, T) uint8."""
         return unpack_labels(self.packed_labels[index], self.n_targets)
 
+    def target_index(self, target: str) -> int:
+        """The column of `target`, given by name or as a 0-based index (``"3"``).
+
+        Parameters
+        ----------
+        target : str
+            A target name, or its index.
+
+        Returns
+        -------
+        int
+        """
+        names = list(self.targets)
+        if target in names:
+            return names.index(target)
+        check(str(target).isdigit() and int(target) < len(names),
+              f"{target!r}: no such target in {self.name or 'the data'} ({len(names)} targets)")
+        return int(target)
+
+    def positives(self, target: int, chunk: int = 65536) -> np.ndarray:
+        """Indices of the samples labelled 1 for target column `target`, read `chunk` rows at
+        a time (the labels may be memory-mapped).
+
+        Parameters
+        ----------
+        target : int
+            0-based target column.
+        chunk : int
+            Rows unpacked at a time. Default is 65536.
+
+        Returns
+        -------
+        numpy.ndarray
+            (P,) int64 sample indices, increasing.
+        """
+        packed = self.packed_labels
+        hit = [(np.asarray(packed[i:i + chunk, target // 8]) >> (target % 8)) & 1 for i in range(0, len(packed), chunk)]
+        return np.flatnonzero(np.concatenate(hit).astype(bool)) if hit else np.zeros(0, np.int64)
+
     @classmethod
     def from_arrays(cls, tokens, labels, targets, name: str = "") -> "Split":
         """Build an in-memory split from (N, L) tokens and (N, T) 0/1 labels."""
@@ -131,7 +170,40 @@ def read_info(path) -> dict:
     for key in ("length", "targets", "splits"):
         check(key in info, f"{p}: missing {key!r}")
     check(info.get("alphabet", "ACGT") == "ACGT", f"{p}: alphabet must be ACGT")
+    _check_info_types(info, p)
     return info
+
+
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _check_info_types(info: dict, p: Path) -> None:
+    """The schema of dataset.json: length a positive integer, targets a list of names, splits a
+    dict of split name -> number of sequences."""
+    check(_is_count(info["length"]) and info["length"] >= 1,
+          f"{p}: 'length' must be a positive integer, got {info['length']!r}")
+    targets = info["targets"]
+    check(isinstance(targets, list) and len(targets) >= 1 and all(isinstance(t, str) for t in targets),
+          f"{p}: 'targets' must be a list of target names")
+    splits = info["splits"]
+    check(isinstance(splits, dict), f"{p}: 'splits' must be a dict of split name -> number of sequences, "
+                                    f"got a {type(splits).__name__}")
+    for name, n in splits.items():
+        check(name in SPLITS, f"{p}: unknown split {name!r} (splits are {', '.join(SPLITS)})")
+        check(_is_count(n), f"{p}: split {name!r}: number of sequences must be an integer >= 0, got {n!r}")
+
+
+def _check_tokens(tokens: np.ndarray, path: Path, chunk: int = 1 << 24) -> None:
+    """Every token is 0..4 (A, C, G, T, N); read in chunks of `chunk` bytes."""
+    flat = tokens.reshape(-1)
+    for i in range(0, flat.size, chunk):
+        top = int(flat[i:i + chunk].max())
+        if top > 4:
+            at = i + int(np.argmax(np.asarray(flat[i:i + chunk]) > 4))
+            row, col = divmod(at, tokens.shape[1])
+            raise MotifqError(f"{path}: token {int(flat[at])} at sequence {row}, position {col}; tokens are 0..4 "
+                              f"(A, C, G, T, N)")
 
 
 def open_split(path, split: str = "train") -> Split:
@@ -165,6 +237,7 @@ def open_split(path, split: str = "train") -> Split:
           f"{folder / (split + '.tokens.npy')}: expected uint8 ({n}, {info['length']}), got {tokens.dtype} {tokens.shape}")
     check(packed.shape == (n, (T + 7) // 8) and packed.dtype == np.uint8,
           f"{folder / (split + '.labels.npy')}: expected uint8 ({n}, {(T + 7) // 8}), got {packed.dtype} {packed.shape}")
+    _check_tokens(tokens, folder / f"{split}.tokens.npy")
     return Split(tokens, packed, list(info["targets"]), name=f"{path}:{split}")
 
 
@@ -187,7 +260,7 @@ def write_dataset(path, splits: dict, description: str = "", extra: dict | None 
     pathlib.Path
         The folder.
     """
-    folder = Path(path)
+    folder = check_output_dir(path)
     check(len(splits) > 0, f"{folder}: no splits to write")
     first = next(iter(splits.values()))
     for name, s in splits.items():

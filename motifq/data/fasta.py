@@ -76,17 +76,24 @@ def read_labels(path) -> tuple[list, list | None, np.ndarray]:
                 if has_names:
                     names.append(fields[0].strip())
                     fields = fields[1:]
-                joined = "".join(f.strip() for f in fields)
-                values = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8) - ord("0")
-                if len(joined) != len(fields) or (values > 1).any():
-                    bad = next(f for f in fields if f.strip() not in ("0", "1"))
-                    raise MotifqError(f"{p}: line {lineno}: label {bad.strip()!r} is not 0 or 1")
-                rows.append(values)
+                rows.append(_label_row(fields, targets, p, lineno))
     except UnicodeDecodeError:
         raise MotifqError(f"{p}: not a text file") from None
     check(header is not None, f"{p}: empty labels file")
     check(len(rows) > 0, f"{p}: no label rows under the header")
     return list(targets), (names if has_names else None), np.stack(rows).astype(np.uint8)
+
+
+def _label_row(fields: list, targets: list, p, lineno: int) -> np.ndarray:
+    """One row of 0/1 cells as (T,) uint8; an empty cell or any other value is an error."""
+    cells = [f.strip() for f in fields]
+    joined = "".join(cells)
+    values = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8) - ord("0")
+    if any(len(c) != 1 for c in cells) or (values > 1).any():
+        j = next(j for j, c in enumerate(cells) if c not in ("0", "1"))
+        why = "empty cell; labels are 0 or 1" if not cells[j] else f"label {cells[j]!r} is not 0 or 1"
+        raise MotifqError(f"{p}: line {lineno}: {why} (target {targets[j]!r})")
+    return values
 
 
 def read_fasta_labels(fasta, labels, name: str = "") -> Split:
