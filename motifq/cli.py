@@ -490,7 +490,9 @@ _MODEL_KINDS = ("danq", "danq-jaspar", "deepsea", "cnn", "lr")
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train DanQ (or a baseline) on a data set; writes the best and last checkpoints",
                        description="Train a model. Writes OUT (best validation loss), OUT's .last.pt (resumable) "
-                                   "and .metrics.jsonl beside it. Multi-GPU: torchrun --nproc_per_node K -m motifq train ...")
+                                   "and .history.jsonl beside it, and prints a summary. The recipe sets the "
+                                   "optimizer, initialisation and schedule; any flag given explicitly wins over it. "
+                                   "Multi-GPU: torchrun --nproc_per_node K -m motifq train ...")
     _add_data_args(p, split=None)
     p.add_argument("--valid-fraction", type=float, default=0.1, metavar="F",
                    help="with --fasta/--labels: seeded fraction held out for validation (default: 0.1)")
@@ -505,34 +507,79 @@ def _add_train(sub) -> None:
                        ("--pool", "max-pool window"), ("--lstm-units", "BiLSTM units per direction"),
                        ("--dense", "hidden dense units")):
         m.add_argument(flag, type=int, metavar="N", help=f"{what} (default: the model's published size)")
-    m.add_argument("--init", choices=["uniform", "pytorch"], default="uniform",
+    m.add_argument("--init", choices=["uniform", "pytorch"], default=None,
                    help="initial weights: uniform = the paper's U(-0.05, 0.05) with zero biases; pytorch = each "
-                        "layer's PyTorch default, U(+-1/sqrt(fan_in)), which leaves the label prior sooner when "
-                        "training from random kernels on small data (default: uniform)")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=60, metavar="N", help="default: 60")
-    t.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps in total")
-    t.add_argument("--batch-size", type=int, default=100, metavar="N", help="per process (default: 100)")
-    t.add_argument("--optimizer", choices=["rmsprop", "adam", "adamw"], default="rmsprop", help="default: rmsprop")
-    t.add_argument("--lr", type=float, default=0.001, metavar="LR", help="learning rate (default: 0.001)")
+                        "layer's PyTorch default, U(+-1/sqrt(fan_in)) (default: the recipe's; default: pytorch, "
+                        "paper: uniform)")
+    t = p.add_argument_group("training (options left unset take the recipe's value)")
+    t.add_argument("--recipe", choices=["default", "paper"], default="default",
+                   help="default: AdamW 2e-3, warm-up, learning rate halved on plateaus, gradient clipping, batch 64, "
+                        "output biases at the label prior, fan-in initialisation; paper: DanQ as published (RMSprop "
+                        "1e-3, U(+-0.05) weights, zero biases, batch 100, patience 5 epochs) (default: default)")
+    t.add_argument("--epochs", type=int, default=60, metavar="N", help="budget in passes over the data (default: 60)")
+    t.add_argument("--max-steps", type=int, metavar="N", help="budget in optimizer steps (default: no limit)")
+    t.add_argument("--batch-size", type=int, metavar="N", help="per process (default: the recipe's; 64, paper 100)")
+    t.add_argument("--optimizer", choices=["rmsprop", "adam", "adamw"],
+                   help="rmsprop is Keras's (rho 0.9, eps 1e-6) (default: the recipe's; adamw, paper rmsprop)")
+    t.add_argument("--lr", type=float, metavar="LR", help="peak learning rate (default: the recipe's; 0.002, paper 0.001)")
     t.add_argument("--weight-decay", type=float, default=0.01, metavar="W", help="adamw only (default: 0.01)")
-    t.add_argument("--patience", type=int, default=5, metavar="N", help="early stopping, epochs (default: 5)")
+    t.add_argument("--warmup", type=int, metavar="SAMPLES",
+                   help="linear learning-rate warm-up, at most a tenth of the budget (default: the recipe's; 20000, "
+                        "paper 0)")
+    t.add_argument("--lr-patience", type=int, metavar="N",
+                   help="halve the learning rate after N checks without improvement, once off the prior; 0 = never "
+                        "(default: the recipe's; 2, paper 0)")
+    t.add_argument("--clip-norm", type=float, metavar="X",
+                   help="clip the gradient norm; 0 = no clipping (default: the recipe's; 1.0, paper 0)")
+    t.add_argument("--output-bias", choices=["prior", "zero"],
+                   help="initial output biases: prior = each target's training log-odds (default: the recipe's; "
+                        "prior, paper zero)")
+    t.add_argument("--loss", choices=["bce", "weighted", "focal"], default="bce",
+                   help="weighted: positives weighted by (1-p)/p of their target, capped; focal: focal loss "
+                        "(default: bce)")
+    t.add_argument("--pos-weight-max", type=float, default=50.0, metavar="W",
+                   help="cap of the weighted loss's positive weight (default: 50)")
+    t.add_argument("--focal-gamma", type=float, default=2.0, metavar="G", help="focal loss exponent (default: 2)")
+    t.add_argument("--val-every", type=int, metavar="SAMPLES",
+                   help="validate every SAMPLES training samples (default: automatic: one epoch clipped to "
+                        "10,000..500,000 samples and at most a tenth of the budget; paper: one epoch)")
+    t.add_argument("--patience", type=int, metavar="N",
+                   help="stop after N checks without improvement, never while at the label prior "
+                        "(default: the recipe's; 6, paper 5)")
+    t.add_argument("--prior-margin", type=float, default=0.02, metavar="F",
+                   help="the model has left the label prior once its validation loss is F below the prior's "
+                        "(relative; default: 0.02)")
     t.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
     t.add_argument("--device", default="auto", metavar="DEV", help="auto, cpu, cuda or cuda:N (default: auto)")
     t.add_argument("--no-rc-augment", action="store_true", help="no reverse-complement augmentation")
     t.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     t.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
-                   help="also write the last checkpoint this often within an epoch (default: 10)")
+                   help="also write the last checkpoint this often between checks (default: 10)")
     t.add_argument("--out", default="model.pt", metavar="model.pt", help="best checkpoint (default: model.pt)")
     t.add_argument("--resume", action="store_true", help="continue exactly from OUT's .last.pt")
     p.set_defaults(func=_run_train)
+
+
+def _train_configs(args, train, jaspar):
+    """The ModelConfig and TrainConfig of the command line: unset options take the recipe's values."""
+    from .config import ModelConfig, TrainConfig
+
+    model = ModelConfig.for_kind(args.model, recipe=args.recipe, n_targets=train.n_targets, length=train.length,
+                                 conv_kernels=args.conv_kernels, conv_width=args.conv_width, pool=args.pool,
+                                 lstm_units=args.lstm_units, dense=args.dense, init=args.init)
+    names = ("epochs", "max_steps", "batch_size", "optimizer", "lr", "weight_decay", "warmup", "lr_patience",
+             "clip_norm", "output_bias", "loss", "pos_weight_max", "focal_gamma", "val_every", "patience",
+             "prior_margin", "seed", "device", "valid_fraction", "checkpoint_minutes")
+    config = TrainConfig(recipe=args.recipe, rc_augment=not args.no_rc_augment, amp=not args.no_amp,
+                         jaspar_init=jaspar, jaspar_fraction=args.jaspar_fraction,
+                         jaspar_reverse_complements=args.jaspar_rc, **{k: getattr(args, k) for k in names})
+    return model, config
 
 
 def _run_train(args) -> int:
     import logging
     import os
 
-    from .config import ModelConfig, TrainConfig
     from .errors import check
     from .train import fit, holdout_split
 
@@ -549,22 +596,13 @@ def _run_train(args) -> int:
     jaspar = args.jaspar_init
     if args.model == "danq-jaspar" and jaspar is None:
         jaspar = "jaspar2016"
-    model = ModelConfig.for_kind(args.model, n_targets=train.n_targets, length=train.length,
-                                 conv_kernels=args.conv_kernels, conv_width=args.conv_width, pool=args.pool,
-                                 lstm_units=args.lstm_units, dense=args.dense, init=args.init)
-    config = TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
-                         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, patience=args.patience,
-                         seed=args.seed, device=args.device, rc_augment=not args.no_rc_augment, amp=not args.no_amp,
-                         jaspar_init=jaspar, jaspar_fraction=args.jaspar_fraction,
-                         jaspar_reverse_complements=args.jaspar_rc, valid_fraction=args.valid_fraction,
-                         checkpoint_minutes=args.checkpoint_minutes)
+    model, config = _train_configs(args, train, jaspar)
     if not quiet:
         _say(args, f"training {model.kind} on {len(train)} sequences of {train.length} bp, {train.n_targets} targets; "
-                   f"validating on {len(valid)}" + (f"; kernels seeded from {jaspar}" if jaspar else ""))
+                   f"validating on {len(valid)}; {config.recipe} recipe" + (f"; kernels seeded from {jaspar}" if jaspar else ""))
     result = fit(model, train, valid, args.out, config, resume=args.resume, progress=not quiet)
-    if not quiet:
-        _say(args, f"stopped ({result['stopped']}) after {result['epochs']} epochs, {result['steps']} steps; "
-                   f"best valid loss {result['best_valid_loss']:.4f}; wrote {result['out']} and {result['last']}")
+    if not quiet:                     # the summary itself went to the motifq logger
+        _say(args, f"wrote {result['out']} and {result['last']}")
     return 0
 
 
