@@ -34,9 +34,9 @@ OUTPUT_BIASES = ("prior", "zero")
 #: published rate under both recipes (danq 0.2 / 0.5).
 RECIPES = {
     "default": dict(init="pytorch", optimizer="adamw", lr=0.002, batch_size=64, patience=6, warmup=20000,
-                    lr_patience=2, clip_norm=1.0, output_bias="prior"),
+                    lr_patience=2, clip_norm=1.0, output_bias="prior", dense_fan_in=64),
     "paper": dict(init="uniform", optimizer="rmsprop", lr=0.001, batch_size=100, patience=5, warmup=0,
-                  lr_patience=0, clip_norm=0.0, output_bias="zero"),
+                  lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0),
 }
 
 #: Per-kind defaults; any field not listed takes the :class:`ModelConfig` default.
@@ -219,6 +219,11 @@ class TrainConfig:
         Peak learning rate. Default is None: the recipe's (default 0.002, paper 0.001).
     weight_decay : float
         Decoupled weight decay for ``adamw``. Default is 0.01.
+    dense_fan_in : int or None
+        Each dense (``nn.Linear``) layer with more inputs than this learns at ``lr *
+        dense_fan_in / fan_in`` (see :func:`motifq.train.param_groups`: full-rate Adam steps
+        kill the ReLU units of the wide dense layer after the convolution); 0: every layer at
+        `lr`. Default is None: the recipe's (default 64, paper 0).
     warmup : int or None
         Training samples over which the learning rate rises linearly from 0 to `lr` (at most a
         tenth of the budget, `epochs` epochs; 0: no warm-up). Default is None: the recipe's (default 20000, paper 0).
@@ -286,6 +291,7 @@ class TrainConfig:
     optimizer: str | None = None
     lr: float | None = None
     weight_decay: float = 0.01
+    dense_fan_in: int | None = None
     warmup: int | None = None
     lr_patience: int | None = None
     clip_norm: float | None = None
@@ -322,6 +328,7 @@ class TrainConfig:
         check(self.optimizer in OPTIMIZERS, f"optimizer: {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
         check(self.lr > 0, f"lr: must be > 0, got {self.lr}")
         check(self.warmup >= 0, f"warmup: must be >= 0, got {self.warmup}")
+        check(self.dense_fan_in >= 0, f"dense-fan-in: must be >= 0, got {self.dense_fan_in}")
         check(self.lr_patience >= 0, f"lr-patience: must be >= 0, got {self.lr_patience}")
         check(self.clip_norm >= 0, f"clip-norm: must be >= 0, got {self.clip_norm}")
         check(self.output_bias in OUTPUT_BIASES,
