@@ -514,7 +514,8 @@ def _add_train(sub) -> None:
     t = p.add_argument_group("training (options left unset take the recipe's value)")
     t.add_argument("--recipe", choices=["default", "paper"], default="default",
                    help="default: AdamW 2e-3, warm-up, learning rate halved on plateaus, gradient clipping, batch 64, "
-                        "output biases at the label prior, fan-in initialisation; paper: DanQ as published (RMSprop "
+                        "output biases at the label prior, fan-in initialisation, the wide dense layer's rate scaled by "
+                        "1/fan-in; paper: DanQ as published (RMSprop "
                         "1e-3, U(+-0.05) weights, zero biases, batch 100, patience 5 epochs) (default: default)")
     t.add_argument("--epochs", type=int, default=60, metavar="N", help="budget in passes over the data (default: 60)")
     t.add_argument("--max-steps", type=int, metavar="N", help="budget in optimizer steps (default: no limit)")
@@ -523,6 +524,9 @@ def _add_train(sub) -> None:
                    help="rmsprop is Keras's (rho 0.9, eps 1e-6) (default: the recipe's; adamw, paper rmsprop)")
     t.add_argument("--lr", type=float, metavar="LR", help="peak learning rate (default: the recipe's; 0.002, paper 0.001)")
     t.add_argument("--weight-decay", type=float, default=0.01, metavar="W", help="adamw only (default: 0.01)")
+    t.add_argument("--dense-fan-in", type=int, metavar="N",
+                   help="dense layers with more than N inputs learn at lr * N / fan-in; 0 = off (default: the "
+                        "recipe's; 64, paper 0)")
     t.add_argument("--warmup", type=int, metavar="SAMPLES",
                    help="linear learning-rate warm-up, at most a tenth of the budget (default: the recipe's; 20000, "
                         "paper 0)")
@@ -567,7 +571,7 @@ def _train_configs(args, train, jaspar):
     model = ModelConfig.for_kind(args.model, recipe=args.recipe, n_targets=train.n_targets, length=train.length,
                                  conv_kernels=args.conv_kernels, conv_width=args.conv_width, pool=args.pool,
                                  lstm_units=args.lstm_units, dense=args.dense, init=args.init)
-    names = ("epochs", "max_steps", "batch_size", "optimizer", "lr", "weight_decay", "warmup", "lr_patience",
+    names = ("epochs", "max_steps", "batch_size", "optimizer", "lr", "weight_decay", "dense_fan_in", "warmup", "lr_patience",
              "clip_norm", "output_bias", "loss", "pos_weight_max", "focal_gamma", "val_every", "patience",
              "prior_margin", "seed", "device", "valid_fraction", "checkpoint_minutes")
     config = TrainConfig(recipe=args.recipe, rc_augment=not args.no_rc_augment, amp=not args.no_amp,

@@ -58,6 +58,7 @@ import math
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -992,8 +993,14 @@ def _finish(run: _Run, st: _State, stopped: str) -> dict:
         with atomic_path(run.out) as tmp:
             torch.save(ckpt, tmp)
     if run.rank == 0:
-        for line in summary_lines(summary):
-            (_log.warning if line.startswith("warning") else _log.info)(line)
+        lines = summary_lines(summary)
+        if not summary["left_prior"]:
+            _log.warning(lines.pop(0))           # always, also with progress off
+        if run.show:
+            from tqdm.auto import tqdm
+
+            for line in lines:
+                tqdm.write(line, file=sys.stderr)
     return summary
 
 

@@ -542,3 +542,16 @@ def test_a_signal_stops_between_steps_and_resumes_exactly(tmp_path, signame):
     assert b["steps"] == 10
     wa, wb = _weights(last_path(tmp_path / "a.pt")), _weights(last_path(tmp_path / "b.pt"))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_cli_recipe_paper_with_an_explicit_flag_that_wins(tmp_path, capsys):
+    ds = _dataset(tmp_path)
+    out = tmp_path / "p.pt"
+    assert main(["train", "--data", str(ds), "--recipe", "paper", "--lr", "0.01", "--epochs", "1", "--model", "cnn",
+                 "--conv-kernels", "4", "--conv-width", "9", "--pool", "8", "--dense", "4", "--out", str(out)]) == 0
+    ckpt = torch.load(out, weights_only=True)
+    tc, mc = ckpt["train_config"], ckpt["model_config"]
+    assert (tc["recipe"], tc["optimizer"], tc["lr"], tc["batch_size"], tc["patience"], mc["init"]) == \
+        ("paper", "rmsprop", 0.01, 100, 5, "uniform")
+    err = capsys.readouterr().err
+    assert "paper recipe" in err and "validation PR AUC at the best step" in err
