@@ -640,14 +640,14 @@ def _run_train(args) -> int:
     from .config import ModelConfig
     from .train import fit
 
-    model = ModelConfig.for_kind(kind, n_targets=train.n_targets, length=train.length, **overrides)
+    model = ModelConfig.for_kind(kind, recipe=config.recipe, n_targets=train.n_targets, length=train.length, **overrides)
     if not quiet:
         _say(args, f"training {model.kind} on {len(train)} sequences of {train.length} bp, {train.n_targets} targets; "
-                   f"validating on {len(valid)}" + (f"; kernels seeded from {config.jaspar_init}" if config.jaspar_init else ""))
+                   f"validating on {len(valid)}; {config.recipe} recipe"
+                   + (f"; kernels seeded from {config.jaspar_init}" if config.jaspar_init else ""))
     result = fit(model, train, valid, args.output, config, resume=args.resume, progress=not quiet)
-    if not quiet:
-        _say(args, f"stopped ({result['stopped']}) after {result['epochs']} epochs, {result['steps']} steps; "
-                   f"best valid loss {result['best_valid_loss']:.4f}; wrote {result['out']} and {result['last']}")
+    if not quiet:                     # the summary itself went to the motifq logger
+        _say(args, f"wrote {result['out']} and {result['last']}")
     return 0
 
 

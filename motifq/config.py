@@ -18,13 +18,28 @@ from dataclasses import dataclass
 
 from .errors import check
 
-__all__ = ["ModelConfig", "TrainConfig", "MODEL_KINDS", "MODEL_DEFAULTS", "INITS", "OPTIMIZERS",
-           "MAX_PARAMETERS", "MAX_LENGTH", "MAX_UNITS", "check_device",
-           "check_model_options"]
+__all__ = ["ModelConfig", "TrainConfig", "MODEL_KINDS", "MODEL_DEFAULTS", "INITS", "OPTIMIZERS", "RECIPES", "LOSSES",
+           "OUTPUT_BIASES", "MAX_PARAMETERS", "MAX_LENGTH", "MAX_UNITS", "check_device", "check_model_options"]
 
 MODEL_KINDS = ("danq", "danq-jaspar", "deepsea", "cnn", "lr")
 INITS = ("uniform", "pytorch")
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
+LOSSES = ("bce", "weighted", "focal")
+OUTPUT_BIASES = ("prior", "zero")
+
+#: Training recipes: the value of every recipe-dependent setting (a field left at None takes
+#: its recipe's value; a value given explicitly wins). ``default`` is motifq's, chosen by
+#: measurement (docs/training.md); ``paper`` is DanQ as published (Quang & Xie 2016, Keras):
+#: RMSprop lr 1e-3 with Keras's rho 0.9 and epsilon 1e-6, U(-0.05, 0.05) weights, zero biases,
+#: batch 100, validation once an epoch, patience 5 epochs. ``init`` goes to the ModelConfig
+#: (:meth:`ModelConfig.for_kind`); the rest to the TrainConfig. Dropout is the model kind's
+#: published rate under both recipes (danq 0.2 / 0.5).
+RECIPES = {
+    "default": dict(init="pytorch", optimizer="adamw", lr=0.002, batch_size=64, patience=6, warmup=20000,
+                    lr_patience=2, clip_norm=1.0, output_bias="prior", dense_fan_in=64),
+    "paper": dict(init="uniform", optimizer="rmsprop", lr=0.001, batch_size=100, patience=5, warmup=0,
+                  lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0),
+}
 
 #: Per-kind defaults; any field not listed takes the :class:`ModelConfig` default.
 MODEL_DEFAULTS = {
@@ -160,7 +175,8 @@ class ModelConfig:
         Initial weights. ``uniform``: the paper's, every weight U(-0.05, 0.05) and every bias 0.
         ``pytorch``: each layer's PyTorch default, weights and biases U(-1/sqrt(fan_in),
         1/sqrt(fan_in)) (for the LSTM, U(-1/sqrt(units), 1/sqrt(units))); trained from random
-        kernels on small data it leaves the label prior far sooner. Default is ``uniform``.
+        kernels on small data it leaves the label prior far sooner. Default is ``pytorch`` (the
+        default recipe's; the ``paper`` recipe's is ``uniform``).
     """
 
     kind: str = "danq"
@@ -175,7 +191,7 @@ class ModelConfig:
     extra_conv_kernels: tuple[int, ...] = ()
     kmax: int = 5
     l2: float = 0.0
-    init: str = "uniform"
+    init: str = "pytorch"
 
     def __post_init__(self):
         _check_types(type(self), self.__dict__, "model")
@@ -184,23 +200,27 @@ class ModelConfig:
         self.validate()
 
     @classmethod
-    def for_kind(cls, kind: str = "danq", **overrides) -> "ModelConfig":
-        """The published configuration of `kind` with some fields replaced.
+    def for_kind(cls, kind: str = "danq", recipe: str = "default", **overrides) -> "ModelConfig":
+        """The published configuration of `kind`, initialised as `recipe` says, with some fields
+        replaced.
 
         Parameters
         ----------
         kind : str
             One of :data:`MODEL_KINDS`. Default is ``danq``.
+        recipe : str
+            A key of :data:`RECIPES`; sets ``init`` unless given. Default is ``default``.
         **overrides
             Field values; ``None`` values are ignored (so CLI options left unset keep the
-            kind's defaults).
+            kind's and the recipe's defaults).
 
         Returns
         -------
         ModelConfig
         """
         check(kind in MODEL_KINDS, f"model: {kind!r} is not one of {', '.join(MODEL_KINDS)}")
-        values = dict(MODEL_DEFAULTS[kind])
+        check(recipe in RECIPES, f"recipe: {recipe!r} is not one of {', '.join(RECIPES)}")
+        values = dict(MODEL_DEFAULTS[kind], init=RECIPES[recipe]["init"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(kind=kind, **values)
 
@@ -320,23 +340,70 @@ def check_model_options(kind: str = "danq", **overrides) -> None:
 class TrainConfig:
     """How :func:`motifq.train.fit` trains.
 
+    The fields that default to None take the value of the `recipe` (:data:`RECIPES`) in
+    ``__post_init__``; a value given explicitly wins over the recipe.
+
     Parameters
     ----------
+    recipe : str
+        ``default`` (AdamW, warm-up, plateau halving, clipping, output bias at the label prior)
+        or ``paper`` (DanQ as published). Default is ``default``.
     epochs : int
-        Maximum number of passes over the training data. Default is 60.
+        Maximum number of passes over the training data (with `max_steps`, the budget).
+        Default is 60.
     max_steps : int or None
         Stop after this many optimizer steps in total. Default is None (no limit).
-    batch_size : int
-        Minibatch size (per process under DistributedDataParallel). Default is 100.
-    optimizer : str
-        ``rmsprop`` (as the paper: Keras RMSprop, rho 0.9, epsilon 1e-6), ``adam`` or ``adamw``.
-        Default is ``rmsprop``.
-    lr : float
-        Learning rate. Default is 0.001.
+    batch_size : int or None
+        Minibatch size (per process under DistributedDataParallel). Default is None: the
+        recipe's (default 64, paper 100).
+    optimizer : str or None
+        ``rmsprop`` (Keras RMSprop as the paper: rho 0.9, epsilon 1e-6), ``adam`` or ``adamw``.
+        Default is None: the recipe's (default ``adamw``, paper ``rmsprop``).
+    lr : float or None
+        Peak learning rate. Default is None: the recipe's (default 0.002, paper 0.001).
     weight_decay : float
         Decoupled weight decay for ``adamw``. Default is 0.01.
-    patience : int
-        Stop after this many epochs without a better validation loss. Default is 5.
+    dense_fan_in : int or None
+        Each dense (``nn.Linear``) layer with more inputs than this learns at ``lr *
+        dense_fan_in / fan_in`` (see :func:`motifq.train.param_groups`: full-rate Adam steps
+        kill the ReLU units of the wide dense layer after the convolution); 0: every layer at
+        `lr`. Default is None: the recipe's (default 64, paper 0).
+    warmup : int or None
+        Training samples over which the learning rate rises linearly from 0 to `lr` (at most a
+        tenth of the budget, `epochs` epochs; 0: no warm-up). Default is None: the recipe's (default 20000, paper 0).
+    lr_patience : int or None
+        Halve the learning rate after this many validation checks in a row without a better
+        validation loss, once the model has left the label prior (0: never). Default is None:
+        the recipe's (default 2, paper 0).
+    clip_norm : float or None
+        Clip the gradient's global L2 norm to this (0: no clipping). Default is None: the
+        recipe's (default 1.0, paper 0.0).
+    output_bias : str or None
+        Initial bias of each output: ``prior`` (the constant that minimises the training loss
+        for the target's training frequency; for BCE its log-odds ``log(p / (1 - p))``) or
+        ``zero``. Default is None: the recipe's (default ``prior``, paper ``zero``).
+    loss : str
+        ``bce`` (mean binary cross-entropy), ``weighted`` (BCE with each target's positives
+        weighted by ``(1 - p) / p`` of its training frequency p, capped at `pos_weight_max`)
+        or ``focal`` (BCE times ``(1 - p_t) ** focal_gamma``). Default is ``bce``.
+    pos_weight_max : float
+        Cap of the per-target positive weight of the ``weighted`` loss. Default is 50.0.
+    focal_gamma : float
+        Exponent of the ``focal`` loss. Default is 2.0.
+    val_every : int or None
+        Validate every this many training samples (rounded to whole steps); patience and
+        plateau count these checks. Default is None: automatic; the paper recipe once an epoch;
+        the default recipe once an epoch clipped to 10,000..500,000 samples and at most a
+        tenth of the budget (`epochs` epochs) (so small data get several checks per budget, 4.4 M sequences
+        about nine per epoch).
+    patience : int or None
+        Stop after this many validation checks in a row without a better validation loss, but
+        never while the best validation loss is within `prior_margin` of the label prior's.
+        Default is None: the recipe's (default 6, paper 5).
+    prior_margin : float
+        The model has left the label prior once its best validation loss is below
+        ``(1 - prior_margin)`` times the prior's loss (the loss of predicting each target's
+        training frequency). Default is 0.02.
     seed : int
         Seeds initialisation, dropout, data order and augmentation. Default is 0.
     device : str
@@ -357,17 +424,28 @@ class TrainConfig:
     valid_fraction : float
         For FASTA + labels input: the seeded fraction held out for validation. Default is 0.1.
     checkpoint_minutes : float
-        Also write the resumable last checkpoint every this many minutes within an epoch
-        (0: only at epoch ends). Default is 10.0.
+        Also write the resumable last checkpoint every this many minutes between checks
+        (0: only at checks). Default is 10.0.
     """
 
+    recipe: str = "default"
     epochs: int = 60
     max_steps: int | None = None
-    batch_size: int = 100
-    optimizer: str = "rmsprop"
-    lr: float = 0.001
+    batch_size: int | None = None
+    optimizer: str | None = None
+    lr: float | None = None
     weight_decay: float = 0.01
-    patience: int = 5
+    dense_fan_in: int | None = None
+    warmup: int | None = None
+    lr_patience: int | None = None
+    clip_norm: float | None = None
+    output_bias: str | None = None
+    loss: str = "bce"
+    pos_weight_max: float = 50.0
+    focal_gamma: float = 2.0
+    val_every: int | None = None
+    patience: int | None = None
+    prior_margin: float = 0.02
     seed: int = 0
     device: str = "auto"
     rc_augment: bool = True
@@ -379,11 +457,16 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
 
     def __post_init__(self):
+        check(self.recipe in RECIPES, f"recipe: {self.recipe!r} is not one of {', '.join(RECIPES)}")
+        for name, value in RECIPES[self.recipe].items():
+            if name != "init" and getattr(self, name) is None:
+                setattr(self, name, value)
         self.validate()
 
     def validate(self) -> None:
         """Raise MotifqError on values that cannot train (types, finite numbers, ranges)."""
         _check_types(type(self), dataclasses.asdict(self), "")
+        check(self.recipe in RECIPES, f"recipe: {self.recipe!r} is not one of {', '.join(RECIPES)}")
         check(self.epochs >= 1, f"epochs: must be >= 1, got {self.epochs}")
         check(self.max_steps is None or self.max_steps >= 1, f"max-steps: must be >= 1, got {self.max_steps}")
         check(self.batch_size >= 1, f"batch-size: must be >= 1, got {self.batch_size}")
@@ -391,8 +474,19 @@ class TrainConfig:
         check(self.lr > 0, f"lr: must be > 0, got {self.lr}")
         check(self.weight_decay >= 0, f"weight-decay: must be >= 0, got {self.weight_decay}")
         check(0 <= self.seed < 2 ** 32, f"seed: must be in 0..{2 ** 32 - 1}, got {self.seed}")
-        check(self.patience >= 1, f"patience: must be >= 1, got {self.patience}")
         check_device(self.device)
+        check(self.warmup >= 0, f"warmup: must be >= 0, got {self.warmup}")
+        check(self.dense_fan_in >= 0, f"dense-fan-in: must be >= 0, got {self.dense_fan_in}")
+        check(self.lr_patience >= 0, f"lr-patience: must be >= 0, got {self.lr_patience}")
+        check(self.clip_norm >= 0, f"clip-norm: must be >= 0, got {self.clip_norm}")
+        check(self.output_bias in OUTPUT_BIASES,
+              f"output-bias: {self.output_bias!r} is not one of {', '.join(OUTPUT_BIASES)}")
+        check(self.loss in LOSSES, f"loss: {self.loss!r} is not one of {', '.join(LOSSES)}")
+        check(self.pos_weight_max >= 1, f"pos-weight-max: must be >= 1, got {self.pos_weight_max}")
+        check(self.focal_gamma >= 0, f"focal-gamma: must be >= 0, got {self.focal_gamma}")
+        check(self.val_every is None or self.val_every >= 1, f"val-every: must be >= 1, got {self.val_every}")
+        check(self.patience >= 1, f"patience: must be >= 1, got {self.patience}")
+        check(0.0 <= self.prior_margin < 1.0, f"prior-margin: must be in [0, 1), got {self.prior_margin}")
         check(0.0 < self.jaspar_fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {self.jaspar_fraction}")
         check(0.0 < self.valid_fraction < 1.0, f"valid-fraction: must be in (0, 1), got {self.valid_fraction}")
         check(self.checkpoint_minutes >= 0, f"checkpoint-minutes: must be >= 0, got {self.checkpoint_minutes}")
@@ -403,5 +497,6 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        """Inverse of :meth:`to_dict`; unknown keys are an error. A dict written before recipes
+        existed (no ``recipe`` key) keeps its stored values."""
         return _from_dict(cls, d, "train config")

@@ -27,7 +27,9 @@ A checkpoint is a ``dict`` saved with :func:`torch.save` and read with
 ``jaspar``         list of dicts, one per seeded kernel: ``kernel``, ``motif_id``, ``name``,
                    ``offset``, ``strand`` (``+``/``-``), ``width``, ``trimmed`` ([left, right]);
                    ``[]`` when not JASPAR-initialised
-``metrics``        list of per-epoch dicts (``epoch``, ``step``, ``train_loss``, ``valid_loss``, ...)
+``history``        list of per-check dicts (``epoch``, ``step``, ``train_loss``, ``valid_loss``, ...;
+                   see :mod:`motifq.train`); read as ``metrics`` from older checkpoints
+``summary``        the training summary (:mod:`motifq.train`), ``{}`` when not written by training
 ``resume``         only in ``last`` checkpoints written by training: optimizer state, RNG
                    states, epoch and step (see :mod:`motifq.train`)
 """
@@ -44,9 +46,8 @@ from .config import ModelConfig
 from .errors import MotifqError, atomic_path, check, check_file
 from .sequence import reverse_complement_tokens
 
-__all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "one_hot_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
-           "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "resolve_device",
-           "CHECKPOINT_FORMAT"]
+__all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "init_output_bias", "output_layer", "one_hot_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
+           "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "resolve_device", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "motifq-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -253,6 +254,39 @@ def init_weights(model: nn.Module, scale: float = 0.05) -> nn.Module:
     return model
 
 
+def output_layer(model: nn.Module) -> nn.Linear:
+    """The last ``nn.Linear`` of a model made by :func:`build_model` (``out``; ``linear`` for ``lr``):
+    its weight is (T, features), its bias (T,) in target order."""
+    model = getattr(model, "module", model)
+    return model.out if hasattr(model, "out") else model.linear
+
+
+def init_output_bias(model: nn.Module, bias) -> nn.Module:
+    """Set each output's bias (in place), e.g. to the log-odds ``log(p / (1 - p))`` of each
+    target's training frequency p, so that training starts at the label prior instead of at
+    p = 0.5 (for ~2 % positive labels, the first thousand steps of a zero-bias start only
+    learn the frequencies).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model made by :func:`build_model`.
+    bias : (T,) array-like of float
+        One value per target, in output order.
+
+    Returns
+    -------
+    torch.nn.Module
+        `model`.
+    """
+    layer = output_layer(model)
+    b = torch.as_tensor(np.asarray(bias, dtype=np.float32))
+    check(b.shape == layer.bias.shape, f"output bias: {tuple(b.shape)} values for {layer.bias.shape[0]} outputs")
+    with torch.no_grad():
+        layer.bias.copy_(b.to(layer.bias.device))
+    return model
+
+
 def build_model(config: ModelConfig) -> nn.Module:
     """Build the model `config` describes, initialised as ``config.init`` says: ``uniform`` as the
     paper (see :func:`init_weights`), ``pytorch`` with each layer's PyTorch default.
@@ -417,8 +451,8 @@ def fit_kmer_stats(model, tokens, max_samples: int = 100000, batch_size: int = 1
 # ---------------------------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------------------------
-def save_checkpoint(path, model, targets=None, train_config=None, jaspar=None, metrics=None,
-                    resume=None) -> Path:
+def save_checkpoint(path, model, targets=None, train_config=None, jaspar=None, history=None,
+                    resume=None, summary=None) -> Path:
     """Write a checkpoint dict (keys in the module docstring) atomically.
 
     Parameters
@@ -433,10 +467,12 @@ def save_checkpoint(path, model, targets=None, train_config=None, jaspar=None, m
         Default is None (stored as ``{}``).
     jaspar : list of dict or None
         The JASPAR seeding map. Default is None (stored as ``[]``).
-    metrics : list of dict or None
-        Per-epoch metrics. Default is None (stored as ``[]``).
+    history : list of dict or None
+        One dict per validation check. Default is None (stored as ``[]``).
     resume : dict or None
         Training state for ``--resume``. Default is None (not stored).
+    summary : dict or None
+        The training summary. Default is None (stored as ``{}``).
 
     Returns
     -------
@@ -458,7 +494,8 @@ def save_checkpoint(path, model, targets=None, train_config=None, jaspar=None, m
         "alphabet": "ACGT",
         "targets": list(targets),
         "jaspar": list(jaspar or []),
-        "metrics": list(metrics or []),
+        "history": list(history or []),
+        "summary": dict(summary or {}),
     }
     if resume is not None:
         ckpt["resume"] = resume
@@ -589,7 +626,9 @@ def read_checkpoint(path, device="cpu") -> dict:
         _check_resume(ckpt["resume"], n_params, p)
     ckpt.setdefault("train_config", {})
     ckpt.setdefault("jaspar", [])
-    ckpt.setdefault("metrics", [])
+    if "history" not in ckpt:                         # written before the rename
+        ckpt["history"] = ckpt.pop("metrics", [])
+    ckpt.setdefault("summary", {})
     return ckpt
 
 
@@ -608,7 +647,7 @@ def load_checkpoint(path, device="cpu"):
     model : torch.nn.Module
         In eval mode, on `device`.
     checkpoint : dict
-        Keys in the module docstring (``targets``, ``jaspar``, ``metrics``, ...).
+        Keys in the module docstring (``targets``, ``jaspar``, ``history``, ...).
     """
     ckpt = read_checkpoint(path, device)
     return model_from_checkpoint(ckpt, path).to(device).eval(), ckpt

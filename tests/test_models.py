@@ -88,7 +88,7 @@ def test_config_round_trip_is_json_safe():
 
 def test_initialisation_is_uniform_and_biases_zero():
     torch.manual_seed(0)
-    model = build_model(ModelConfig.for_kind("danq", **SMALL))
+    model = build_model(ModelConfig.for_kind("danq", recipe="paper", **SMALL))
     for name, p in model.named_parameters():
         if "bias" in name.rsplit(".", 1)[-1]:
             assert torch.all(p == 0), name
@@ -191,13 +191,13 @@ def test_checkpoint_round_trip(tmp_path):
             fit_kmer_stats(model, _tokens(50, 150))
         path = save_checkpoint(tmp_path / f"{kind}.pt", model, targets=["a", "b", "c"],
                                train_config=TrainConfig(epochs=2), jaspar=[{"kernel": 0, "motif_id": "MA1"}],
-                               metrics=[{"epoch": 1, "valid_loss": 0.5}])
+                               history=[{"epoch": 1, "valid_loss": 0.5}])
         # readable with plain weights_only loading
         raw = torch.load(path, weights_only=True)
         assert raw["format"] == "motifq-checkpoint" and raw["alphabet"] == "ACGT"
         loaded, ckpt = load_checkpoint(path)
         assert ckpt["targets"] == ["a", "b", "c"] and ckpt["jaspar"][0]["motif_id"] == "MA1"
-        assert ckpt["train_config"]["epochs"] == 2 and ckpt["metrics"][0]["valid_loss"] == 0.5
+        assert ckpt["train_config"]["epochs"] == 2 and ckpt["history"][0]["valid_loss"] == 0.5
         assert not loaded.training
         for k, v in model.state_dict().items():
             assert torch.equal(v, loaded.state_dict()[k]), k
@@ -234,7 +234,7 @@ def test_seed_kernels_writes_pfm_minus_quarter_in_acgt_order():
     from motifq.motif import Motif
 
     torch.manual_seed(0)
-    model = build_model(ModelConfig.for_kind("danq", **dict(SMALL, conv_kernels=20, conv_width=16)))
+    model = build_model(ModelConfig.for_kind("danq", init="uniform", **dict(SMALL, conv_kernels=20, conv_width=16)))
     before = model.conv.weight.detach().clone()
     rng = np.random.default_rng(0)
     motifs = [Motif(id=f"M{i}", name=f"m{i}", counts=rng.integers(0, 20, size=(6 + i, 4)) + 1.0) for i in range(8)]

@@ -15,7 +15,7 @@ from motifq.data.dataset import Split, open_split, write_dataset
 from motifq.errors import MotifqError
 from motifq.models import load_checkpoint, predict
 from motifq.sequence import tokenize, write_fasta
-from motifq.train import fit, holdout_split, last_path, metrics_path
+from motifq.train import fit, history_path, holdout_split, last_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOTIFS = ("TGACTCA", "CCGCGGAA")
@@ -60,19 +60,21 @@ def test_loss_falls_on_planted_motifs(tmp_path):
     write_motifs(tmp_path / "planted.meme", motifs, "meme")
     train, valid = planted(400), planted(100, seed=1)
     r = fit(tiny(conv_kernels=24, dense=32), train, valid, tmp_path / "m.pt",
-            TrainConfig(epochs=6, batch_size=20, optimizer="adam", lr=0.01, seed=0, patience=10,
+            TrainConfig(epochs=6, batch_size=20, optimizer="adam", lr=0.01, seed=0, patience=10, val_every=400,
                         jaspar_init=str(tmp_path / "planted.meme"), jaspar_reverse_complements=True), progress=False)
-    losses = [m["valid_loss"] for m in r["metrics"]]
+    losses = [m["valid_loss"] for m in r["history"]]
     assert losses[0] > 0.6 and min(losses) < 0.5 and losses[-1] < losses[0] - 0.15, losses
     assert r["stopped"] == "epochs" and r["epochs"] == 6 and r["steps"] == 120
     model, ckpt = load_checkpoint(tmp_path / "m.pt")
-    assert ckpt["metrics"][-1]["valid_loss"] == pytest.approx(min(losses))
+    assert [m["valid_loss"] for m in ckpt["history"] if m["best"]][-1] == pytest.approx(min(losses))
+    assert ckpt["summary"]["best_valid_loss"] == pytest.approx(min(losses)) and ckpt["summary"]["left_prior"]
     assert ckpt["targets"] == ["ap1", "cg"] and ckpt["train_config"]["optimizer"] == "adam"
     assert sorted((d["motif_id"], d["strand"]) for d in ckpt["jaspar"]) == [("P0", "+"), ("P0", "-"), ("P1", "+"), ("P1", "-")]
     p = predict(model, valid.tokens)
     y = valid.labels()
     assert p[y == 1].mean() > p[y == 0].mean() + 0.2
-    rows = [json.loads(line) for line in metrics_path(tmp_path / "m.pt").read_text().splitlines()]
+    rows = [json.loads(line) for line in history_path(tmp_path / "m.pt").read_text().splitlines()]
+    assert rows.pop()["summary"]["steps"] == 120
     assert [row["epoch"] for row in rows] == [1, 2, 3, 4, 5, 6]
     assert sum(row["best"] for row in rows) >= 2 and rows[0]["best"]
 
@@ -96,8 +98,8 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, stop_at, optimi
     for k in oa:
         for name, value in oa[k].items():
             assert torch.equal(value, ob[k][name]), (k, name)
-    full = [m for m in b2["metrics"] if not m["partial"]]
-    assert [m["valid_loss"] for m in full] == [m["valid_loss"] for m in a["metrics"]]
+    full = [m for m in b2["history"] if not m["partial"]]
+    assert [m["valid_loss"] for m in full] == [m["valid_loss"] for m in a["history"]]
 
 
 def test_same_seed_same_weights_other_seed_differs(tmp_path):
@@ -109,16 +111,180 @@ def test_same_seed_same_weights_other_seed_differs(tmp_path):
     assert not torch.equal(w[0]["conv.weight"], w[2]["conv.weight"])
 
 
-def test_early_stopping_stops_after_patience(tmp_path):
-    train, valid = planted(60, seed=6, random_labels=True), planted(60, seed=7, random_labels=True)
+def test_early_stopping_stops_after_patience_once_off_the_prior(tmp_path):
+    # a tiny CNN learns, then overfits 200 samples at a high learning rate: patience 2 checks
+    train, valid = planted(200, seed=6), planted(60, seed=7)
     r = fit(tiny("cnn"), train, valid, tmp_path / "m.pt",
-            TrainConfig(epochs=40, batch_size=20, optimizer="adam", lr=0.03, patience=2, seed=0), progress=False)
-    assert r["stopped"] == "early" and r["epochs"] < 40
-    rows = r["metrics"]
+            TrainConfig(epochs=40, batch_size=20, lr=0.03, warmup=0, patience=2, val_every=200, seed=0), progress=False)
+    assert r["stopped"] == "early" and r["epochs"] < 40 and r["summary"]["left_prior"]
+    rows = r["history"]
     assert not rows[-1]["best"] and not rows[-2]["best"] and rows[-3]["best"]
     assert r["best_valid_loss"] == pytest.approx(min(m["valid_loss"] for m in rows))
+    assert r["best_valid_loss"] < 0.98 * rows[-1]["prior_loss"]
     best = load_checkpoint(tmp_path / "m.pt")[1]
-    assert best["metrics"][-1]["best"] and best["metrics"][-1]["epoch"] == rows[-3]["epoch"]
+    assert best["summary"]["best_step"] == rows[-3]["step"] and best["history"] == rows
+
+
+def _rule(prior=1.0, margin=0.02, patience=2, lr_patience=1):
+    from types import SimpleNamespace
+
+    from motifq.train import _State
+
+    tc = SimpleNamespace(patience=patience, prior_margin=margin, lr_patience=lr_patience)
+    return SimpleNamespace(tc=tc, prior_loss=prior), _State()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_stopping_rule_never_stops_at_the_prior(seed):
+    from motifq.train import _should_stop, _update_stopping
+
+    # property: whatever losses come, no stop while the best is within the margin of the prior,
+    # and a stop exactly `patience` checks after the last improvement once off it
+    rng = np.random.default_rng(seed)
+    run, st = _rule()
+    losses = list(1.0 - 0.019 * rng.random(12)) + list(0.9 + 0.05 * rng.random(12))
+    for i, v in enumerate(losses):
+        st.step = i + 1
+        _update_stopping(run, st, {"valid_loss": float(v), "best": False}, np.zeros(2))
+        at_prior = st.best_loss > 0.98
+        assert not (_should_stop(run, st) and at_prior)
+        if _should_stop(run, st):
+            assert i >= 12 and st.bad == 2 and st.left_prior_step > 12
+            break
+    run, st = _rule()
+    for i in range(50):                       # stuck at the prior: never stops, never halves the rate
+        _update_stopping(run, st, {"valid_loss": 1.0 + 0.001 * i, "best": False}, np.zeros(2))
+        assert not _should_stop(run, st) and st.lr_scale == 1.0
+    _update_stopping(run, st, {"valid_loss": 0.5, "best": False}, np.zeros(2))
+    assert st.left_prior_step >= 0 and not _should_stop(run, st)
+    for _ in range(2):
+        _update_stopping(run, st, {"valid_loss": 0.6, "best": False}, np.zeros(2))
+    assert _should_stop(run, st) and st.lr_scale == 0.25          # halved at each check without improvement
+
+
+def test_random_labels_run_the_budget_and_say_they_ended_at_the_prior(tmp_path, caplog):
+    import logging
+
+    train, valid = planted(60, seed=6, random_labels=True), planted(60, seed=7, random_labels=True)
+    with caplog.at_level(logging.WARNING, logger="motifq"):
+        r = fit(tiny("cnn"), train, valid, tmp_path / "m.pt",
+                TrainConfig(epochs=12, batch_size=20, lr=0.03, patience=1, val_every=60, seed=0), progress=False)
+    assert r["stopped"] == "epochs" and r["steps"] == 36 and not r["summary"]["left_prior"]
+    warnings = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "ended at the label prior" in warnings[0] and "\n" not in warnings[0]
+    for path in (tmp_path / "m.pt", last_path(tmp_path / "m.pt")):
+        assert torch.load(path, weights_only=True)["summary"]["left_prior"] is False
+    rows = [json.loads(line) for line in history_path(tmp_path / "m.pt").read_text().splitlines()]
+    assert rows[-1]["summary"]["left_prior"] is False and len(rows) == 13
+    # the prior's loss is the BCE of predicting the training frequencies on the validation labels
+    p, q = train.labels().mean(0), valid.labels().mean(0)
+    expected = np.mean(-(q * np.log(p) + (1 - q) * np.log(1 - p)))
+    assert rows[0]["prior_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_default_recipe_leaves_the_prior_on_imbalanced_multi_target_data(tmp_path):
+    # 4 targets, ~15 % positive each (a motif planted in 15 % of the sequences): defaults only.
+    # (The paper recipe stays at the prior here for these 20 epochs.)
+    motifs = ("TGACTCA", "CCGCGGAA", "GATAAG", "CACGTG")
+
+    def data(n, seed):
+        r = np.random.default_rng(seed)
+        tok = r.integers(0, 4, (n, L), dtype=np.uint8)
+        y = (r.random((n, len(motifs))) < 0.15).astype(np.uint8)
+        for i, t in zip(*np.nonzero(y)):
+            p = r.integers(0, L - 8)
+            tok[i, p:p + len(motifs[t])] = tokenize(motifs[t])
+        return Split.from_arrays(tok, y, list(motifs))
+
+    r = fit(tiny(n_targets=4), data(1000, 1), data(300, 2), tmp_path / "m.pt", TrainConfig(epochs=20, seed=0),
+            progress=False)
+    s = r["summary"]
+    assert s["left_prior"] and s["best_valid_loss"] < 0.95 * s["prior_loss"], s
+    assert s["pr_auc_mean"] > 0.3 and len(s["worst_pr_auc"]) == 4      # the prior's PR AUC is about 0.15
+
+
+def test_paper_recipe_builds_the_published_optimizer_and_initialisation():
+    from motifq.models import build_model
+    from motifq.train import _RMSprop, make_optimizer
+
+    tc = TrainConfig(recipe="paper")
+    assert (tc.optimizer, tc.lr, tc.batch_size, tc.patience, tc.warmup, tc.clip_norm, tc.output_bias, tc.lr_patience) == \
+        ("rmsprop", 0.001, 100, 5, 0, 0.0, "zero", 0)
+    mc = ModelConfig.for_kind("danq", recipe="paper", n_targets=3, length=L, conv_kernels=12, conv_width=9, pool=8,
+                              lstm_units=6, dense=16)
+    assert mc.init == "uniform" and mc.dropouts == (0.2, 0.5)
+    torch.manual_seed(0)
+    model = build_model(mc)
+    opt = make_optimizer(model, tc)
+    assert type(opt) is _RMSprop and isinstance(opt, torch.optim.RMSprop) and len(opt.param_groups) == 1
+    g = opt.param_groups[0]
+    assert (g["lr"], g["alpha"], g["eps"], g["momentum"], g["weight_decay"], g["centered"]) == (0.001, 0.9, 1e-6, 0, 0, False)
+    for name, p in model.named_parameters():
+        if name.rsplit(".", 1)[-1].startswith("bias"):
+            assert torch.all(p == 0), name
+        else:
+            assert p.abs().max() <= 0.05, name
+    # an explicit setting wins over the recipe; the default recipe's values otherwise
+    assert TrainConfig(recipe="paper", lr=0.01, batch_size=7).lr == 0.01
+    d = TrainConfig()
+    assert (d.optimizer, d.lr, d.batch_size, d.output_bias, d.clip_norm) == ("adamw", 0.002, 64, "prior", 1.0)
+    assert ModelConfig.for_kind("danq", recipe="paper", init="pytorch").init == "pytorch"
+    assert ModelConfig.for_kind("danq").init == "pytorch"
+
+
+def test_default_recipe_scales_the_wide_dense_layers_learning_rate_by_its_fan_in():
+    from motifq.models import build_model
+    from motifq.train import make_optimizer
+
+    model = build_model(tiny(conv_kernels=12, lstm_units=6, dense=16))       # dense fan-in 2 * 6 * 9 = 108
+    opt = make_optimizer(model, TrainConfig())
+    assert type(opt) is torch.optim.AdamW
+    by_scale = {g["lr_scale"]: {id(p) for p in g["params"]} for g in opt.param_groups}
+    assert set(by_scale) == {1.0, 64 / 108}
+    assert by_scale[64 / 108] == {id(model.dense.weight), id(model.dense.bias)}
+    assert [g["lr"] for g in opt.param_groups] == [0.002, 0.002 * 64 / 108]
+    assert sum(len(g) for g in by_scale.values()) == len(list(model.parameters()))
+    assert len(make_optimizer(model, TrainConfig(dense_fan_in=0)).param_groups) == 1
+
+
+def test_the_paper_recipe_is_recorded_and_validates_once_an_epoch(tmp_path):
+    train, valid = planted(100, seed=2), planted(30, seed=3)
+    r = fit(ModelConfig.for_kind("cnn", recipe="paper", n_targets=2, length=L, conv_kernels=6, conv_width=9, pool=8,
+                                 dense=8), train, valid, tmp_path / "m.pt", TrainConfig(recipe="paper", epochs=3),
+            progress=False)
+    assert [row["step"] for row in r["history"]] == [1, 2, 3]
+    ckpt = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert ckpt["train_config"]["recipe"] == "paper" and ckpt["train_config"]["optimizer"] == "rmsprop"
+    assert ckpt["summary"]["recipe"] == "paper"
+
+
+@pytest.mark.parametrize("loss", ["bce", "weighted", "focal"])
+def test_output_bias_starts_at_the_loss_minimising_constant(tmp_path, loss):
+    from motifq.train import Objective, label_frequencies, make_objective, prior_logits, prior_loss
+
+    train = planted(200, seed=3)
+    y = train.labels()[:, :1].copy()
+    y[:170] = 0                                            # 15 % positive in target 0
+    y = np.concatenate([y, train.labels()[:, 1:]], 1)
+    train = Split.from_arrays(train.tokens, y, train.targets)
+    freq = label_frequencies(train)
+    assert freq[0] == pytest.approx(y[:, 0].mean())
+    tc = TrainConfig(loss=loss, focal_gamma=2.0, pos_weight_max=3.0)
+    obj = make_objective(tc, freq)
+    z = prior_logits(freq, obj)
+    if loss == "bce":
+        assert z[0] == pytest.approx(np.log(freq[0] / (1 - freq[0])))
+    if loss == "weighted":                                  # weight min((1-p)/p, 3) = 3 on target 0
+        assert obj.pos_weight[0] == pytest.approx(3.0)
+        assert z[0] == pytest.approx(np.log(3 * freq[0] / (1 - freq[0])), abs=0.01)
+    # the constant is a minimum: nudging it either way raises the expected loss
+    for dz in (-0.05, 0.05):
+        assert prior_loss(z + dz, freq, obj) > prior_loss(z, freq, obj)
+    assert isinstance(obj, Objective)
+    r = fit(tiny("cnn"), train, train, tmp_path / "m.pt", TrainConfig(loss=loss, epochs=1, max_steps=1, batch_size=20,
+                                                                     lr=1e-9, warmup=0), progress=False)
+    first = r["history"][0]
+    assert first["valid_loss"] == pytest.approx(first["prior_loss"], rel=0.05)
 
 
 def test_every_kind_trains_a_step_and_lr_gets_feature_stats(tmp_path):
@@ -128,7 +294,7 @@ def test_every_kind_trains_a_step_and_lr_gets_feature_stats(tmp_path):
         r = fit(tiny(kind, **over), train, valid, tmp_path / f"{kind}.pt",
                 TrainConfig(epochs=1, max_steps=2, batch_size=20, jaspar_init="jaspar2016" if kind == "danq-jaspar" else None),
                 progress=False)
-        assert r["steps"] == 2 and np.isfinite(r["metrics"][-1]["valid_loss"])
+        assert r["steps"] == 2 and np.isfinite(r["history"][-1]["valid_loss"])
         model, ckpt = load_checkpoint(tmp_path / f"{kind}.pt")
         if kind == "lr":
             assert model.feature_std.min() > 0 and model.feature_mean[:4].sum() == pytest.approx(L, rel=1e-5)
@@ -169,17 +335,17 @@ def _dataset(tmp_path):
 def test_cli_train_then_predict(tmp_path, capsys):
     ds = _dataset(tmp_path)
     out = tmp_path / "model.pt"
-    rc = main(["-q", "train", "--data", str(ds), "--epochs", "2", "--batch-size", "40", "--conv-kernels", "8",
+    rc = main(["-q", "train", "--data", str(ds), "--epochs", "2", "--batch-size", "40", "--val-every", "120", "--conv-kernels", "8",
                "--conv-width", "9", "--pool", "8", "--lstm-units", "4", "--dense", "8", "--optimizer", "adam",
                "--out", str(out)])
-    assert rc == 0 and out.exists() and last_path(out).exists() and metrics_path(out).exists()
+    assert rc == 0 and out.exists() and last_path(out).exists() and history_path(out).exists()
     model, ckpt = load_checkpoint(out)
     assert model.conv.weight.shape == (8, 4, 9) and ckpt["model_config"]["length"] == L
     assert ckpt["train_config"]["epochs"] == 2 and ckpt["targets"] == ["ap1", "cg"]
     # resume with more epochs continues from epoch 2
-    assert main(["-q", "train", "--data", str(ds), "--epochs", "3", "--batch-size", "40", "--optimizer", "adam",
+    assert main(["-q", "train", "--data", str(ds), "--epochs", "3", "--batch-size", "40", "--val-every", "120", "--optimizer", "adam",
                  "--out", str(out), "--resume"]) == 0
-    assert [m["epoch"] for m in torch.load(last_path(out), weights_only=True)["metrics"]] == [1, 2, 3]
+    assert [m["epoch"] for m in torch.load(last_path(out), weights_only=True)["history"]] == [1, 2, 3]
 
     test = open_split(ds, "test")
     fa = tmp_path / "seqs.fa"
@@ -229,13 +395,13 @@ def test_torchrun_two_processes_on_cpu_with_gloo(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "motifq", "-q", "train", "--data", str(ds), "--epochs", "2", "--batch-size", "20",
            "--model", "cnn", "--conv-kernels", "8", "--conv-width", "9", "--pool", "8", "--dense", "8",
-           "--device", "cpu", "--out", str(out)]
+           "--val-every", "120", "--device", "cpu", "--out", str(out)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = torch.load(last_path(out), weights_only=True)
     # 120 samples, 2 processes, 20 per process and batch -> 3 steps an epoch
-    assert [m["step"] for m in ckpt["metrics"]] == [3, 6]
-    assert ckpt["resume"]["world_size"] == 2 and all(np.isfinite(m["valid_loss"]) for m in ckpt["metrics"])
+    assert [m["step"] for m in ckpt["history"]] == [3, 6]
+    assert ckpt["resume"]["world_size"] == 2 and all(np.isfinite(m["valid_loss"]) for m in ckpt["history"])
     # the validation loss is over the whole valid split: recompute it in one process
     model, _ = load_checkpoint(last_path(out))
     v = open_split(ds, "valid")
@@ -244,7 +410,7 @@ def test_torchrun_two_processes_on_cpu_with_gloo(tmp_path):
 
         logits = model(one_hot_tokens(torch.from_numpy(np.array(v.tokens))))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(v.labels()).float())
-    assert float(loss) == pytest.approx(ckpt["metrics"][-1]["valid_loss"], abs=1e-5)
+    assert float(loss) == pytest.approx(ckpt["history"][-1]["valid_loss"], abs=1e-5)
 
 
 class _Interrupting:
@@ -301,7 +467,7 @@ def test_cli_train_on_fasta_and_labels_holds_out_a_seeded_validation_set(tmp_pat
                  "--batch-size", "40", "--seed", "5", "--out", str(out)]) == 0
     assert seen == [(None, "s.fa", "l.tsv")]
     ckpt = torch.load(last_path(out), weights_only=True)
-    assert ckpt["metrics"][0]["step"] == 2                    # 80 training sequences, batch 40
+    assert ckpt["history"][-1]["step"] == 2                   # 80 training sequences, batch 40
     assert ckpt["train_config"]["valid_fraction"] == 0.2
     assert main(["-q", "train", "--fasta", "s.fa", "--out", str(tmp_path / "x.pt")]) == 2
     assert not (tmp_path / "x.pt").exists()
@@ -312,10 +478,10 @@ def test_max_steps_before_an_epoch_ends_still_writes_out_and_replaces_a_stale_on
     out = tmp_path / "m.pt"
     runs = []
     for seed in (1, 2):
-        r = fit(tiny("cnn"), train, valid, out, TrainConfig(epochs=3, max_steps=2, batch_size=20, seed=seed),
-                progress=False)
-        assert r["stopped"] == "max_steps" and r["epochs"] == 0 and r["metrics"][-1]["partial"]
-        assert r["metrics"][-1]["epoch"] == 1 and r["best_valid_loss"] == r["metrics"][-1]["valid_loss"]
+        r = fit(tiny("cnn"), train, valid, out, TrainConfig(epochs=3, max_steps=2, batch_size=20, seed=seed,
+                                                            val_every=1000), progress=False)
+        assert r["stopped"] == "max_steps" and r["epochs"] == 0 and r["history"][-1]["partial"]
+        assert r["history"][-1]["epoch"] == 0.4 and r["best_valid_loss"] == r["history"][-1]["valid_loss"]
         runs.append(_weights(out))
     assert not torch.equal(runs[0]["conv.weight"], runs[1]["conv.weight"])
     assert torch.equal(runs[1]["conv.weight"], _weights(last_path(out))["conv.weight"])
@@ -377,3 +543,16 @@ def test_a_signal_stops_between_steps_and_resumes_exactly(tmp_path, signame):
     assert b["steps"] == 10
     wa, wb = _weights(last_path(tmp_path / "a.pt")), _weights(last_path(tmp_path / "b.pt"))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_cli_recipe_paper_with_an_explicit_flag_that_wins(tmp_path, capsys):
+    ds = _dataset(tmp_path)
+    out = tmp_path / "p.pt"
+    assert main(["train", "--data", str(ds), "--recipe", "paper", "--lr", "0.01", "--epochs", "1", "--model", "cnn",
+                 "--conv-kernels", "4", "--conv-width", "9", "--pool", "8", "--dense", "4", "--out", str(out)]) == 0
+    ckpt = torch.load(out, weights_only=True)
+    tc, mc = ckpt["train_config"], ckpt["model_config"]
+    assert (tc["recipe"], tc["optimizer"], tc["lr"], tc["batch_size"], tc["patience"], mc["init"]) == \
+        ("paper", "rmsprop", 0.01, 100, 5, "uniform")
+    err = capsys.readouterr().err
+    assert "paper recipe" in err and "validation PR AUC at the best step" in err
