@@ -524,7 +524,8 @@ def _field_docs(cls) -> dict:
                 docs[n] = (docs[n] + " " + line.strip()).strip()
         elif line.strip():
             names = []   # the next section
-    return {k: re.sub(r"``?([^`]+)``?", r"\1", re.sub(r"\s*Default is .*$", "", v)).strip() for k, v in docs.items()}
+    return {k: re.sub(r"``?([^`]+)``?", r"\1", re.sub(r":\w+:(?=`)", "", re.sub(r"\s*Default is .*$", "", v))).strip()
+            for k, v in docs.items()}
 
 
 def _field_option(group, f, help_text: str, default, model: bool) -> None:
@@ -536,6 +537,10 @@ def _field_option(group, f, help_text: str, default, model: bool) -> None:
     kinds = [k.strip() for k in kind.split("|")]
     base = next((k for k in kinds if k != "None"), "str")
     shown = default
+    if not model and default is None and f.name in _recipe_fields():
+        from .config import RECIPES
+
+        shown = "the recipe's; " + ", ".join(f"{r} {RECIPES[r][f.name]}" for r in RECIPES)
     if model:
         from .config import MODEL_DEFAULTS
 
@@ -555,6 +560,13 @@ def _field_option(group, f, help_text: str, default, model: bool) -> None:
                   metavar=f.name.split("_")[-1].upper())
         kw.update(_EXTRA.get(f.name, {}))
     group.add_argument(*flags, **kw)
+
+
+def _recipe_fields() -> set:
+    """TrainConfig fields whose default comes from the ``--recipe``."""
+    from .config import RECIPES
+
+    return set(RECIPES["default"]) - {"init"}
 
 
 def _add_config_options(p, cls, title: str, model: bool) -> None:

@@ -580,11 +580,19 @@ def _check_resume(state: dict, n_params: int, p) -> None:
         return isinstance(v, (int, float)) and not isinstance(v, bool) and not np.isnan(v)
 
     what = f"{p}: training state ('resume')"
-    for key in ("epoch", "batch", "step", "bad_epochs", "loss_count"):
+    bad = "bad" if "bad" in state or "bad_epochs" not in state else "bad_epochs"   # bad_epochs: older checkpoints
+    for key in ("epoch", "batch", "step", "loss_count", bad):
         check(count(key), f"{what}: {key!r} must be an integer >= 0, got {state.get(key)!r}")
+    for key in ("best_step", "plateau"):
+        check(key not in state or count(key), f"{what}: {key!r} must be an integer >= 0, got {state.get(key)!r}")
+    check("left_prior_step" not in state or count("left_prior_step", -1),
+          f"{what}: 'left_prior_step' must be an integer >= -1, got {state.get('left_prior_step')!r}")
     check(count("world_size", 1), f"{what}: 'world_size' must be an integer >= 1, got {state.get('world_size')!r}")
     for key in ("best_loss", "loss_sum", "seconds"):
         check(number(key), f"{what}: {key!r} must be a number, got {state.get(key)!r}")
+    check("lr_scale" not in state or (number("lr_scale") and state["lr_scale"] > 0),
+          f"{what}: 'lr_scale' must be a number > 0, got {state.get('lr_scale')!r}")
+    check(isinstance(state.get("best_pr_auc", []), list), f"{what}: 'best_pr_auc' must be a list")
     opt = state.get("optimizer")
     check(isinstance(opt, dict) and isinstance(opt.get("state"), dict) and isinstance(opt.get("param_groups"), list)
           and len(opt["param_groups"]) >= 1 and all(isinstance(g, dict) and isinstance(g.get("params"), list)
