@@ -166,7 +166,6 @@ def _is_danq(model) -> bool:
 def _mutants(tokens):
     """Every single substitution of each sequence: (seq, pos, base) int64 arrays, 3 per known
     position (the other bases) and 4 at an N, ordered by sequence, then position, then base."""
-    n, L = tokens.shape
     base = np.arange(4)[None, None, :]
     keep = base != tokens[:, :, None]                                 # (N, L, 4); all True at N
     seq, pos, b = np.nonzero(keep)
@@ -203,7 +202,7 @@ def _danq_mutant_logits(model, ref, seq, pos, base, target):
     import torch
 
     conv, pooled = ref.conv, ref.pooled
-    G, K, Lc = conv.shape
+    K = conv.shape[1]
     S = pooled.shape[2]
     w = model.conv.kernel_size[0]
     pool = model.pool.kernel_size if isinstance(model.pool.kernel_size, int) else model.pool.kernel_size[0]
@@ -228,12 +227,15 @@ def _danq_mutant_logits(model, ref, seq, pos, base, target):
     return _danq_tail(model, out, target)
 
 
-def _onehot(tokens, device):
+def _onehot(tokens, model):
+    """(B, L) uint8 tokens -> (B, 4, L) one-hot A, C, G, T on the model's device, in its dtype."""
     import torch
 
     from .models import one_hot_tokens
 
-    return one_hot_tokens(torch.as_tensor(np.ascontiguousarray(tokens, dtype=np.uint8), device=device))
+    p = next(iter(model.parameters()), None)
+    dtype = p.dtype if p is not None and p.is_floating_point() else torch.float32
+    return one_hot_tokens(torch.as_tensor(np.ascontiguousarray(tokens, dtype=np.uint8), device=_device_of(model)), dtype)
 
 
 def _generic_mutant_logits(model, x, seq, pos, base, target):
@@ -260,7 +262,7 @@ def _ism_strand(model, tokens, target, batch_size, bar):
     logits = np.empty(n, dtype=np.float64)
     for g0 in range(0, n, group):
         toks = tokens[g0:g0 + group]
-        x = _onehot(toks, device)                                     # (G, 4, L)
+        x = _onehot(toks, model)                                     # (G, 4, L)
         if fast:
             ref = _danq_reference(model, x, torch.as_tensor(toks, device=device))
             y0 = _danq_tail(model, ref.pooled, target)                # (G,)
@@ -399,12 +401,11 @@ def gradients(model, tokens, target: int, method: str = "saliency", rc: bool = T
     check(method in ("saliency", "input-x-gradient"), f"method: {method!r} is not saliency or input-x-gradient")
     check(batch_size >= 1, f"batch-size: must be >= 1, got {batch_size}")
     tokens = np.ascontiguousarray(tokens, dtype=np.uint8)
-    device = _device_of(model)
     attr = np.empty((len(tokens), 4, tokens.shape[1]), dtype=np.float32)
     logits = np.empty(len(tokens), dtype=np.float32)
     with _bar(len(tokens), progress, method) as bar:
         for s in range(0, len(tokens), batch_size):
-            x = _onehot(tokens[s:s + batch_size], device)
+            x = _onehot(tokens[s:s + batch_size], model)
             g, y = _strand_grad(model, x, target, rc)
             g = g - g.mean(1, keepdim=True)
             if method == "input-x-gradient":
@@ -451,14 +452,15 @@ def integrated_gradients(model, tokens, target: int, steps: int = 32, rc: bool =
     tokens = np.ascontiguousarray(tokens, dtype=np.uint8)
     device = _device_of(model)
     nodes, weights = np.polynomial.legendre.leggauss(steps)
-    alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32, device=device)      # (P,) in (0, 1)
-    wts = torch.tensor(weights / 2, dtype=torch.float32, device=device)             # (P,) sum 1
+    dtype = _onehot(tokens[:1], model).dtype
+    alphas = torch.tensor((nodes + 1) / 2, dtype=dtype, device=device)              # (P,) in (0, 1)
+    wts = torch.tensor(weights / 2, dtype=dtype, device=device)                     # (P,) sum 1
     n, L = tokens.shape
     attr = np.zeros((n, 4, L), dtype=np.float32)
     logits = np.empty(n, dtype=np.float32)
     with _bar(n, progress, "integrated-gradients") as bar:
         for s in range(0, n, batch_size):
-            x = _onehot(tokens[s:s + batch_size], device)                             # (B, 4, L)
+            x = _onehot(tokens[s:s + batch_size], model)                             # (B, 4, L)
             base = torch.full_like(x, 0.25)
             path = base[None] + alphas[:, None, None, None] * (x - base)[None]        # (P, B, 4, L)
             g, _ = _strand_grad(model, path.flatten(0, 1), target, rc)
@@ -555,9 +557,8 @@ def save_attributions(path, result: Attributions) -> Path:
               "target": np.array(str(result.target)), "target_index": np.array(int(result.target_index)),
               "method": np.array(result.method), "model_kind": np.array(str(result.model_kind)),
               "alphabet": np.array("ACGT")}
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
     return Path(path)
 
 
