@@ -125,7 +125,7 @@ def discover_recovery(kept, presence, db):
         idx, toks, attr, logits, t = kept[name]
         res = Attributions(toks, attr, logits, idx.astype(str), name, t, "ism", "danq")
         t0 = time.perf_counter()
-        motifs, seqrows, seqlets = discover(res)
+        motifs, _, seqlets = discover(res)
         dt = time.perf_counter() - t0
         best, best_id, top = np.inf, "", ""
         if motifs:
@@ -138,6 +138,34 @@ def discover_recovery(kept, presence, db):
                          evalue=best, top=top, recovered=best < 0.01, seconds=dt))
         print(f"  discover {name:12s} {len(seqlets.seq)} seqlets, {len(motifs)} motifs, best {best_id} E {best:.2g}",
               flush=True)
+    return rows
+
+
+def modisco_recovery(kept, presence, db):
+    """TF-MoDISco-lite (the ``modisco`` package) on the same ISM attributions (hypothetical
+    contributions), its defaults except the metacluster size (100 -> 20: 100 sequences a target)."""
+    from modiscolite.tfmodisco import TFMoDISco
+
+    from motifq.compare import compare
+    from motifq.models import one_hot_tokens
+    from motifq.motif import Motif
+
+    rows = []
+    for name, motif_id in presence:
+        _, toks, attr, _, _ = kept[name]
+        oh = one_hot_tokens(torch.as_tensor(toks)).numpy().transpose(0, 2, 1).astype(np.float32)   # (N, L, 4)
+        t0 = time.perf_counter()
+        pos, neg = TFMoDISco(oh, attr.transpose(0, 2, 1).astype(np.float32), min_metacluster_size=20)
+        dt = time.perf_counter() - t0
+        motifs = [Motif(f"{sign}_{i}", p.sequence * len(p.seqlets) + 1e-9, nsites=len(p.seqlets))
+                  for sign, pats in (("pos", pos), ("neg", neg)) for i, p in enumerate(pats or [])]
+        best = np.inf
+        if motifs:
+            table = compare(motifs, db, min_overlap=5, thresh=1.0, evalue=True)
+            hit = table[table["Target_ID"] == motif_id]
+            best = float(hit["E-value"].min()) if len(hit) else np.inf
+        rows.append(dict(target=name, motifs=len(motifs), evalue=best, recovered=best < 0.01, seconds=dt))
+        print(f"  modisco {name:12s} {len(motifs)} motifs, best E {best:.2g} ({dt:.0f} s)", flush=True)
     return rows
 
 
@@ -174,7 +202,7 @@ def speed(model, ckpt, test, target, n):
     ours, _ = ism(model, toks, t, rc=False)
     out["motifq"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ours_rc, _ = ism(model, toks, t, rc=True)
+    ism(model, toks, t, rc=True)
     out["motifq_rc"] = time.perf_counter() - t0
     for label, bs in (("tangermeme", 32), ("tangermeme_1024", 1024)):
         with warnings.catch_warnings(record=True) as w:
@@ -190,14 +218,14 @@ def speed(model, ckpt, test, target, n):
     return out
 
 
-def write_results(path, args, sci, disc, kern, spd, train_s, wall):
+def write_results(path, args, sci, disc, kern, mod, spd, train_s, wall):
     """benchmarks/results/attribute.md."""
     import pandas as pd
 
     sci = pd.DataFrame(sci)
     lines = ["# Attributions on a trained DanQ: planted-motif ground truth, motifs from attributions, ISM speed", "",
              f"Command: `PYTHONPATH=. python benchmarks/attribute.py --threads {args.threads} --n {args.n} "
-             f"--n-speed {args.n_speed}` ({wall / 60:.1f} min in all, training {'cached' if train_s is None else f'{train_s:.0f} s'}). "
+             f"--n-speed {args.n_speed}{' --no-modisco' if args.no_modisco else ''}` ({wall / 60:.1f} min in all, training {'cached' if train_s is None else f'{train_s:.0f} s'}). "
              f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs (load average "
              f"{os.getloadavg()[0]:.1f} at the end), torch {torch.__version__}, {args.threads} thread(s); no GPU was "
              "available, so every figure is CPU.", "",
@@ -220,17 +248,25 @@ def write_results(path, args, sci, disc, kern, spd, train_s, wall):
         lines.append(f"| {r.target} | {r.motif} | {r.n} | {r.auroc_observed:.3f} | {r.auroc_max:.3f} |")
     n_disc = sum(r["recovered"] for r in disc)
     n_kern = sum(e < 0.01 for e in kern.values())
-    lines += ["", f"## Motifs from attributions (goal: >= 7 of 8 at E < 0.01): discover {n_disc}/8, kernels {n_kern}/8", "",
+    n_mod = sum(r["recovered"] for r in mod) if mod else None
+    lines += ["", f"## Motifs from attributions (goal: >= 7 of 8 at E < 0.01): discover {n_disc}/8, kernels {n_kern}/8"
+              + (f", TF-MoDISco-lite {n_mod}/8" if mod else ""), "",
               "`discover` with its defaults (window 20, Laplace-null FDR 0.05, similarity 0.6, >= 20 seqlets) on each "
               "target's ISM attributions; a planted motif is recovered when a discovered motif matches it at "
               "E < 0.01 against all 879 JASPAR 2024 CORE vertebrate matrices (Pearson, overlap >= 5). The kernels' "
               "column is the quickstart's rule on the same model (Basset-style sites at 0.7 of each kernel's maximum "
               "over 4,000 test + 2,000 validation sequences).", "",
-              "| target | seqlets | motifs | best discovered motif | E-value | its top JASPAR match | kernels' best E |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+              "TF-MoDISco-lite (`modisco` package, its defaults except `min_metacluster_size=20`) ran on the same "
+              "attributions (as hypothetical contributions) in the same run.", "",
+              "| target | seqlets | motifs | best discovered motif | E-value | its top JASPAR match | kernels' best E "
+              "| TF-MoDISco-lite: motifs, best E, seconds | discover seconds |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    mods = {r["target"]: r for r in mod or []}
     for r in disc:
+        m = mods.get(r["target"])
         lines.append(f"| {r['target']} ({r['motif']}) | {r['seqlets']} | {r['motifs']} | {r['best'] or '-'} | "
-                     f"{r['evalue']:.2g} | {r['top'] or '-'} | {kern[r['motif']]:.2g} |")
+                     f"{r['evalue']:.2g} | {r['top'] or '-'} | {kern[r['motif']]:.2g} | "
+                     + (f"{m['motifs']}, {m['evalue']:.2g}, {m['seconds']:.0f} |" if m else "- |") + f" {r['seconds']:.1f} |")
     ratio = spd["motifq"] / min(spd["tangermeme"], spd["tangermeme_1024"])
     lines += ["", f"## ISM speed against tangermeme (goal <= 1.0x): {ratio:.2f}x", "",
               f"{spd['n']} CTCF-positive test sequences of {spd['L']} bp, every substitution ({3 * spd['L']} mutants "
@@ -258,6 +294,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=100, help="positive test sequences per presence target (default 100)")
     ap.add_argument("--n-speed", type=int, default=64, help="sequences for the speed comparison (default 64)")
     ap.add_argument("--methods", default="ism,saliency,input-x-gradient,integrated-gradients")
+    ap.add_argument("--no-modisco", action="store_true", help="leave out the TF-MoDISco-lite comparison")
     ap.add_argument("--train-only", action="store_true")
     ap.add_argument("--out", default=str(HERE / "results" / "attribute.md"))
     args = ap.parse_args(argv)
@@ -283,11 +320,12 @@ def main(argv=None):
     print("discover", flush=True)
     disc = discover_recovery(kept, presence, db)
     kern = kernel_recovery(model, test, valid, presence, db)
+    mod = None if args.no_modisco else modisco_recovery(kept, presence, db)
     print("speed", flush=True)
     spd = speed(model, ckpt, test, "CTCF", args.n_speed)
     train_s = None if cached else float((WORK / "train_seconds.txt").read_text())
-    write_results(args.out, args, sci, disc, kern, spd, train_s, time.perf_counter() - t_start)
-    (WORK / "attribute.json").write_text(json.dumps(dict(science=sci, discover=disc, kernels=kern, speed=spd),
+    write_results(args.out, args, sci, disc, kern, mod, spd, train_s, time.perf_counter() - t_start)
+    (WORK / "attribute.json").write_text(json.dumps(dict(science=sci, discover=disc, kernels=kern, modisco=mod, speed=spd),
                                                     default=float, indent=1))
     print(Path(args.out).read_text())
     return 0

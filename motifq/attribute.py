@@ -156,8 +156,17 @@ def _device_of(model):
 def _is_danq(model) -> bool:
     """A DanQ-shaped model (conv -> pool -> [BiLSTM] -> dense -> out) whose ISM can reuse the
     reference convolution."""
-    return all(hasattr(model, a) for a in ("conv", "pool", "drop1", "drop2", "dense", "out", "lstm")) \
-        and model.conv is not None and getattr(model.conv, "in_channels", 0) == 4
+    import torch.nn as nn
+
+    if not all(hasattr(model, a) for a in ("conv", "pool", "drop1", "drop2", "dense", "out", "lstm")):
+        return False
+    conv, pool = model.conv, model.pool
+    plain_conv = isinstance(conv, nn.Conv1d) and conv.in_channels == 4 and conv.stride == (1,) \
+        and conv.padding == (0,) and conv.dilation == (1,) and conv.groups == 1
+    k = pool.kernel_size if isinstance(pool, nn.MaxPool1d) else None
+    plain_pool = k is not None and pool.stride == k and pool.padding == 0 and pool.dilation == 1 \
+        and not pool.ceil_mode
+    return plain_conv and plain_pool
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +214,7 @@ def _danq_mutant_logits(model, ref, seq, pos, base, target):
     K = conv.shape[1]
     S = pooled.shape[2]
     w = model.conv.kernel_size[0]
-    pool = model.pool.kernel_size if isinstance(model.pool.kernel_size, int) else model.pool.kernel_size[0]
+    pool = model.pool.kernel_size
     nb = min(S, (w - 1) // pool + 2)                                  # pooled steps a substitution can touch
     M = len(seq)
     first = torch.clamp(pos - w + 1, min=0) // pool                   # first touched step
@@ -416,7 +425,7 @@ def gradients(model, tokens, target: int, method: str = "saliency", rc: bool = T
     return attr, logits
 
 
-def integrated_gradients(model, tokens, target: int, steps: int = 32, rc: bool = True, batch_size: int = 64,
+def integrated_gradients(model, tokens, target: int, steps: int = 32, rc: bool = True, batch_size: int = 16,
                          progress: bool = False):
     """Integrated gradients of one target's logit from the all-``N`` baseline (module notes).
 
@@ -433,7 +442,7 @@ def integrated_gradients(model, tokens, target: int, steps: int = 32, rc: bool =
     rc : bool
         Attribute the forward and reverse-complement mean logit. Default is True.
     batch_size : int
-        Sequences per pass (each runs `steps` path points). Default is 64.
+        Sequences per pass (each runs `steps` path points). Default is 16.
     progress : bool
         Show a progress bar. Default is False.
 

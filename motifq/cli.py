@@ -709,7 +709,7 @@ def _add_attribute(sub) -> None:
                    help="draw attribution logos of the K sequences with the highest logit beside the output")
     p.add_argument("--steps", type=int, default=32, help="integrated gradients: points on the path (default 32)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="mutants (ism) or sequences per pass (default: 1024 mutants, 256 or 64 sequences)")
+                   help="mutants (ism) or sequences per pass (default: 1024 mutants; 256 sequences, 16 for integrated gradients)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
     p.add_argument("-o", "--output", required=True, metavar="attr.npz", help="attributions file to write")
     p.set_defaults(func=_run_attribute)
