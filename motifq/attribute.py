@@ -60,7 +60,7 @@ from .sequence import N_TOKEN, reverse_complement_tokens
 
 __all__ = ["METHODS", "NPZ_FORMAT", "NPZ_KEYS", "Attributions", "Seqlets", "attribute", "ism", "gradients",
            "integrated_gradients", "contributions", "resolve_target", "save_attributions", "read_attributions",
-           "find_seqlets", "group_seqlets", "discover", "write_seqlets", "default_method"]
+           "find_seqlets", "group_seqlets", "discover", "write_seqlets"]
 
 #: The attribution methods, in the order the CLI lists them.
 METHODS = ("ism", "saliency", "input-x-gradient", "integrated-gradients")
@@ -129,21 +129,6 @@ def resolve_target(target, names) -> int:
         return int(target)
     raise MotifqError(f"target: no target {target!r} in the model ({len(names)} targets"
                       + (f", e.g. {names[0]!r})" if names else ")"))
-
-
-def default_method(model) -> str:
-    """``ism`` for every model (exact; for BiLSTM models the only method free of gradient
-    saturation through the gates).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-
-    Returns
-    -------
-    str
-    """
-    return "ism"
 
 
 def _device_of(model):
