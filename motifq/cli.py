@@ -771,11 +771,14 @@ def _attribution_logos(args, result, k: int) -> list:
 
 
 def _run_attribute(args) -> int:
+    from pathlib import Path
+
     from .attribute import Attributions, attribute, resolve_target, save_attributions
     from .errors import check
     from .models import load_checkpoint
     from .train import resolve_device
 
+    check(not Path(args.output).is_dir(), f"{args.output}: is a folder; give the .npz file to write")
     check(args.plot >= 0, f"plot: must be >= 0, got {args.plot}")
     check(args.steps >= 1, f"steps: must be >= 1, got {args.steps}")
     check(args.batch_size is None or args.batch_size >= 1, f"batch-size: must be at least 1, got {args.batch_size}")
@@ -829,6 +832,7 @@ def _run_discover(args) -> int:
     from .errors import check
     from .formats import write_meme
 
+    check(not Path(args.output).is_dir(), f"{args.output}: is a folder; give the MEME file to write")
     check(args.window >= 1, f"window: must be >= 1, got {args.window}")
     check(0 < args.fdr < 1, f"fdr: must be in (0, 1), got {args.fdr}")
     check(args.min_seqlets >= 1, f"min-seqlets: must be >= 1, got {args.min_seqlets}")

@@ -262,6 +262,7 @@ def test_bad_inputs_one_line_nothing_written(tiny_run, tmp_path, capsys):
     d, _ = tiny_run
     m, data = str(d / "m.pt"), str(d / "data")
     out = d / "bad" / "a.npz"
+    assert "is a folder" in _bad(["attribute", m, "--data", data, "--target", "0", "-o", str(d)], capsys)
     assert "no target 'NOPE'" in _bad(["attribute", m, "--data", data, "--target", "NOPE", "-o", str(out)], capsys)
     fa = d / "s.fa"
     fa.write_text(">a\n" + "ACGT" * 50 + "\n")
