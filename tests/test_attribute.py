@@ -73,6 +73,19 @@ def test_ism_equals_naive_loop(kind):
     np.testing.assert_allclose(ref[known], (-(attr - ref[:, None, :]).sum(1) / 4)[known], atol=1e-6)
 
 
+@pytest.mark.parametrize("width, pool, length", [(3, 5, 23), (10, 5, 31), (6, 6, 30), (13, 4, 40), (8, 2, 9)])
+def test_ism_conv_windows_at_every_pooling_geometry(width, pool, length):
+    # kernels narrower or wider than the pool, trailing unpooled columns, a single pooled step
+    torch.manual_seed(width)
+    cfg = ModelConfig.for_kind("danq", n_targets=2, length=length, conv_kernels=5, conv_width=width, pool=pool,
+                               lstm_units=3, dense=4, init="pytorch")
+    model = build_model(cfg).eval()
+    tok = _tokens(2, length, seed=width, n_at=(0, length // 2))
+    attr, _ = ism(model, tok, 0, rc=False, batch_size=50)
+    want, _ = _naive_ism(model, tok, 0)
+    np.testing.assert_allclose(attr, want, atol=2e-6 * max(1.0, np.abs(want).max()) + 1e-7)
+
+
 def test_ism_reverse_complement_mean_is_strand_symmetric():
     model = _model("danq")
     tok = _tokens(4, 40, seed=1)
