@@ -779,9 +779,188 @@ def _run_quickstart(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# main
+# attribute (ISM, gradients)
 # ---------------------------------------------------------------------------------------------
-_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart]
+def _add_attribute(sub) -> None:
+    p = sub.add_parser("attribute", help="which bases drive a target's prediction (ISM, saliency, integrated gradients)",
+                       description="Attribute one target's logit (the mean of the forward and reverse-complement "
+                                   "strands) to every base of every sequence. Writes an .npz with tokens (N, L) "
+                                   "uint8, attributions (N, 4, L) float32 in A, C, G, T order, logits, names, "
+                                   "target and method. ISM is exact: every single substitution, mean-centred per "
+                                   "position (see docs/interpretation.md).")
+    p.add_argument("model", metavar="MODEL", help="checkpoint written by motifq train")
+    _add_data_args(p, split="test")
+    p.add_argument("--target", required=True, metavar="NAME|INDEX", help="the model output to attribute")
+    p.add_argument("--method", choices=["ism", "saliency", "input-x-gradient", "integrated-gradients"],
+                   help="attribution method (default: ism, exact and the right choice for BiLSTM models)")
+    p.add_argument("--positives", action="store_true", help="only sequences labelled 1 for the target (needs labels)")
+    p.add_argument("--max-seqs", type=_COUNT, metavar="N", help="use at most the first N sequences (after --positives)")
+    p.add_argument("--plot", type=_number(int, 0), default=0, metavar="K",
+                   help="draw attribution logos of the K sequences with the highest logit beside the output")
+    p.add_argument("--steps", type=_COUNT, default=32, help="integrated gradients: points on the path (default 32)")
+    p.add_argument("--batch-size", type=_COUNT, default=None,
+                   help="mutants (ism) or sequences per pass (default: 1024 mutants; 256 sequences, 16 for integrated gradients)")
+    p.add_argument("--device", type=_device, default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
+    _add_output(p, "file", required=True, metavar="attr.npz", help="attributions file to write")
+    p.set_defaults(func=_run_attribute)
+
+
+def _attribute_tokens(args, target_name: str, length: int):
+    """(N, L) tokens, their names and a description for attribute (--positives, --max-seqs)."""
+    import numpy as np
+
+    from .errors import check
+
+    check(args.max_seqs is None or args.max_seqs >= 1, f"max-seqs: must be at least 1, got {args.max_seqs}")
+    if args.fasta is not None and args.labels is None and args.data is None:
+        check(not args.positives, "positives: needs labels (--data, or --fasta with --labels)")
+        from .extract import pad_sequences
+        from .sequence import read_fasta
+
+        names, seqs = read_fasta(args.fasta)
+        bad = [n for n, s in zip(names, seqs) if len(s) != length]
+        check(not bad, f"{args.fasta}: sequence {bad[0] if bad else ''!r} is not {length} bp long (the model's input length)")
+        n = len(seqs) if args.max_seqs is None else args.max_seqs
+        return pad_sequences(seqs[:n], length), np.asarray(names[:n]), f"{min(n, len(seqs))} sequences from {args.fasta}"
+    split = _open_data(args, args.split)
+    check(split.length == length, f"{args.data or args.fasta}: sequences are {split.length} bp, the model takes {length}")
+    idx = np.arange(len(split))
+    what = f"{args.split} split" if args.fasta is None else str(args.fasta)
+    if args.positives:
+        check(target_name in split.targets, f"positives: the data has no target {target_name!r} to select positives by")
+        t = split.targets.index(target_name)
+        packed = split.packed_labels
+        hit = np.concatenate([(np.asarray(packed[i:i + 65536, t // 8]) >> (t % 8)) & 1
+                              for i in range(0, len(packed), 65536)]).astype(bool)
+        idx = np.flatnonzero(hit)
+        check(len(idx) > 0, f"positives: no sequence is labelled 1 for {target_name}")
+        what += f", positives for {target_name}"
+    idx = idx[:args.max_seqs]
+    return np.asarray(split.tokens[idx]), idx.astype(str), f"{len(idx)} sequences ({what})"
+
+
+def _attribution_logos(args, result, k: int) -> list:
+    """Logos of the k sequences with the highest logit, beside the output: <stem>.logo<rank>.png."""
+    from pathlib import Path
+
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_attribution, save_figure
+
+    out, paths = Path(args.output), []
+    for rank, i in enumerate(np.argsort(-result.logits, kind="stable")[:k], 1):
+        fig, ax = plt.subplots(figsize=(min(24.0, 0.08 * result.tokens.shape[1] + 1), 2.0))
+        plot_attribution(result.attributions[i], result.tokens[i], ax=ax,
+                         title=f"{result.names[i]}: {result.target} logit {result.logits[i]:.2f} ({result.method})")
+        paths.append(save_figure(fig, out.with_name(f"{out.stem}.logo{rank}.png"), dpi=100))
+    return paths
+
+
+def _run_attribute(args) -> int:
+    from pathlib import Path
+
+    from .attribute import Attributions, attribute, resolve_target, save_attributions
+    from .errors import check
+    from .models import load_checkpoint, resolve_device
+
+    device = resolve_device(args.device)
+    model, ckpt = load_checkpoint(args.model, device=device)
+    t = resolve_target(args.target, ckpt["targets"])
+    method = args.method or "ism"
+    check(method == "ism" or getattr(model, "conv", None) is not None,
+          f"method: {method} needs a model that is differentiable in its input; this {model.config.kind} model is not "
+          "(use --method ism)")
+    tokens, names, what = _attribute_tokens(args, ckpt["targets"][t], model.config.length)
+    _say(args, f"{method} attributions of {ckpt['targets'][t]} over {what} ({device})")
+    attr, logits = attribute(model, tokens, t, method=method, batch_size=args.batch_size, steps=args.steps,
+                             progress=not args.quiet)
+    result = Attributions(tokens, attr, logits, names, ckpt["targets"][t], t, method, model.config.kind)
+    save_attributions(args.output, result)
+    _say(args, f"wrote {len(tokens)} x 4 x {tokens.shape[1]} attributions to {args.output}")
+    for path in _attribution_logos(args, result, min(args.plot, len(tokens))):
+        _say(args, f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# discover (seqlets -> motifs)
+# ---------------------------------------------------------------------------------------------
+def _add_discover(sub) -> None:
+    p = sub.add_parser("discover", help="motifs from attributions: seqlets grouped, aligned and counted",
+                       description="Find seqlets (non-overlapping windows whose summed attribution stands out "
+                                   "from a Laplace null), group them by aligning their attribution patterns, "
+                                   "and count each group's aligned sequences. Writes the motifs (MEME), "
+                                   "seqlets.tsv beside them (0-based half-open coordinates) and, with --match, "
+                                   "matches.tsv.")
+    p.add_argument("attributions", metavar="attr.npz", help="file written by motifq attribute")
+    p.add_argument("--window", type=_COUNT, default=20, help="seqlet width in bp (default 20)")
+    p.add_argument("--fdr", type=_number(float, above=0, maximum=1), default=0.05, help="seqlet null: expected false fraction beyond the cut (default 0.05)")
+    p.add_argument("--min-seqlets", type=_COUNT, default=20, help="fewest seqlets in a motif (default 20)")
+    p.add_argument("--min-similarity", type=_number(float, -1, 1), default=0.6,
+                   help="least Pearson correlation of a seqlet with its group's pattern (default 0.6)")
+    p.add_argument("--max-motifs", type=_COUNT, default=40, help="most motifs per sign (default 40)")
+    p.add_argument("--trim", type=_number(float, 0, 2), default=0.3, metavar="IC", help="cut edge columns below IC bits (default 0.3)")
+    p.add_argument("--match", metavar="NAME|FILE", help="compare with a database (e.g. jaspar2024) and write matches.tsv beside the output")
+    p.add_argument("--evalue", type=_number(float, above=0), default=0.01, help="--match: E-value cut for the summary line and matches.tsv (default 0.01)")
+    _add_output(p, "file", required=True, metavar="motifs.meme", help="MEME file to write")
+    p.set_defaults(func=_run_discover, more_outputs=_discover_outputs)
+
+
+def _discover_outputs(args) -> list:
+    """seqlets.tsv beside the MEME file, and matches.tsv with --match."""
+    from pathlib import Path
+
+    return [(Path(args.output).with_name("seqlets.tsv"), "file")] + _matches_output(args)
+
+
+def _run_discover(args) -> int:
+    from pathlib import Path
+
+    from .attribute import discover, read_attributions, write_seqlets
+    from .errors import check
+    from .formats import write_meme
+
+    result = read_attributions(args.attributions)
+    db = None
+    if args.match:
+        from .jaspar import load_motifs
+
+        db = load_motifs(args.match)  # fail early on a bad database
+    motifs, rows, seqlets = discover(result, window=args.window, fdr=args.fdr, min_seqlets=args.min_seqlets,
+                                     min_similarity=args.min_similarity, max_motifs=args.max_motifs, trim=args.trim)
+    _say(args, f"{len(seqlets.seq)} seqlets in {len(result.tokens)} sequences (|window sum| >= {seqlets.threshold:.3g})")
+    check(len(motifs) > 0, f"{args.attributions}: no group of {args.min_seqlets} or more seqlets; nothing written "
+                           "(try more sequences, a lower --min-seqlets or --min-similarity)")
+    matches = None
+    if db is not None:
+        from .compare import compare
+
+        matches = compare(motifs, db, dist="pearson", min_overlap=5, thresh=args.evalue, evalue=True)
+    write_meme(args.output, motifs)
+    path = write_seqlets(Path(args.output).with_name("seqlets.tsv"), rows, names=list(result.names))
+    _say(args, f"wrote {len(motifs)} motifs to {args.output} and {len(rows)} seqlets to {path}")
+    if matches is not None:
+        from .errors import atomic_write
+
+        mpath = _matches_output(args)[0][0]
+        with atomic_write(mpath) as fh:
+            matches.to_csv(fh, sep="\t", index=False)
+            fh.write(f"# database: {args.match}\n")
+        k = matches.loc[matches["E-value"] < args.evalue, "Query_ID"].nunique()
+        print(f"{k}/{len(motifs)} motifs match a known motif at E < {args.evalue:g}")
+        _say(args, f"wrote {mpath}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# plumbing
+# ---------------------------------------------------------------------------------------------
+_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart,
+             _add_attribute, _add_discover]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import numpy as np
 from .errors import check
 
 __all__ = ["save_figure", "new_axes", "LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
-           "tomtom_placement", "best_matches", "logo_order", "plot_logo_page", "write_logo_pages",
+           "tomtom_placement", "best_matches", "logo_order", "plot_logo_page", "write_logo_pages", "plot_attribution",
            "write_cluster_folder"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
@@ -502,3 +502,44 @@ def write_cluster_folder(result, outdir) -> list:
         save_figure(axes[0].figure, out / name)
         names.append(name)
     return names
+def plot_attribution(attr, tokens=None, ax=None, start: int = 0, title: str | None = None):
+    """Attribution logo of one sequence (logomaker): letters as tall as their attribution,
+    above the axis when they raise the prediction, below when they lower it.
+
+    Parameters
+    ----------
+    attr : (4, L) float array
+        Attributions, A, C, G, T (one row of :func:`motifq.attribute.attribute`'s output).
+    tokens : (L,) int array or None
+        The sequence, 0..3 = A, C, G, T; 4 = N. When given, only each position's observed base
+        is drawn, with the height of its attribution (0 at ``N``); when None, all four bases
+        are drawn, stacked (the hypothetical view of ISM and saliency). Default is None.
+    ax : matplotlib.axes.Axes or None
+        Where to draw. Default is None (a new figure).
+    start : int
+        x position of the first column. Default is 0.
+    title : str or None
+        Axes title. Default is None (none).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One letter (a patch) per non-zero value; y in the attribution's units.
+    """
+    import logomaker
+
+    a = np.asarray(attr, dtype=float)
+    check(a.ndim == 2 and a.shape[0] == 4, f"attributions: must be (4, L), got shape {a.shape}")
+    if tokens is not None:
+        t = np.asarray(tokens).astype(np.int64)
+        check(t.shape == (a.shape[1],), f"tokens: must be ({a.shape[1]},), got shape {t.shape}")
+        a = a * (np.arange(4)[:, None] == t[None, :])
+    L = a.shape[1]
+    ax = _new_axes(ax, (min(24.0, max(4.0, 0.08 * L + 1)), 1.8))
+    logomaker.Logo(_heights_frame(a.T, start), ax=ax, color_scheme="classic", flip_below=False)
+    ax.axhline(0, color="0.6", lw=0.5)
+    ax.set_ylabel("attribution")
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+    return ax
