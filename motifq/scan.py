@@ -330,7 +330,8 @@ def _fill_block(scores, start, first_owned, k, out):
 def _block_tables(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables of a (W, 4) integer matrix in blocks of k columns, in test order.
 
-    Returns ``table`` (B, 4**k + 1) int64 (the last entry, an N, abandons the window),
+    Returns ``table`` (B, 4**k + 1) int32 (the last entry, an N, abandons the window; int32
+    keeps a motif's tables in the L1 cache),
     ``starts`` (B,) first column of each block, ``rest`` (B,) the largest score the blocks after
     each can still add. A last partial block starts at W - k and owns only its new columns.
     """
@@ -338,8 +339,8 @@ def _block_tables(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, n
     starts = list(range(0, w - k + 1, k))
     if w % k:
         starts.append(w - k)
-    table = np.full((len(starts), 4 ** k + 1), _ABANDON, dtype=np.int64)
-    scores = np.ascontiguousarray(scores, dtype=np.int64)
+    table = np.full((len(starts), 4 ** k + 1), _ABANDON, dtype=np.int32)
+    scores = np.ascontiguousarray(scores, dtype=np.int32)
     for b, start in enumerate(starts):
         _fill_block(scores, start, b * k, k, table[b])
     real = table[:, :-1]
@@ -347,7 +348,7 @@ def _block_tables(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, n
     table, starts = table[order], np.asarray(starts, dtype=np.int64)[order]
     best = real[order].max(axis=1)
     rest = np.append(np.cumsum(best[::-1])[::-1][1:], 0)
-    return table, starts, rest.astype(np.int64)
+    return table, starts, rest.astype(np.int32)
 
 
 @numba.njit(cache=True)
