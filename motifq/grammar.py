@@ -529,7 +529,12 @@ def rule_cells(table, rule: dict, target) -> dict:
     dict
         ``inside``, ``outside`` (mean interaction), ``outside_abs`` (mean |interaction|),
         ``reversed`` (mean interaction of the reversed order in the window), ``ratio``
-        (inside / outside_abs) and ``reversed_ratio`` (reversed / inside).
+        (inside / outside_abs) and ``reversed_ratio`` (reversed / inside); the same against the
+        map's median (a model whose logit saturates is sub-additive wherever both motifs are
+        present, which shifts every cell): ``baseline`` (median interaction of all cells),
+        ``inside_excess`` (inside - baseline), ``outside_excess`` (mean |outside - baseline|),
+        ``reversed_excess`` (reversed - baseline), ``excess_ratio`` (inside_excess /
+        outside_excess); and ``effect_inside``, ``effect_outside`` (mean effect f(AB) - f(empty)).
     """
     t = table[table["target"] == target]
     a, b = rule["first"], rule["second"]
@@ -543,9 +548,18 @@ def rule_cells(table, rule: dict, target) -> dict:
     x = t["interaction"]
     res = {"inside": float(x[inside].mean()), "outside": float(x[~inside].mean()),
            "outside_abs": float(x[~inside].abs().mean()), "reversed": float(x[rev].mean())}
-    res["ratio"] = res["inside"] / res["outside_abs"] if res["outside_abs"] > 0 else float("inf")
-    res["reversed_ratio"] = res["reversed"] / res["inside"] if res["inside"] != 0 else float("nan")
+    base = float(x.median())
+    res.update(baseline=base, inside_excess=res["inside"] - base, outside_excess=float((x[~inside] - base).abs().mean()),
+               reversed_excess=res["reversed"] - base, effect_inside=float(t["effect"][inside].mean()),
+               effect_outside=float(t["effect"][~inside].mean()))
+    res["ratio"] = _ratio(res["inside"], res["outside_abs"])
+    res["reversed_ratio"] = _ratio(res["reversed"], res["inside"])
+    res["excess_ratio"] = _ratio(res["inside_excess"], res["outside_excess"])
     return res
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b != 0 else float("nan")
 
 
 def rule_maps(model, motifs, rules, target_names, background, max_gap: int = 60, gaps=None,

@@ -566,6 +566,7 @@ def scan(motifs, sequences, names=None, thresh: float = 1e-4, background="unifor
 
     for motif in tqdm(motifs, disable=not progress, desc="scan", unit="motif"):
         if motif.width > tokens.shape[1]:
+            log.warning("scan: motif %s (%d bp) is longer than every sequence; skipped", motif.id, motif.width)
             continue
         found = _motif_hits(motif, inputs, motif.background if bg is None else bg, pseudocount, both_strands,
                             thresh)
