@@ -559,7 +559,10 @@ def rule_cells(table, rule: dict, target) -> dict:
 
 
 def _ratio(a: float, b: float) -> float:
-    return a / b if b != 0 else float("nan")
+    """a / b, with +-inf for a non-zero `a` over 0 and nan for 0 / 0."""
+    if b != 0:
+        return a / b
+    return float(np.sign(a)) * float("inf") if a != 0 else float("nan")
 
 
 def rule_maps(model, motifs, rules, target_names, background, max_gap: int = 60, gaps=None,
