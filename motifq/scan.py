@@ -136,15 +136,15 @@ def _score_pdf(scores, bg, top):
     return pdf
 
 
-def score_pvalues(scores, background=UNIFORM) -> np.ndarray:
+def score_pvalues(scores, background=None) -> np.ndarray:
     """Exact upper-tail p-values of the integer score of a window drawn from the background.
 
     Parameters
     ----------
     scores : (W, 4) int array
         Non-negative integer scores, A, C, G, T.
-    background : (4,) float array
-        Letter probabilities, A, C, G, T. Default is uniform.
+    background : (4,) float array or None
+        Letter probabilities, A, C, G, T. Default is None: uniform.
 
     Returns
     -------
@@ -153,13 +153,13 @@ def score_pvalues(scores, background=UNIFORM) -> np.ndarray:
         ``x_i ~ background`` independently; the last entry (past the top) is 0.
     """
     scores = np.ascontiguousarray(scores, dtype=np.int64)
-    bg = np.ascontiguousarray(background, dtype=np.float64)
+    bg = np.ascontiguousarray(UNIFORM if background is None else background, dtype=np.float64)
     pdf = _score_pdf(scores, bg, int(scores.max(axis=1).sum()))
     tail = np.cumsum(pdf[::-1])[::-1]
     return np.minimum(np.append(tail, 0.0), 1.0)
 
 
-def build_pssm(probs, nsites: float, background=UNIFORM, pseudocount: float = 0.1) -> Pssm:
+def build_pssm(probs, nsites: float, background=None, pseudocount: float = 0.1) -> Pssm:
     """Integer score matrix and p-value table of one motif strand (stages 1-4 of the module).
 
     Parameters
@@ -168,8 +168,8 @@ def build_pssm(probs, nsites: float, background=UNIFORM, pseudocount: float = 0.
         Position probabilities, A, C, G, T (rows sum to 1).
     nsites : float
         Number of sites behind the probabilities (weighs the pseudocount).
-    background : (4,) float array
-        Letter probabilities, A, C, G, T. Default is uniform.
+    background : (4,) float array or None
+        Letter probabilities, A, C, G, T. Default is None: uniform.
     pseudocount : float
         Total pseudocount spread by the background. Default is 0.1.
 
@@ -177,7 +177,7 @@ def build_pssm(probs, nsites: float, background=UNIFORM, pseudocount: float = 0.
     -------
     Pssm
     """
-    bg = np.asarray(background, dtype=np.float64)
+    bg = np.asarray(UNIFORM if background is None else background, dtype=np.float64)
     p = _smoothed(np.asarray(probs, dtype=np.float64), float(nsites), bg, pseudocount)
     with np.errstate(divide="ignore"):
         log_odds = np.log2(p / bg)
@@ -530,7 +530,7 @@ def scan(motifs, sequences, names=None, thresh: float = 1e-4, background="unifor
     names : list of str or None
         One per sequence (``sequence_name``). Default is None: ``seq_0``, ``seq_1``, ...
     thresh : float
-        Report windows with p-value < thresh. Default is 1e-4.
+        Report windows with p-value < thresh. Default is 0.0001.
     background : str, os.PathLike or (4,) array
         See :func:`read_background`. Default is ``"uniform"``.
     pseudocount : float
