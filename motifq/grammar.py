@@ -443,7 +443,13 @@ def marginal(model, motif: Motif, background, targets=None, target_names=None, i
 # reading a map
 # ---------------------------------------------------------------------------------------------
 def verdict(table, target) -> str:
-    """One line on a pair's map for one target: the strongest interaction whose CI excludes 0.
+    """One line on a pair's map for one target: the cell that departs most from the map's median.
+
+    A model whose logit saturates is sub-additive wherever both motifs are present, which shifts
+    every cell of the map; the arrangement the model prefers (or avoids) is the one that departs
+    most from that level. The line gives the median, that cell, the gaps at which the same order
+    and strands depart at least half as much in the same direction, and how many cells' 95 %
+    CIs exclude 0.
 
     Parameters
     ----------
@@ -457,18 +463,23 @@ def verdict(table, target) -> str:
     str
     """
     t = table[table["target"] == target]
-    sig = t[(t["ci_low"] > 0) | (t["ci_high"] < 0)]
+    sig = (t["ci_low"] > 0) | (t["ci_high"] < 0)
     a, b = t["first"].iloc[0], t["second"].iloc[0]
-    if sig.empty:
+    if not sig.any():
         return f"{a} x {b}, {target}: no interaction (no cell's 95% CI excludes 0; largest |mean| " \
                f"{t['interaction'].abs().max():.3g})"
-    r = sig.loc[sig["interaction"].abs().idxmax()]
-    same = sig[(sig["first"] == r["first"]) & (sig["first_strand"] == r["first_strand"])
-               & (sig["second_strand"] == r["second_strand"]) & (np.sign(sig["interaction"]) == np.sign(r["interaction"]))]
-    return (f"{a} x {b}, {target}: strongest interaction {r['interaction']:+.3g} (95% CI {r['ci_low']:.3g}.."
-            f"{r['ci_high']:.3g}) for {r['first']}({r['first_strand']}) then {r['second']}({r['second_strand']}) at "
-            f"gap {int(r['gap'])} bp; that orientation is significant at gaps {int(same['gap'].min())}.."
-            f"{int(same['gap'].max())} ({len(same)} gaps); {len(sig)} of {len(t)} cells significant")
+    base = float(t["interaction"].median())
+    dev = t["interaction"] - base
+    r = t.loc[dev.abs().idxmax()]
+    d = float(r["interaction"] - base)
+    same = t[(t["first"] == r["first"]) & (t["first_strand"] == r["first_strand"])
+             & (t["second_strand"] == r["second_strand"]) & (np.sign(dev) == np.sign(d)) & (dev.abs() >= abs(d) / 2)]
+    return (f"{a} x {b}, {target}: median interaction {base:+.3g}; strongest departure {d:+.3g} "
+            f"(interaction {r['interaction']:+.3g}, 95% CI {r['ci_low']:.3g}..{r['ci_high']:.3g}) for "
+            f"{r['first']}({r['first_strand']}) then {r['second']}({r['second_strand']}) at gap {int(r['gap'])} bp; "
+            f"that order and strands depart at least half as much at gaps {int(same['gap'].min())}.."
+            f"{int(same['gap'].max())} ({len(same)} gaps); {int(sig.sum())} of {len(t)} cells have a 95% CI "
+            f"excluding 0")
 
 
 def rank_pairs(tables: dict):

@@ -363,7 +363,7 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, sa
 
 
 #: Grammar maps in the report: backgrounds, largest gap and gap step per size (kept small: seconds).
-_GRAMMAR = {"small": dict(n=16, max_gap=100, gap_step=5), "tiny": dict(n=3, max_gap=100, gap_step=50)}
+_GRAMMAR = {"small": dict(n=12, max_gap=100, gap_step=5), "tiny": dict(n=3, max_gap=100, gap_step=50)}
 
 
 def _grammar_maps(models, planted, rules, targets, figs, size, seed, made) -> list:
