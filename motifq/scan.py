@@ -76,6 +76,7 @@ _PI0_SAMPLE = 10000
 _NUM_LAMBDA, _MAX_LAMBDA, _BOOTSTRAPS = 100, 0.5, 1000
 _BLOCK = 5                      # letters per lookup table (4**5 = 1024 entries + 1 for N)
 _ABANDON = -(1 << 30)           # table entry of a block that holds an N: the window is never reported
+_LANES = 16                     # windows per branch-free first test
 
 
 class Pssm(NamedTuple):
@@ -278,28 +279,53 @@ def _codes(tokens, k):
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _rest_of_window(row, p, table, starts, rest, first, total, threshold):
+    """Add blocks `first`.. of the window at `p` to `total`; -1 once it cannot reach `threshold`."""
+    for b in range(first, table.shape[0]):
+        total += table[b, row[p + starts[b]]]
+        if total + rest[b] < threshold:
+            return -1
+    return total
+
+
 @numba.njit(cache=True)
 def _hits(code, table, starts, rest, width, threshold, seq, pos, score):
     """Windows whose score, the sum of ``table[b, code[s, p + starts[b]]]`` over blocks b, is at
-    least `threshold`; a window is abandoned once its partial sum plus ``rest[b]`` (the most the
-    blocks after b can add) is below it. Writes the first ``len(seq)`` hits' sequence, position
+    least `threshold`. A window is abandoned once its partial sum plus ``rest[b]`` (the most the
+    blocks after b can add) is below it. The first test, on the first two blocks, runs without a
+    branch on `_LANES` consecutive windows at a time; only a group with a window that passes it
+    is tested further, window by window. Writes the first ``len(seq)`` hits' sequence, position
     and integer score into `seq`, `pos`, `score` and returns the number of hits (which may be
     larger: the caller then calls again with room for all)."""
     n, length = code.shape
     cap = seq.shape[0]
     n_hits, n_blocks = 0, table.shape[0]
+    two = min(n_blocks, 2)
+    cut = threshold - rest[two - 1]
+    lead = np.empty(_LANES, np.int64)
     for s in range(n):
-        for p in range(length - width + 1):
-            total = 0
-            for b in range(n_blocks):
-                total += table[b, code[s, p + starts[b]]]
-                if total + rest[b] < threshold:
-                    total = -1
-                    break
-            if total >= threshold:
-                if n_hits < cap:
-                    seq[n_hits], pos[n_hits], score[n_hits] = s, p, total
-                n_hits += 1
+        row = code[s]
+        last = length - width + 1
+        for p0 in range(0, last, _LANES):
+            m = min(_LANES, last - p0)
+            passed = False
+            for j in range(m):
+                v = table[0, row[p0 + j + starts[0]]]
+                if two == 2:
+                    v += table[1, row[p0 + j + starts[1]]]
+                lead[j] = v
+                passed |= v >= cut
+            if not passed:
+                continue
+            for j in range(m):
+                if lead[j] < cut:
+                    continue
+                total = _rest_of_window(row, p0 + j, table, starts, rest, two, lead[j], threshold)
+                if total >= threshold:
+                    if n_hits < cap:
+                        seq[n_hits], pos[n_hits], score[n_hits] = s, p0 + j, total
+                    n_hits += 1
     return n_hits
 
 
