@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import os
 import sys
 
 from . import __version__
@@ -957,10 +958,166 @@ def _run_discover(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# scan (FIMO-like)
+# ---------------------------------------------------------------------------------------------
+def _add_scan(sub) -> None:
+    p = sub.add_parser("scan", help="find known motif instances in sequences with exact p-values and q-values, as "
+                                    "MEME's FIMO (FIMO's TSV, 1-based inclusive coordinates)")
+    p.add_argument("motifs", metavar="MOTIFS", help="MEME or JASPAR file, or a bundled name (jaspar2024:CTCF,MA0080.7)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--fasta", metavar="SEQS.fa", help="sequences (any lengths; IUPAC codes read as N)")
+    src.add_argument("--data", metavar="DIR", help="a motifq dataset or DeepSEA bundle folder; sequences named SPLIT_INDEX")
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"], help="with --data (default: test)")
+    p.add_argument("--thresh", type=_number(float, above=0, maximum=1), default=1e-4, help="report windows with p-value < this (default: 1e-4)")
+    p.add_argument("--bg", default="uniform", metavar="uniform|motif|sequences|FILE",
+                   help="background: uniform (default), each motif's own (FIMO's default), the scanned "
+                        "sequences' letter frequencies, or a MEME background file")
+    p.add_argument("--pseudocount", type=_number(float, 0), default=0.1, help="motif pseudocount (FIMO's --motif-pseudo; default: 0.1)")
+    p.add_argument("--norc", action="store_true", help="scan the given strand of each motif only (default: both)")
+    p.add_argument("--max-stored-scores", type=_COUNT, default=100000, metavar="N",
+                   help="keep at most N hits per motif, the best (default: 100000)")
+    _add_output(p, "file", required=True, metavar="hits.tsv", help="FIMO's TSV")
+    p.set_defaults(func=_run_scan)
+
+
+def _run_scan(args) -> int:
+    from .errors import check
+    from .jaspar import load_motifs
+    from .scan import read_background, scan, write_hits
+
+    motifs = load_motifs(args.motifs)
+    if args.fasta:
+        from .sequence import read_fasta
+
+        names, seqs = read_fasta(args.fasta)
+    else:
+        from .data import open_data
+
+        split = open_data(data=args.data, split=args.split, progress=not args.quiet)
+        seqs = split.tokens
+        names = [f"{args.split}_{i}" for i in range(len(split))]
+    if args.bg not in ("uniform", "motif", "sequences"):
+        read_background(args.bg)  # a file: checked before the scan
+    hits = scan(motifs, seqs, names=names, thresh=args.thresh, background=args.bg, pseudocount=args.pseudocount,
+                both_strands=not args.norc, max_stored_scores=args.max_stored_scores, progress=not args.quiet)
+    write_hits(args.output, hits, comment=f"motifq scan {args.motifs} thresh={args.thresh:g} bg={args.bg} "
+                                          f"pseudocount={args.pseudocount:g} strands={'+' if args.norc else '+ -'}")
+    _say(args, f"wrote {len(hits)} hits of {len(motifs)} motifs in {len(names)} sequences to {args.output}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# grammar (in-silico insertions)
+# ---------------------------------------------------------------------------------------------
+def _add_grammar(sub) -> None:
+    p = sub.add_parser("grammar", help="insert motifs into background sequences: marginal effects, and the "
+                                       "interaction of a pair at every gap, order and strand")
+    p.add_argument("model", metavar="MODEL", help="checkpoint written by motifq train")
+    p.add_argument("--motifs", required=True, metavar="A,B",
+                   help="one or two bundled motifs or files (jaspar2024:SPI1,ESRRB; a.meme,b.meme); with --pairs, "
+                        "a file of learned motifs")
+    p.add_argument("--target", metavar="NAME|INDEX", help="the target to draw and judge (default: the one with the "
+                                                           "strongest interaction); grammar.tsv has every target")
+    p.add_argument("--background", default="simulated", metavar="DATA|FASTA|simulated",
+                   help="background sequences: simulated (default), a data set folder or a FASTA file")
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"], help="with a data set (default: test)")
+    p.add_argument("--n", type=_number(int, 2), default=200, help="number of backgrounds (default: 200)")
+    p.add_argument("--max-gap", type=_number(int, 0), default=100, metavar="BP", help="gaps 0..BP (default: 100)")
+    p.add_argument("--insert", default="sample", choices=["sample", "consensus"],
+                   help="insert a sample of each PFM per background (default) or its consensus")
+    p.add_argument("--pairs", type=_number(int, 2), metavar="K", help="every pair of the K best-matched motifs of --motifs, ranked")
+    p.add_argument("--matches", metavar="matches.tsv", help="with --pairs: extract-motifs/compare matches to rank by")
+    p.add_argument("--seed", type=_SEED, default=0, help="backgrounds and instances (default: 0)")
+    p.add_argument("--batch-size", type=_COUNT, default=512, metavar="N", help="sequences per forward pass (default: 512)")
+    _add_output(p, "dir", required=True, help="output folder")
+    p.set_defaults(func=_run_grammar)
+
+
+def _grammar_inputs(args):
+    """Everything checked before any forward pass: model, targets, motifs, layout, backgrounds."""
+    from .errors import check, check_file
+    from .grammar import backgrounds, layout, parse_motifs, resolve_target, top_matched
+    from .models import load_checkpoint
+
+    model, ckpt = load_checkpoint(check_file(args.model))
+    names, length = list(ckpt["targets"]), model.config.length
+    target = None if args.target is None else resolve_target(args.target, names)
+    motifs = parse_motifs(args.motifs)
+    if args.pairs is not None:
+        motifs = top_matched(motifs, args.matches, args.pairs)
+    else:
+        check(len(motifs) <= 2, f"--motifs: {len(motifs)} motifs; give one or two, or use --pairs K")
+    for m in motifs:
+        check(m.width <= length, f"motif {m.id}: {m.width} bp is wider than the model's sequences ({length} bp)")
+    if len(motifs) >= 2:
+        widest = sorted(m.width for m in motifs)[-2:]
+        layout(widest[0], widest[1], length, args.max_gap)
+    check(args.background == "simulated" or os.path.exists(args.background),
+          f"--background: {args.background}: no such file or folder (or say simulated)")
+    bg = backgrounds(args.background, args.n, length, args.seed, split=args.split)
+    return model, names, target, motifs, bg
+
+
+def _write_pair_figures(out, table, a, b, target) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_grammar_map, save_figure
+
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5), constrained_layout=True)
+    lim = float(table[table["target"] == target]["interaction"].abs().max()) or 1.0
+    for ax, (f, s) in zip(axes, ((a, b), (b, a))):
+        plot_grammar_map(table, f, s, target, ax=ax, vmax=lim)
+    save_figure(fig, out / f"map_{a}_{b}.png")
+
+
+def _strongest_target(table):
+    return table.loc[table["interaction"].abs().idxmax(), "target"]
+
+
+def _run_grammar(args) -> int:
+    from pathlib import Path
+
+    from .errors import atomic_write
+    from .grammar import all_pairs, marginal, pair_map, rank_pairs, verdict
+
+    model, names, target, motifs, bg = _grammar_inputs(args)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if len(motifs) == 1:
+        table = marginal(model, motifs[0], bg, target_names=names, insert=args.insert, rng=args.seed,
+                         batch_size=args.batch_size)
+        with atomic_write(out / "marginal.tsv") as fh:
+            table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+        _say(args, f"wrote the marginal effect of {motifs[0].id} on {len(names)} targets to {out / 'marginal.tsv'}")
+        return 0
+    tables, lines = {}, []
+    for a, b in all_pairs(motifs):
+        t = pair_map(model, a, b, bg, args.max_gap, target_names=names, insert=args.insert, rng=args.seed,
+                     batch_size=args.batch_size)
+        tables[(a.id, b.id)] = t
+        lines.append(verdict(t, names[target] if target is not None else _strongest_target(t)))
+    import pandas as pd
+
+    with atomic_write(out / "grammar.tsv") as fh:
+        pd.concat(tables.values()).to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    ranked = rank_pairs(tables)
+    with atomic_write(out / "pairs.tsv") as fh:
+        ranked.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    with atomic_write(out / "verdicts.txt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    for r in ranked.head(3).itertuples(index=False):
+        t = tables[(r.motif_a, r.motif_b)]
+        _write_pair_figures(out, t, r.motif_a, r.motif_b, names[target] if target is not None else r.target)
+    sys.stdout.write("\n".join(lines) + "\n")
+    _say(args, f"wrote grammar.tsv, pairs.tsv, verdicts.txt and maps of {min(3, len(tables))} pairs to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
 _COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart,
-             _add_attribute, _add_discover]
+             _add_attribute, _add_discover, _add_scan, _add_grammar]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import numpy as np
 from .errors import check
 
 __all__ = ["save_figure", "new_axes", "LETTER_COLORS", "NO_COLUMN_COLOR", "plot_logo", "plot_match", "plot_cluster_heatmap", "match_placement",
-           "tomtom_placement", "best_matches", "logo_order", "plot_logo_page", "write_logo_pages", "plot_attribution",
+           "tomtom_placement", "best_matches", "logo_order", "plot_logo_page", "write_logo_pages", "plot_attribution", "plot_grammar_map",
            "write_cluster_folder"]
 
 #: Classic logo colours, A, C, G, T (RGB in 0..1).
@@ -542,4 +542,72 @@ def plot_attribution(attr, tokens=None, ax=None, start: int = 0, title: str | No
     ax.spines[["top", "right"]].set_visible(False)
     if title:
         ax.set_title(title, fontsize=9, loc="left")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# grammar maps
+# ---------------------------------------------------------------------------------------------
+def plot_grammar_map(table, first: str, second: str, target, ax=None, value: str = "interaction", vmax=None,
+                     title: str | None = None, window=None):
+    """Heatmap of one order of a pair's grammar map: the four strand combinations x gap.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of :func:`motifq.grammar.pair_map` (columns ``first second first_strand second_strand
+        gap target effect interaction ci_low ci_high``).
+    first, second : str
+        The order to draw (motif IDs as in the table).
+    target : str or int
+        The ``target`` value to draw.
+    ax : matplotlib.axes.Axes or None
+        Default is None: a new figure.
+    value : str
+        ``interaction`` or ``effect``. Default is ``interaction``.
+    vmax : float or None
+        Colour scale limit (symmetric around 0). Default is None: the largest |value| drawn.
+    title : str or None
+        Default is None: ``"<first> then <second>, <target>"``.
+    window : (int, int) or None
+        A gap range to outline (e.g. a planted rule's). Default is None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Rows ``++ +- -+ --`` (first strand, second strand), columns gaps in bp; a diverging
+        colour map centred on 0; cells whose 95 % CI excludes 0 are dotted.
+    """
+    from .grammar import ORIENTATIONS
+
+    t = table[(table["first"] == first) & (table["second"] == second) & (table["target"] == target)]
+    check(len(t) > 0, f"grammar map: no rows for {first} then {second}, target {target}")
+    gaps = np.sort(t["gap"].unique())
+    grid = np.full((len(ORIENTATIONS), len(gaps)), np.nan)
+    sig = np.zeros_like(grid, dtype=bool)
+    col = {g: j for j, g in enumerate(gaps)}
+    for i, (s1, s2) in enumerate(ORIENTATIONS):
+        rows = t[(t["first_strand"] == s1) & (t["second_strand"] == s2)]
+        for r in rows.itertuples(index=False):
+            grid[i, col[r.gap]] = getattr(r, value)
+            sig[i, col[r.gap]] = (r.ci_low > 0) or (r.ci_high < 0)
+    ax = _new_axes(ax, (max(4.0, 0.06 * len(gaps) + 2), 2.2))
+    lim = float(np.nanmax(np.abs(grid))) if vmax is None else float(vmax)
+    lim = lim if lim > 0 else 1.0
+    step = gaps[1] - gaps[0] if len(gaps) > 1 else 1
+    extent = (gaps[0] - step / 2, gaps[-1] + step / 2, len(ORIENTATIONS) - 0.5, -0.5)
+    im = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, extent=extent, interpolation="nearest")
+    ys, xs = np.nonzero(sig & (value == "interaction"))
+    ax.scatter(gaps[xs], ys, s=2, c="k", marker=".")
+    if window is not None:
+        from matplotlib.patches import Rectangle
+
+        ax.add_patch(Rectangle((window[0] - step / 2, -0.5), window[1] - window[0] + step, len(ORIENTATIONS),
+                               fill=False, lw=1.2, ls="--", ec="k"))
+    ax.set_yticks(range(len(ORIENTATIONS)))
+    ax.set_yticklabels([f"{s1}{s2}" for s1, s2 in ORIENTATIONS])
+    ax.set_xlabel("gap (bp): start of the second - end of the first")
+    ax.set_ylabel("strands")
+    ax.set_title(title if title is not None else f"{first} then {second}, {target}", fontsize=9)
+    ax.figure.colorbar(im, ax=ax, fraction=0.03, pad=0.01, label=f"{value} (logit)")
     return ax
