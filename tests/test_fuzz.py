@@ -54,6 +54,9 @@ def _argv(name: tuple, output: str, missing: str) -> list:
             argv.append(output)
         elif a.dest != "help":
             argv.append(missing)
+    for group in parser._mutually_exclusive_groups:      # e.g. scan's --fasta | --data
+        if group.required:
+            argv += [group._group_actions[0].option_strings[-1], missing]
     out = _output_action(parser)
     if out.option_strings:
         argv += ["-o", output]
