@@ -18,8 +18,9 @@ Which bins become samples
     whose window runs off the chromosome, windows that overlap a ``blacklist`` interval, and
     windows with more than ``max_n`` of ``N``. Optional ``negatives``: that many bins that no peak
     touches (passing the same filters), drawn at random with ``seed``, or with ``gc_matched`` so
-    that their window GC content follows the positives' (bins positive for at least one target)
-    in 1 % GC classes; a class with too few candidates gives all it has.
+    that their window GC content (of the non-N bases) follows the positives' (bins positive for
+    at least one target) in 1 % GC classes; where a class has too few candidates, the rest is
+    drawn from the nearest classes, so N negatives are drawn whenever N candidates exist.
 
 Splits
     Whole chromosomes: ``valid`` and ``test`` name held-out chromosomes (DeepSEA: chr7 for
@@ -659,6 +660,23 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def _gc_quota(want: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """Negatives to take from each GC class: `want`, where a class lacks candidates the rest comes
+    from the nearest classes that have spare ones (lower class first at equal distance)."""
+    take = np.minimum(want, avail)
+    for g in np.flatnonzero(want > avail):
+        short = int(want[g] - avail[g])
+        for d in range(1, len(want)):
+            for h in (g - d, g + d):
+                if short and 0 <= h < len(want):
+                    extra = min(short, int(avail[h] - take[h]))
+                    take[h] += extra
+                    short -= extra
+            if not short:
+                break
+    return take
+
+
 def _draw_negatives(cands: dict, pos_hist: np.ndarray, o: DatasetOptions) -> dict:
     """Chromosome -> sorted negative bins drawn from the candidates ``(bins, GC classes)``."""
     rng = np.random.default_rng(o.seed)
@@ -672,10 +690,9 @@ def _draw_negatives(cands: dict, pos_hist: np.ndarray, o: DatasetOptions) -> dic
         classes = np.concatenate([cands[c][1] for c in chroms]) if chroms else np.zeros(0, np.int64)
         order = np.argsort(classes, kind="stable")
         edges = np.searchsorted(classes[order], np.arange(_GC_CLASSES + 1))
-        want = _allocate(o.negatives, pos_hist.astype(np.float64))
+        take = _gc_quota(_allocate(o.negatives, pos_hist.astype(np.float64)), np.diff(edges))
         pick = np.concatenate([np.zeros(0, np.int64)] + [
-            rng.choice(order[edges[g]:edges[g + 1]], size=min(int(want[g]), int(edges[g + 1] - edges[g])), replace=False)
-            for g in range(_GC_CLASSES)])
+            rng.choice(order[edges[g]:edges[g + 1]], size=int(take[g]), replace=False) for g in range(_GC_CLASSES)])
     pick = np.sort(pick)
     where = np.searchsorted(offsets, pick, side="right") - 1
     return {c: np.sort(cands[c][0][pick[where == i] - offsets[i]]) for i, c in enumerate(chroms)}
