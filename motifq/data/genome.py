@@ -237,7 +237,10 @@ def _parse_slow(path: Path, lengths: dict, genome: str) -> tuple:
             check(s <= e, f"{where}: start {s} is after end {e}")
             check(e <= lengths[f[0]], f"{where}: end {e} is past the end of {f[0]} ({lengths[f[0]]} bp)")
             chroms.append(f[0]), starts.append(s), ends.append(e)
-    return chroms, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    names = list(dict.fromkeys(chroms))
+    index = {n: i for i, n in enumerate(names)}
+    codes = np.array([index[c] for c in chroms], dtype=np.int64)
+    return names, codes, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
 def _parse_fast(path: Path, lengths: dict):
@@ -251,21 +254,19 @@ def _parse_fast(path: Path, lengths: dict):
                 break
             skip += 1
     try:
-        df = pd.read_csv(path, sep="\t", header=None, usecols=[0, 1, 2], skiprows=skip, dtype={0: str},
-                         compression="gzip" if _compression(path) != "plain" else None, comment=None,
-                         skip_blank_lines=False, engine="c")
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError):
+        df = pd.read_csv(path, sep="\t", header=None, usecols=[0, 1, 2], skiprows=skip,
+                         dtype={0: str, 1: np.int64, 2: np.int64}, skip_blank_lines=False, engine="c",
+                         compression="gzip" if _compression(path) != "plain" else None)
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError, UnicodeDecodeError, OSError):
         return None
-    if not all(np.issubdtype(df[c].dtype, np.integer) for c in (1, 2)) or df[0].isna().any():
+    codes, names = pd.factorize(df[0], use_na_sentinel=True)
+    if (codes < 0).any() or not all(n in lengths for n in names):
         return None
-    chroms, s, e = df[0].to_numpy(), df[1].to_numpy(np.int64), df[2].to_numpy(np.int64)
-    names = pd.unique(chroms)
-    if not all(n in lengths for n in names):
-        return None
-    limit = pd.Series(lengths)[chroms].to_numpy() if len(chroms) else np.zeros(0, np.int64)
+    s, e = df[1].to_numpy(np.int64), df[2].to_numpy(np.int64)
+    limit = np.array([lengths[n] for n in names], dtype=np.int64)[codes]
     if (s < 0).any() or (s > e).any() or (e > limit).any():
         return None
-    return chroms, s, e
+    return list(names), codes, s, e
 
 
 def read_intervals(path, lengths: dict, genome: str = "") -> dict:
@@ -288,17 +289,11 @@ def read_intervals(path, lengths: dict, genome: str = "") -> dict:
     """
     p = check_file(path)
     parsed = _parse_fast(p, lengths)
-    if parsed is None:
-        parsed = _parse_slow(p, lengths, genome)
-    chroms, starts, ends = parsed
-    chroms = np.asarray(chroms, dtype=object)
-    out = {}
-    for c in dict.fromkeys(chroms.tolist()):
-        sel = chroms == c
-        s, e = starts[sel], ends[sel]
-        o = np.lexsort((e, s))
-        out[c] = (s[o], e[o])
-    return out
+    names, codes, starts, ends = _parse_slow(p, lengths, genome) if parsed is None else parsed
+    order = np.lexsort((ends, starts, codes))
+    codes, starts, ends = codes[order], starts[order], ends[order]
+    cuts = np.searchsorted(codes, np.arange(len(names) + 1))
+    return {n: (starts[cuts[i]:cuts[i + 1]], ends[cuts[i]:cuts[i + 1]]) for i, n in enumerate(names)}
 
 
 def merge_intervals(starts, ends) -> tuple[np.ndarray, np.ndarray]:
@@ -584,16 +579,17 @@ def _blacklisted(bins: np.ndarray, bl, o: DatasetOptions) -> np.ndarray:
 
 
 def _touched(plan: _Plan, chrom: str, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted bins that any target's peaks touch, and those positive for at least one target."""
-    touched, positive = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    """Sorted bins that any target's peaks touch, and those positive for at least one target
+    (two (n_bins,) masks, so the memory does not grow with the number of peak files)."""
+    touched, positive = np.zeros(n_bins, dtype=bool), np.zeros(n_bins, dtype=bool)
     need = plan.options.min_overlap * plan.options.bin_size
     for peaks in plan.peaks:
         if chrom in peaks:
             bins, cov = bin_coverage(*peaks[chrom], plan.options.bin_size)
-            touched.append(bins)
-            positive.append(bins[cov >= need])
-    touched, positive = np.unique(np.concatenate(touched)), np.unique(np.concatenate(positive))
-    return touched[touched < n_bins], positive[positive < n_bins]
+            keep = bins < n_bins
+            touched[bins[keep]] = True
+            positive[bins[keep & (cov >= need)]] = True
+    return np.flatnonzero(touched), np.flatnonzero(positive)
 
 
 def _pieces(bins: np.ndarray, bin_size: int):
@@ -605,16 +601,22 @@ def _pieces(bins: np.ndarray, bin_size: int):
 
 def _window_counts(fasta, chrom: str, bins: np.ndarray, o: DatasetOptions) -> tuple[np.ndarray, np.ndarray]:
     """(GC, N) base counts of the windows of sorted `bins` (all inside the chromosome), (n,) int64
-    each, reading the genome one piece at a time."""
+    each (GC only with negatives, else 0), reading the genome one piece at a time."""
     gc, nn = np.zeros(len(bins), np.int64), np.zeros(len(bins), np.int64)
     for sl in _pieces(bins, o.bin_size):
         ws = _window_starts(bins[sl], o)
         s0 = int(ws[0])
         tok = _fetch_tokens(fasta, chrom, s0, int(ws[-1]) + o.window)
-        for out, hit in ((gc, (tok == 1) | (tok == 2)), (nn, tok == 4)):
-            cs = np.concatenate([[0], np.cumsum(hit, dtype=np.int64)])
-            out[sl] = cs[ws - s0 + o.window] - cs[ws - s0]
+        nn[sl] = _window_sums(tok == 4, ws - s0, o.window)
+        if o.negatives:
+            gc[sl] = _window_sums((tok == 1) | (tok == 2), ws - s0, o.window)
     return gc, nn
+
+
+def _window_sums(hit: np.ndarray, offsets: np.ndarray, window: int) -> np.ndarray:
+    """Number of True in ``hit[o:o + window]`` for each offset o."""
+    cs = np.concatenate([[0], np.cumsum(hit, dtype=np.int32)])
+    return cs[offsets + window] - cs[offsets]
 
 
 def _choose_chrom(plan: _Plan, fasta, chrom: str) -> tuple:
