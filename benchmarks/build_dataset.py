@@ -6,22 +6,19 @@ in each), and narrowPeak files: a pool of regulatory sites touching about 17 % o
 (DeepSEA's training bins were 17 % of the genome), each file taking 20 peaks per Mb (about 62,000
 on GRCh37, a typical ENCODE file) from the pool, popular sites more often, with jittered ends and
 widths of 150..600 bp; a blacklist of 300 regions. Runs, each a fresh `python -m motifq
-build-dataset` process with the DeepSEA defaults (wall time and peak RSS from wait4):
+build-dataset` process with the DeepSEA defaults (wall time; peak RSS = the process's VmHWM):
 
 * baseline: a 3 Mb genome, one file (imports and fixed costs);
 * 50 peak files on 100 Mb (the issue's benchmark);
-* 919 peak files (DeepSEA's number of targets) on 50 Mb and on 100 Mb.
+* 919 peak files (DeepSEA's number of targets) on 100 Mb and on 600 Mb (a fifth of GRCh37).
 
 Extrapolation to GRCh37 (3.1 Gb of main chromosomes, 919 files at the same density): a straight
 line through the two 919-file runs (time = a + b * size, memory likewise), because every cost that
 depends on the data (genome read, peaks read and labelled, samples written, memory held) grows
 with the genome when the number of files is fixed, and the chromosomes grow with it.
 
-A check of the line: with ``--check-mb M`` a third 919-file run on M Mb is measured and set against
-what the line predicts for it.
-
-Run: PYTHONPATH=. python benchmarks/build_dataset.py [--check-mb 600] [--keep DIR]
-(writes benchmarks/results/build_dataset.md)
+Run: PYTHONPATH=. python benchmarks/build_dataset.py [--big-mb 600] [--keep DIR]
+(writes benchmarks/results/build_dataset.md; about 10 minutes, 3 GB of disk while it runs)
 """
 import argparse
 import os
@@ -111,25 +108,36 @@ def write_blacklist(path: Path, lengths: dict, rng, n: int = 300) -> None:
     path.write_text("".join(f"{names[a]}\t{b}\t{b + int(rng.integers(500, 5000))}\n" for a, b in rows))
 
 
+# The child reports its own high-water mark (VmHWM of its address space after exec): the peak RSS
+# that wait4 reports would include the parent's memory copied at fork.
+_CHILD = ("import sys\nfrom motifq.cli import main\nrc = main(sys.argv[1:])\n"
+          "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+          "sys.stderr.write(f'VmHWM {hwm}\\n')\nsys.exit(rc)\n")
+
+
 def run(genome: Path, table: Path, blacklist: Path, out: Path) -> dict:
     """One build-dataset process: wall seconds, peak RSS (MB), samples."""
     import json
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "motifq", "-q", "build-dataset", "--genome", str(genome), "--peaks-table", str(table),
+    cmd = [sys.executable, "-c", _CHILD, "-q", "build-dataset", "--genome", str(genome), "--peaks-table", str(table),
            "-o", str(out), "--blacklist", str(blacklist)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0, f"build-dataset failed ({proc.returncode})"
+    assert proc.returncode == 0, f"build-dataset failed ({proc.returncode}): {proc.stderr}"
+    hwm = int(proc.stderr.split("VmHWM")[-1].split()[0])
     info = json.loads((out / "dataset.json").read_text())
-    return {"wall": wall, "rss": usage.ru_maxrss / 1024, "samples": sum(info["splits"].values()),
+    return {"wall": wall, "rss": hwm / 1024, "samples": sum(info["splits"].values()),
             "targets": len(info["targets"]), "bytes": sum(f.stat().st_size for f in out.iterdir())}
 
 
 def make_case(folder: Path, size: int, n_files: list, seed: int = 0) -> tuple:
+    """Genome, peaks tables (one per file count) and blacklist in `folder` (reused when a previous
+    --keep run made them: the inputs are seeded, so they would be the same)."""
+    tables = {k: folder / f"peaks{k}.tsv" for k in n_files}
+    if (folder / "done").is_file() and all(t.is_file() for t in tables.values()):
+        return folder / "genome.fa", tables, folder / "blacklist.bed"
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -141,81 +149,70 @@ def make_case(folder: Path, size: int, n_files: list, seed: int = 0) -> tuple:
     for k in n_files:
         tables[k] = folder / f"peaks{k}.tsv"
         tables[k].write_text("".join(f"{p.stem}\t{p.name}\n" for p in peaks[:k]))
+    (folder / "done").write_text("")
     print(f"made {folder.name}: {sum(lengths.values()) / MB:.0f} Mb, {max(n_files)} files in {time.perf_counter() - t0:.0f} s",
           flush=True)
     return folder / "genome.fa", tables, folder / "blacklist.bed"
 
 
-def report(rows: dict, n_peaks: int) -> str:
+def report(rows: dict, n_peaks: int, big: int) -> str:
     """The results page: the runs, the straight-line fit and the GRCh37 estimate."""
-    a, b = rows["919@50"], rows["919@100"]
-    per_mb_t = (b["wall"] - a["wall"]) / 50
-    per_mb_m = (b["rss"] - a["rss"]) / 50
+    a, b = rows["919@100"], rows[f"919@{big}"]
+    per_mb_t = (b["wall"] - a["wall"]) / (big - 100)
+    per_mb_m = (b["rss"] - a["rss"]) / (big - 100)
     g = GRCH37 / MB
-    t_est = b["wall"] + per_mb_t * (g - 100)
-    m_est = b["rss"] + per_mb_m * (g - 100)
-    extra = [k for k in rows if k.startswith("919@") and k not in ("919@50", "919@100")]
-    command = f" --check-mb {extra[0].split('@')[1]}" if extra else ""
+    t_est = b["wall"] + per_mb_t * (g - big)
+    m_est = b["rss"] + per_mb_m * (g - big)
+    bound_t = g / big * b["wall"]
+    bound_m = rows["baseline"]["rss"] + g / big * (b["rss"] - rows["baseline"]["rss"])
     lines = [
         "# build-dataset: time and memory", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs while measured, "
         f"Python {platform.python_version()}, numpy {np.__version__}; one thread. "
-        f"Command: `PYTHONPATH=. python benchmarks/build_dataset.py{command}`. Each build is a fresh "
+        f"Command: `PYTHONPATH=. python benchmarks/build_dataset.py --big-mb {big}`. Each build is a fresh "
         "`motifq -q build-dataset --genome G --peaks-table T --blacklist B -o D` process with the DeepSEA defaults "
-        "(bins 200, windows 1000, min-overlap 0.5, bins touched by a peak, valid chr7, test chr8 and chr9). Genome: "
-        "GRCh37's 24 chromosomes scaled down, random bases. Peak files: 20 narrowPeak peaks per Mb each "
-        f"({n_peaks:,} per file on 100 Mb, about 62,000 on GRCh37) drawn from a pool of sites touching about 17 % of "
-        "the bins, so the samples are about 17..25 % of the bins as in DeepSEA's training set.", "",
+        "(bins 200, windows 1000, min-overlap 0.5, bins touched by a peak, valid chr7, test chr8 and chr9); peak "
+        "RSS is the process's VmHWM. Genome: GRCh37's 24 chromosomes scaled down, random bases. Peak files: 20 "
+        f"narrowPeak peaks per Mb each ({n_peaks:,} per file on 100 Mb, about 62,000 on GRCh37) drawn from a pool "
+        "of sites touching about 17 % of the bins, so the samples are about a fifth of the bins as in DeepSEA's "
+        "training set.", "",
         "| run | genome | peak files | samples | dataset size | wall time | peak RSS |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in rows.items():
         size = "3 Mb" if name == "baseline" else name.split("@")[1] + " Mb"
-        lines.append(f"| {name} | {size} | {r['targets']} | {r['samples']:,} | {r['bytes'] / MB:.0f} MB | "
+        lines.append(f"| {name} | {size} | {r['targets']} | {r['samples']:,} | {r['bytes'] / MB:,.0f} MB | "
                      f"{r['wall']:.1f} s | {r['rss']:.0f} MB |")
-    bound_t = GRCH37 / (100 * MB) * b["wall"]
-    bound_m = rows["baseline"]["rss"] + GRCH37 / (100 * MB) * (b["rss"] - rows["baseline"]["rss"])
     lines += [
         "", "## Extrapolated to GRCh37 with 919 peak files", "",
-        f"A straight line through the two 919-file runs: {per_mb_t:.3f} s and {per_mb_m:.2f} MB of peak RSS per Mb "
-        f"of genome. For GRCh37's main chromosomes ({g:,.0f} Mb): time = {b['wall']:.1f} s + {per_mb_t:.3f} s x "
-        f"{g - 100:,.0f} = **{t_est / 60:.1f} min** (goal <= 30 min); memory = {b['rss']:.0f} MB + "
-        f"{per_mb_m:.2f} MB x {g - 100:,.0f} = **{m_est / 1024:.2f} GB** (goal <= 4 GB). A cruder upper bound that "
-        f"lets every cost of the 100 Mb run, fixed ones included, grow {g / 100:.0f}-fold: "
-        f"{bound_t / 60:.1f} min and {bound_m / 1024:.2f} GB (baseline RSS + {g / 100:.0f} x the rest). The output "
-        f"would be about {b['bytes'] * g / 100 / 1e9:.1f} GB ({b['samples'] * g / 100 / 1e6:.1f} M samples of "
-        "1000 bp + 115 label bytes each). The machine was shared with other jobs, so the times are upper bounds of "
-        "what it does alone.",
-    ]
-    for k in extra:
-        size = int(k.split("@")[1])
-        r = rows[k]
-        lines += ["", f"Check of the line on {size} Mb ({size / g:.0%} of GRCh37): predicted "
-                      f"{b['wall'] + per_mb_t * (size - 100):.0f} s and {b['rss'] + per_mb_m * (size - 100):.0f} MB, "
-                      f"measured **{r['wall']:.0f} s and {r['rss']:.0f} MB** ({r['samples']:,} samples)."]
-    lines += [
+        f"A straight line through the two 919-file runs: {per_mb_t:.3f} s and {per_mb_m:.3f} MB of peak RSS per Mb "
+        f"of genome. For GRCh37's main chromosomes ({g:,.0f} Mb): time = {b['wall']:.0f} s + {per_mb_t:.3f} s x "
+        f"{g - big:,.0f} = **{t_est / 60:.1f} min** (goal <= 30 min); memory = {b['rss']:.0f} MB + "
+        f"{per_mb_m:.3f} MB x {g - big:,.0f} = **{m_est / 1024:.2f} GB** (goal <= 4 GB). A cruder upper bound that "
+        f"lets every cost of the {big} Mb run grow {g / big:.1f}-fold, fixed ones included: {bound_t / 60:.1f} min "
+        f"and {bound_m / 1024:.2f} GB (baseline RSS + {g / big:.1f} x the rest). The output would be about "
+        f"{b['bytes'] * g / big / 1e9:.1f} GB ({b['samples'] * g / big / 1e6:.1f} M samples of 1000 bp + 115 label "
+        "bytes each). The machine was shared with other jobs, so the times are upper bounds of what it does alone.",
         "", "What the memory holds: the merged peaks of every file as int32 pairs (8 bytes a peak: "
-        f"{919 * n_peaks * g / 100 * 8 / 1e9:.2f} GB for 919 x {n_peaks * g / 100 / 1000:.0f}k peaks), the chosen bins "
-        "(8 bytes each), per chromosome two bin masks and its samples' packed labels, and one 4 Mb piece of sequence "
-        "with its cumulative sums. The genome is never loaded whole; tokens and labels stream to disk.",
+        f"{919 * n_peaks * g / 100 * 8 / 1e9:.2f} GB for 919 x {n_peaks * g / 100 / 1000:.0f}k peaks on GRCh37), the "
+        "chosen bins (8 bytes each), per chromosome two bin masks and its samples' packed labels, and one 4 Mb piece "
+        "of sequence with its cumulative sums. The genome is never loaded whole; tokens and labels stream to disk.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--keep", help="folder for the generated inputs and outputs (default: a temporary one)")
-    ap.add_argument("--check-mb", type=int, default=0, help="also measure 919 files on this many Mb (default: no)")
+    ap.add_argument("--keep", help="folder for the generated inputs and outputs, reused (default: a temporary one)")
+    ap.add_argument("--big-mb", type=int, default=600, help="genome size of the second 919-file run (default: 600)")
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="motifq-bench-"))
+    big = args.big_mb
     try:
         cases = {"small": make_case(work / "small", 3 * MB, [1], seed=1),
-                 "50": make_case(work / "g50", 50 * MB, [919], seed=2),
-                 "100": make_case(work / "g100", 100 * MB, [50, 919], seed=0)}
-        runs = {"baseline": ("small", 1), "50@100": ("100", 50), "919@50": ("50", 919), "919@100": ("100", 919)}
-        if args.check_mb:
-            cases["check"] = make_case(work / "gcheck", args.check_mb * MB, [919], seed=3)
-            runs[f"919@{args.check_mb}"] = ("check", 919)
+                 "100": make_case(work / "g100", 100 * MB, [50, 919], seed=0),
+                 "big": make_case(work / f"g{big}", big * MB, [919], seed=3)}
+        runs = {"baseline": ("small", 1), "50@100": ("100", 50), "919@100": ("100", 919), f"919@{big}": ("big", 919)}
         rows = {}
         for name, (case, k) in runs.items():
             genome, tables, blacklist = cases[case]
@@ -223,7 +220,7 @@ def main():
             shutil.rmtree(work / "out")
             print(name, rows[name], flush=True)
         n_peaks = len((work / "g100" / "target0000.narrowPeak").read_text().splitlines())
-        OUT.write_text(report(rows, n_peaks))
+        OUT.write_text(report(rows, n_peaks, big))
         print(OUT.read_text())
     finally:
         if not args.keep:

@@ -254,7 +254,8 @@ def _names(text: str) -> list:
 def _run_build_dataset(args) -> int:
     import time
 
-    from .data.genome import DatasetOptions, build_dataset, peak_files
+    from .data.build import DatasetOptions, build_dataset
+    from .data.genome import peak_files
 
     t0 = time.time()
     options = DatasetOptions(bin_size=args.bin, window=args.window, min_overlap=args.min_overlap,

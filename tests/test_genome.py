@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from motifq.cli import main
 from motifq.data import open_data
-from motifq.data.genome import (DatasetOptions, bin_coverage, build_dataset, merge_intervals, peak_files,
-                                read_intervals, read_peaks_table)
+from motifq.data.build import DatasetOptions, build_dataset
+from motifq.data.genome import bin_coverage, merge_intervals, peak_files, read_intervals, read_peaks_table
 from motifq.data.simulate_genome import simulate_genome_folder
 from motifq.errors import MotifqError
 
@@ -294,7 +294,7 @@ def test_bad_genome_and_options(tmp_path, capsys):
 
 
 def test_output_folder_is_atomic(sim, tmp_path, monkeypatch):
-    import motifq.data.genome as genome_module
+    import motifq.data.build as build_module
 
     files = peak_files(table=sim / "peaks.tsv")
     o = DatasetOptions(valid=["chr2"], test=["chr3"])
@@ -307,7 +307,7 @@ def test_output_folder_is_atomic(sim, tmp_path, monkeypatch):
     def broken(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(genome_module, "_write_chrom", broken)
+    monkeypatch.setattr(build_module, "_write_chrom", broken)
     with pytest.raises(OSError):
         build_dataset(sim / "genome.fa", files, tmp_path / "ds", o, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
