@@ -166,7 +166,6 @@ class _Plan:
     peaks: list                    # per target: chromosome -> merged (starts, ends)
     blacklist: dict                # chromosome -> merged (starts, ends)
     options: DatasetOptions
-    stats: dict = field(default_factory=dict)     # chromosome -> (gc, n) window counts per bin
     chosen: dict = field(default_factory=dict)    # chromosome -> sorted bins of the samples
     dropped: dict = field(default_factory=lambda: {"edge": 0, "blacklist": 0, "n": 0})
     n_negatives: int = 0
