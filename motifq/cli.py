@@ -255,6 +255,7 @@ def _add_simulate(sub) -> None:
                    help="motifs to plant: a MEME/JASPAR file or e.g. jaspar2024:MA0139.2,REST "
                         "(default: eight JASPAR 2024 motifs: CTCF, GATA1::TAL1, SPI1, CEBPB, ESRRB, REST, NRF1, TP53)")
     p.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
+    _add_simulate_genome_args(p)
     p.set_defaults(func=_run_simulate)
 
 
@@ -265,6 +266,8 @@ def _run_simulate(args) -> int:
 
     from .data.simulate import simulate, write_simulation
 
+    if args.genome:
+        return _run_simulate_genome(args)
     t0 = time.time()
     sim = simulate(args.n_train, args.n_valid, args.n_test, args.length, args.motifs, args.seed)
     write_simulation(sim, args.output)
@@ -274,6 +277,100 @@ def _run_simulate(args) -> int:
     for name, s in sim.splits.items():
         rates = s.labels().mean(axis=0) if len(s) else np.zeros(s.n_targets)
         _say(args, f"  {name} positive rates: " + ", ".join(f"{t} {r:.1%}" for t, r in zip(s.targets, rates)))
+    return 0
+
+
+def _add_simulate_genome_args(p) -> None:
+    g = p.add_argument_group("genome (simulate --genome)")
+    g.add_argument("--genome", action="store_true",
+                   help="write a small genome instead: FASTA + .fai, per-target narrowPeak files, blacklist, a VCF of "
+                        "variants with known effects and the ground truth (see docs/genome.md)")
+    g.add_argument("--chroms", type=_COUNT, default=5, metavar="K", help="chromosomes chr1..chrK (default: 5)")
+    g.add_argument("--chrom-length", type=_number(int, 10_000, 100_000_000), default=400_000, metavar="BP",
+                   help="length of chr1; the others fall linearly to half of it (default: 400000, 1.5 Mb in all)")
+    g.add_argument("--n-variants", type=_number(int, 0), default=200, metavar="N",
+                   help="SNVs in the VCF: half breaking planted sites, half neutral; plus indels, one multi-allelic "
+                        "record and 5 REF mismatches (default: 200)")
+
+
+def _run_simulate_genome(args) -> int:
+    import time
+
+    from .data.genome import check_output_folder
+    from .data.simulate_genome import is_genome_simulation, simulate_genome, write_genome_simulation
+
+    t0 = time.time()
+    check_output_folder(args.output, is_genome_simulation)
+    sim = simulate_genome(args.chroms, args.chrom_length, args.motifs, args.n_variants, args.seed)
+    write_genome_simulation(sim, args.output)
+    size = sum(len(s) for s in sim.sequences.values())
+    effects = sim.variants["effect"]
+    _say(args, f"wrote {args.output}: {len(sim.sequences)} chromosomes, {size:,} bp, "
+         f"{int((sim.regions['kind'] == 'enhancer').sum())} regions, {len(sim.instances['start'])} planted instances, "
+         f"{len(sim.peaks)} peak files, {len(effects)} variant alleles ({int((effects == 'break').sum())} break, "
+         f"{int((effects == 'neutral').sum())} neutral, {int((effects == 'ref_mismatch').sum())} REF mismatches) "
+         f"({time.time() - t0:.1f} s)")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# build-dataset
+# ---------------------------------------------------------------------------------------------
+def _add_build_dataset(sub) -> None:
+    p = sub.add_parser("build-dataset", help="genome FASTA + peak files -> a motifq dataset, as DeepSEA built its own",
+                       description="Cut the genome into bins, label each bin for each target by the fraction its peaks "
+                                   "cover, take the window centred on each bin as input, hold out chromosomes for "
+                                   "validation and test (DeepSEA's procedure; see docs/genome.md).")
+    p.add_argument("--genome", required=True, metavar="GENOME.fa",
+                   help="FASTA, plain or bgzip, indexed by samtools faidx (.fai built beside it if missing)")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--peaks", nargs="+", metavar="FILE",
+                   help="peak files (BED3+, narrowPeak, broadPeak; .gz or not); targets named by file stem")
+    g.add_argument("--peaks-table", metavar="TSV", help="name<TAB>path per line (paths relative to the table)")
+    _add_output(p, "dir", required=True, metavar="DATASET", help="output dataset folder")
+    p.add_argument("--bin", type=_COUNT, default=200, metavar="BP", help="bin width (default: 200)")
+    p.add_argument("--window", type=_COUNT, default=1000, metavar="BP", help="input length centred on the bin (default: 1000)")
+    p.add_argument("--min-overlap", type=_number(float, above=0, maximum=1), default=0.5, metavar="F",
+                   help="fraction of a bin a target's merged peaks must cover for a positive (default: 0.5)")
+    p.add_argument("--valid", default="chr7", metavar="CHROMS", help="validation chromosomes, comma-separated (default: chr7)")
+    p.add_argument("--test", default="chr8,chr9", metavar="CHROMS", help="test chromosomes (default: chr8,chr9)")
+    p.add_argument("--blacklist", metavar="BED", help="drop windows overlapping these regions (e.g. the ENCODE blacklist)")
+    p.add_argument("--all-bins", action="store_true", help="every bin, not only bins a peak touches")
+    p.add_argument("--negatives", type=_number(int, 0), default=0, metavar="N", help="add N bins that no peak touches (default: 0)")
+    p.add_argument("--gc-matched", action="store_true", help="draw the negatives to match the positives' GC content")
+    p.add_argument("--chroms", default=r"(chr)?([0-9]+|X|Y)", metavar="REGEX",
+                   help="chromosomes to use, a regular expression matching the whole name (default: (chr)?([0-9]+|X|Y))")
+    p.add_argument("--max-n", type=_number(float, 0, 1), default=0.05, metavar="F", help="drop windows with more N than this (default: 0.05)")
+    p.add_argument("--seed", type=_SEED, default=0, help="seed of the negatives' draw (default: 0)")
+    p.set_defaults(func=_run_build_dataset)
+
+
+def _names(text: str) -> list:
+    """A comma-separated list, blanks dropped."""
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _run_build_dataset(args) -> int:
+    import time
+
+    from .data.build import DatasetOptions, build_dataset
+    from .data.genome import peak_files
+
+    t0 = time.time()
+    options = DatasetOptions(bin_size=args.bin, window=args.window, min_overlap=args.min_overlap,
+                             valid=_names(args.valid), test=_names(args.test), blacklist=args.blacklist,
+                             all_bins=args.all_bins, negatives=args.negatives, gc_matched=args.gc_matched,
+                             chroms=args.chroms, max_n=args.max_n, seed=args.seed)
+    files = peak_files(args.peaks, args.peaks_table)
+    out = build_dataset(args.genome, files, args.output, options, progress=not args.quiet)
+    _say(args, f"wrote {out.path}: {len(out.targets)} targets, " + ", ".join(
+        f"{s} {n:,} ({', '.join(out.chroms[s][:4])}{', ...' if len(out.chroms[s]) > 4 else ''})" for s, n in out.samples.items())
+        + f" samples of {args.window} bp; dropped {out.dropped['edge']} (window off the chromosome), "
+          f"{out.dropped['blacklist']} (blacklist), {out.dropped['n']} (N); {out.negatives} negatives "
+          f"({time.time() - t0:.1f} s)")
+    for s, pos in out.positives.items():
+        rates = pos / max(out.samples[s], 1)
+        _say(args, f"  {s} positive rates: " + ", ".join(f"{t} {r:.1%}" for t, r in zip(out.targets, rates)))
     return 0
 
 
@@ -1116,7 +1213,7 @@ def _run_grammar(args) -> int:
 # ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
-_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart,
+_COMMANDS = [_add_motifs, _add_simulate, _add_build_dataset, _add_convert_deepsea, _add_train, _add_predict, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart,
              _add_attribute, _add_discover, _add_scan, _add_grammar]
 
 
