@@ -156,6 +156,7 @@ def _add_simulate(sub) -> None:
                    help="motifs to plant: a MEME/JASPAR file or e.g. jaspar2024:MA0139.2,REST "
                         "(default: eight JASPAR 2024 motifs: CTCF, GATA1::TAL1, SPI1, CEBPB, ESRRB, REST, NRF1, TP53)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_simulate_genome_args(p)
     p.set_defaults(func=_run_simulate)
 
 
@@ -166,6 +167,8 @@ def _run_simulate(args) -> int:
 
     from .data.simulate import simulate, write_simulation
 
+    if args.genome:
+        return _run_simulate_genome(args)
     t0 = time.time()
     sim = simulate(args.n_train, args.n_valid, args.n_test, args.length, args.motifs, args.seed)
     write_simulation(sim, args.output)
@@ -175,6 +178,39 @@ def _run_simulate(args) -> int:
     for name, s in sim.splits.items():
         rates = s.labels().mean(axis=0) if len(s) else np.zeros(s.n_targets)
         _say(args, f"  {name} positive rates: " + ", ".join(f"{t} {r:.1%}" for t, r in zip(s.targets, rates)))
+    return 0
+
+
+def _add_simulate_genome_args(p) -> None:
+    g = p.add_argument_group("genome (simulate --genome)")
+    g.add_argument("--genome", action="store_true",
+                   help="write a small genome instead: FASTA + .fai, per-target narrowPeak files, blacklist, a VCF of "
+                        "variants with known effects and the ground truth (see docs/genome.md)")
+    g.add_argument("--chroms", type=int, default=5, metavar="K", help="chromosomes chr1..chrK (default: 5)")
+    g.add_argument("--chrom-length", type=int, default=400_000, metavar="BP",
+                   help="length of chr1; the others fall linearly to half of it (default: 400000, 1.5 Mb in all)")
+    g.add_argument("--n-variants", type=int, default=200, metavar="N",
+                   help="SNVs in the VCF: half breaking planted sites, half neutral; plus indels, one multi-allelic "
+                        "record and 5 REF mismatches (default: 200)")
+
+
+def _run_simulate_genome(args) -> int:
+    import time
+
+    from .data.genome import check_output_folder
+    from .data.simulate_genome import is_genome_simulation, simulate_genome, write_genome_simulation
+
+    t0 = time.time()
+    check_output_folder(args.output, is_genome_simulation)
+    sim = simulate_genome(args.chroms, args.chrom_length, args.motifs, args.n_variants, args.seed)
+    write_genome_simulation(sim, args.output)
+    size = sum(len(s) for s in sim.sequences.values())
+    effects = sim.variants["effect"]
+    _say(args, f"wrote {args.output}: {len(sim.sequences)} chromosomes, {size:,} bp, "
+         f"{int((sim.regions['kind'] == 'enhancer').sum())} regions, {len(sim.instances['start'])} planted instances, "
+         f"{len(sim.peaks)} peak files, {len(effects)} variant alleles ({int((effects == 'break').sum())} break, "
+         f"{int((effects == 'neutral').sum())} neutral, {int((effects == 'ref_mismatch').sum())} REF mismatches) "
+         f"({time.time() - t0:.1f} s)")
     return 0
 
 
