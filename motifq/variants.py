@@ -37,9 +37,12 @@ Annotation
 which known motif's best log-odds site score changes most and which of the model's first-layer
 kernels changes its largest activation most, counting only the sites (kernel-wide windows) that
 overlap the allele, on both strands. Known motifs are scored as FIMO does,
-``log2(p / background)`` with a pseudocount of 0.1 spread by the background; a kernel's
-activation is its ReLU output, ``max(0, conv + bias)``. This small scanner is private to this
-module.
+``log2(p / background)`` with a pseudocount of 0.1 spread by the background; only motifs whose
+best site there reaches a relative score ``(score - min) / (max - min)`` of
+:data:`SITE_RELATIVE_SCORE` (0.8, Biostrings' and TFBSTools' default) in the reference or the
+alternative are ranked, when any does (a change deep in the negative scores is not a site
+gained or lost). A kernel's activation is its ReLU output, ``max(0, conv + bias)``. This small
+scanner is private to this module.
 """
 from __future__ import annotations
 
@@ -56,6 +59,7 @@ from .sequence import N_TOKEN, tokenize
 
 __all__ = [
     "LOGIT_CLIP",
+    "SITE_RELATIVE_SCORE",
     "STATUSES",
     "Allele",
     "Annotator",
@@ -76,6 +80,9 @@ __all__ = [
 
 #: ``status`` values: scored, REF differs from the genome, symbolic or missing ALT, allele >= window.
 STATUSES = ("scored", "ref_mismatch", "symbolic", "too_long")
+#: A best site counts as a motif site when its relative score (score - min) / (max - min) reaches
+#: this in the reference or the alternative window (Biostrings' matchPWM and TFBSTools use 80 %).
+SITE_RELATIVE_SCORE = 0.8
 #: Probabilities are clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP] before the logit.
 LOGIT_CLIP = 1e-6
 _ACGTN = re.compile(r"^[ACGTNacgtn]+$")
@@ -547,6 +554,7 @@ class Annotator(NamedTuple):
 
     ``motif_weights``: (2M, 4, W) float32 log-odds matrices, A, C, G, T, zero-padded to the
     widest W; rows M..2M-1 are the reverse complements. ``motif_widths``: (2M,) int.
+    ``motif_range``: (M, 2) float, each motif's lowest and highest possible site score.
     ``motif_names``, ``motif_ids``: M str. ``kernel_weights``: (2K, 4, Wk) float32 first-layer
     kernels and their reverse complements (None for a model without one); ``kernel_bias``:
     (2K,); ``kernel_names``: K str (``kernel_<k>``); ``kernel_matches``: K str, a kernel's best
@@ -555,6 +563,7 @@ class Annotator(NamedTuple):
 
     motif_weights: np.ndarray
     motif_widths: np.ndarray
+    motif_range: np.ndarray
     motif_names: list
     motif_ids: list
     kernel_weights: np.ndarray | None
@@ -627,7 +636,9 @@ def make_annotator(spec, model=None) -> Annotator:
     """
     motifs, matches = _read_annotation(spec)
     check(len(motifs) > 0, f"{spec}: no motifs")
-    weights, widths = _with_reverse([_log_odds(m) for m in motifs])
+    log_odds = [_log_odds(m) for m in motifs]
+    weights, widths = _with_reverse(log_odds)
+    score_range = np.array([[lo.min(axis=1).sum(), lo.max(axis=1).sum()] for lo in log_odds])
     conv = getattr(model, "conv", None) if model is not None else None
     kw = kb = None
     names, labels = [], []
@@ -638,7 +649,7 @@ def make_annotator(spec, model=None) -> Annotator:
         kb = np.concatenate([b, b]).astype(np.float32)
         names = [f"kernel_{k}" for k in range(len(w))]
         labels = [matches.get(n, "") for n in names]
-    return Annotator(weights, widths, [m.name or m.id for m in motifs], [m.id for m in motifs], kw, kb, names, labels)
+    return Annotator(weights, widths, score_range, [m.name or m.id for m in motifs], [m.id for m in motifs], kw, kb, names, labels)
 
 
 def _best_sites(weights, bias, widths, tokens, span) -> np.ndarray:
@@ -674,10 +685,14 @@ def _segments(tokens, span, W: int):
     return tokens[:, lo:hi], span - lo
 
 
-def _top_change(ref, alt):
-    """Index of the largest |alt - ref| per row (ignoring rows' -inf pairs) and the delta."""
+def _top_change(ref, alt, eligible=None):
+    """Index of the largest |alt - ref| per row and the delta; among the `eligible` columns of a
+    row when it has any (B, M) bool, else among all. -inf pairs count as no change."""
     delta = np.where(np.isfinite(ref) & np.isfinite(alt), alt - ref, 0.0)
-    top = np.argmax(np.abs(delta), axis=1)
+    size = np.abs(delta)
+    if eligible is not None:
+        size = np.where(eligible | ~eligible.any(axis=1, keepdims=True), size, -1.0)
+    top = np.argmax(size, axis=1)
     return top, delta[np.arange(len(ref)), top]
 
 
@@ -698,7 +713,9 @@ def annotate_windows(annotator: Annotator, windows: Windows):
     -------
     pandas.DataFrame
         One row per allele: ``motif``, ``motif_id``, ``motif_score_ref``, ``motif_score_alt``
-        (best log2-odds site, bits), ``motif_delta`` (alt - ref); with kernels also ``kernel``,
+        (best log2-odds site, bits), ``motif_delta`` (alt - ref), ``motif_site`` (True when that
+        best site reaches :data:`SITE_RELATIVE_SCORE` of the motif's score range in the reference
+        or the alternative; only such motifs are ranked when a variant has any); with kernels also ``kernel``,
         ``kernel_match``, ``kernel_ref``, ``kernel_alt`` (largest ReLU activation) and
         ``kernel_delta``. Empty (NaN/None) for unscored alleles.
     """
@@ -708,6 +725,7 @@ def annotate_windows(annotator: Annotator, windows: Windows):
     out = {c: np.full(B, np.nan) for c in ("motif_score_ref", "motif_score_alt", "motif_delta")}
     out["motif"] = np.full(B, None, dtype=object)
     out["motif_id"] = np.full(B, None, dtype=object)
+    out["motif_site"] = np.full(B, None, dtype=object)
     kernels = annotator.kernel_weights is not None
     if kernels:
         out.update({c: np.full(B, np.nan) for c in ("kernel_ref", "kernel_alt", "kernel_delta")})
@@ -720,7 +738,7 @@ def annotate_windows(annotator: Annotator, windows: Windows):
         _annotate_motifs(annotator, windows.ref[idx], windows.alt[idx], windows.ref_span[idx], alt_span, idx, out)
         if kernels:
             _annotate_kernels(annotator, windows.ref[idx], windows.alt[idx], windows.ref_span[idx], alt_span, idx, out)
-    order = ["motif", "motif_id", "motif_score_ref", "motif_score_alt", "motif_delta"]
+    order = ["motif", "motif_id", "motif_site", "motif_score_ref", "motif_score_alt", "motif_delta"]
     order += ["kernel", "kernel_match", "kernel_ref", "kernel_alt", "kernel_delta"] if kernels else []
     return pd.DataFrame({c: out[c] for c in order})
 
@@ -729,8 +747,12 @@ def _annotate_motifs(an: Annotator, ref, alt, ref_span, alt_span, idx, out) -> N
     W = an.motif_weights.shape[2]
     r = _best_sites(an.motif_weights, None, an.motif_widths, *_segments(ref, ref_span, W))
     a = _best_sites(an.motif_weights, None, an.motif_widths, *_segments(alt, alt_span, W))
-    top, delta = _top_change(r, a)
+    lo, hi = an.motif_range[:, 0], an.motif_range[:, 1]
+    relative = (np.maximum(r, a) - lo) / np.maximum(hi - lo, 1e-9)
+    site = relative >= SITE_RELATIVE_SCORE
+    top, delta = _top_change(r, a, site)
     rows = np.arange(len(idx))
+    out["motif_site"][idx] = site[rows, top]
     out["motif"][idx] = np.asarray(an.motif_names, dtype=object)[top]
     out["motif_id"][idx] = np.asarray(an.motif_ids, dtype=object)[top]
     out["motif_score_ref"][idx] = r[rows, top]

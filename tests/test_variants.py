@@ -187,7 +187,7 @@ def test_annotation_names_the_motif_a_variant_breaks(genome, tmp_path):
     al = [Allele("chr1", 145, ".", "A", "G", 1, 3)]                    # 1-based 145 = the 5th base of the site
     w = allele_windows(open_genome(tmp_path / "g2.fa"), al, L)
     ann = annotate_windows(an, w)
-    assert ann["motif"][0] == "m0" and ann["motif_id"][0] == "M0"
+    assert ann["motif"][0] == "m0" and ann["motif_id"][0] == "M0" and ann["motif_site"][0]
     best = np.log2(motifs[0].probabilities(0.1) / 0.25).max(axis=1).sum()
     assert ann["motif_score_ref"][0] == pytest.approx(best, abs=1e-4)  # the planted consensus is the best site
     assert ann["motif_delta"][0] < -3
