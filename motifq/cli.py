@@ -215,6 +215,66 @@ def _run_simulate_genome(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# build-dataset
+# ---------------------------------------------------------------------------------------------
+def _add_build_dataset(sub) -> None:
+    p = sub.add_parser("build-dataset", help="genome FASTA + peak files -> a motifq dataset, as DeepSEA built its own",
+                       description="Cut the genome into bins, label each bin for each target by the fraction its peaks "
+                                   "cover, take the window centred on each bin as input, hold out chromosomes for "
+                                   "validation and test (DeepSEA's procedure; see docs/genome.md).")
+    p.add_argument("--genome", required=True, metavar="GENOME.fa",
+                   help="FASTA, plain or bgzip, indexed by samtools faidx (.fai built beside it if missing)")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--peaks", nargs="+", metavar="FILE",
+                   help="peak files (BED3+, narrowPeak, broadPeak; .gz or not); targets named by file stem")
+    g.add_argument("--peaks-table", metavar="TSV", help="name<TAB>path per line (paths relative to the table)")
+    p.add_argument("-o", "--output", required=True, metavar="DATASET", help="output dataset folder")
+    p.add_argument("--bin", type=int, default=200, metavar="BP", help="bin width (default: 200)")
+    p.add_argument("--window", type=int, default=1000, metavar="BP", help="input length centred on the bin (default: 1000)")
+    p.add_argument("--min-overlap", type=float, default=0.5, metavar="F",
+                   help="fraction of a bin a target's merged peaks must cover for a positive (default: 0.5)")
+    p.add_argument("--valid", default="chr7", metavar="CHROMS", help="validation chromosomes, comma-separated (default: chr7)")
+    p.add_argument("--test", default="chr8,chr9", metavar="CHROMS", help="test chromosomes (default: chr8,chr9)")
+    p.add_argument("--blacklist", metavar="BED", help="drop windows overlapping these regions (e.g. the ENCODE blacklist)")
+    p.add_argument("--all-bins", action="store_true", help="every bin, not only bins a peak touches")
+    p.add_argument("--negatives", type=int, default=0, metavar="N", help="add N bins that no peak touches (default: 0)")
+    p.add_argument("--gc-matched", action="store_true", help="draw the negatives to match the positives' GC content")
+    p.add_argument("--chroms", default=r"(chr)?([0-9]+|X|Y)", metavar="REGEX",
+                   help="chromosomes to use, a regular expression matching the whole name (default: (chr)?([0-9]+|X|Y))")
+    p.add_argument("--max-n", type=float, default=0.05, metavar="F", help="drop windows with more N than this (default: 0.05)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the negatives' draw (default: 0)")
+    p.set_defaults(func=_run_build_dataset)
+
+
+def _names(text: str) -> list:
+    """A comma-separated list, blanks dropped."""
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _run_build_dataset(args) -> int:
+    import time
+
+    from .data.genome import DatasetOptions, build_dataset, peak_files
+
+    t0 = time.time()
+    options = DatasetOptions(bin_size=args.bin, window=args.window, min_overlap=args.min_overlap,
+                             valid=_names(args.valid), test=_names(args.test), blacklist=args.blacklist,
+                             all_bins=args.all_bins, negatives=args.negatives, gc_matched=args.gc_matched,
+                             chroms=args.chroms, max_n=args.max_n, seed=args.seed)
+    files = peak_files(args.peaks, args.peaks_table)
+    out = build_dataset(args.genome, files, args.output, options, progress=not args.quiet)
+    _say(args, f"wrote {out.path}: {len(out.targets)} targets, " + ", ".join(
+        f"{s} {n:,} ({', '.join(out.chroms[s][:4])}{', ...' if len(out.chroms[s]) > 4 else ''})" for s, n in out.samples.items())
+        + f" samples of {args.window} bp; dropped {out.dropped['edge']} (window off the chromosome), "
+          f"{out.dropped['blacklist']} (blacklist), {out.dropped['n']} (N); {out.negatives} negatives "
+          f"({time.time() - t0:.1f} s)")
+    for s, pos in out.positives.items():
+        rates = pos / max(out.samples[s], 1)
+        _say(args, f"  {s} positive rates: " + ", ".join(f"{t} {r:.1%}" for t, r in zip(out.targets, rates)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # convert-deepsea
 # ---------------------------------------------------------------------------------------------
 def _add_convert_deepsea(sub) -> None:
@@ -822,7 +882,7 @@ def _run_quickstart(args) -> int:
 # ---------------------------------------------------------------------------------------------
 # plumbing
 # ---------------------------------------------------------------------------------------------
-_COMMANDS = [_add_motifs, _add_simulate, _add_convert_deepsea, _add_train, _add_predict, _add_score_variants, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart]
+_COMMANDS = [_add_motifs, _add_simulate, _add_build_dataset, _add_convert_deepsea, _add_train, _add_predict, _add_score_variants, _add_evaluate, _add_extract_motifs, _add_compare, _add_cluster, _add_logos, _add_quickstart]
 
 
 def _say(args, message: str) -> None:
