@@ -184,8 +184,9 @@ def speed_vcf(folder: Path, n: int, seed: int = 1) -> Path:
 
 def loop(model, vcf: Path, genome: Path) -> int:
     """The plain way: one allele at a time, its two windows through ``models.predict`` alone."""
+    from motifq.data.genome import open_genome
     from motifq.models import predict
-    from motifq.variants import allele_windows, open_genome, read_records, split_alleles
+    from motifq.variants import allele_windows, read_records, split_alleles
 
     fasta = open_genome(genome)
     n = 0
@@ -218,7 +219,7 @@ def speed(model, targets, folder: Path, n: int) -> dict:
 
 def report(sci: dict, spd: dict, steps: int, train_s: float | None) -> str:
     a, h = sci["all"], sci["held_out"]
-    rate = lambda s: spd["n"] / s  # noqa: E731
+    rate = lambda s: spd["n"] / s
     lines = [
         "# score-variants: effects of planted-site breaks vs neutral variants, and speed",
         "",

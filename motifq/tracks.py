@@ -28,11 +28,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .data.genome import open_genome
 from .errors import MotifqError, atomic_path, check, check_file
 from .sequence import tokenize
-from .variants import open_genome, resolve_targets
+from .variants import resolve_targets
 
-__all__ = ["Bins", "read_regions", "merge_regions", "tile_bins", "bin_windows", "track_path", "write_tracks"]
+__all__ = ["Bins", "bin_windows", "merge_regions", "read_regions", "tile_bins", "track_path", "write_tracks"]
 
 
 class Bins(NamedTuple):
@@ -202,7 +203,7 @@ def write_tracks(model, bed, genome, prefix, step: int = 50, fmt: str = "bigwig"
     bed : str or os.PathLike
         Regions, BED (0-based half-open).
     genome : str or os.PathLike
-        Indexed FASTA (see :func:`motifq.variants.open_genome`).
+        Indexed FASTA (see :func:`motifq.data.genome.open_genome`).
     prefix : str or os.PathLike
         Output prefix (see :func:`track_path`).
     step : int

@@ -54,6 +54,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .data.genome import open_genome
 from .errors import MotifqError, atomic_path, atomic_write, check, check_file
 from .sequence import N_TOKEN, tokenize
 
@@ -70,7 +71,6 @@ __all__ = [
     "effect_table",
     "long_table",
     "make_annotator",
-    "open_genome",
     "predict_pairs",
     "read_records",
     "resolve_targets",
@@ -132,38 +132,6 @@ class Windows(NamedTuple):
 def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
-
-
-def open_genome(path):
-    """Open an indexed genome FASTA for random access with :class:`pysam.FastaFile`.
-
-    pysam (htslib, samtools' library) reads a region through the ``.fai`` index without loading
-    the genome. A plain FASTA without ``.fai`` gets one written beside it (as ``samtools faidx``
-    does); a gzip-compressed genome must be bgzip-compressed and come with its ``.fai`` and
-    ``.gzi`` (``bgzip genome.fa && samtools faidx genome.fa.gz``).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        FASTA, plain or bgzip-compressed.
-
-    Returns
-    -------
-    pysam.FastaFile
-        ``references`` and ``lengths`` give the chromosomes and their sizes.
-    """
-    import pysam
-
-    p = check_file(path)
-    if _is_gzip(p):
-        missing = [s for s in (".fai", ".gzi") if not Path(f"{p}{s}").exists()]
-        check(not missing, f"{p}: gzip-compressed genome without an index ({' and '.join(missing)} missing); "
-                           f"compress it with bgzip and index it with samtools faidx")
-    pysam.set_verbosity(0)  # htslib's own messages: the error below says it in one line
-    try:
-        return pysam.FastaFile(str(p))
-    except (OSError, ValueError) as exc:
-        raise MotifqError(f"{p}: cannot open as an indexed FASTA ({exc})") from None
 
 
 def _fetch(fasta, chrom: str, start: int, end: int, size: int) -> str:
@@ -296,7 +264,7 @@ def check_vcf(vcf, fasta, length: int, require_sorted: bool = False) -> dict:
     vcf : str or os.PathLike
         The VCF/BCF.
     fasta : pysam.FastaFile
-        From :func:`open_genome`.
+        From :func:`motifq.data.genome.open_genome`.
     length : int
         The window (the model's input length).
     require_sorted : bool
@@ -368,7 +336,7 @@ def allele_windows(fasta, alleles, length: int, ignore_ref_mismatch: bool = Fals
     Parameters
     ----------
     fasta : pysam.FastaFile
-        From :func:`open_genome`; the alleles' chromosomes must be in it (see :func:`check_vcf`).
+        From :func:`motifq.data.genome.open_genome`; the alleles' chromosomes must be in it (see :func:`check_vcf`).
     alleles : list of Allele
         From :func:`split_alleles`.
     length : int
@@ -870,7 +838,7 @@ def score_vcf(model, vcf, genome, output, targets=None, long: bool = False, vcf_
     vcf : str or os.PathLike
         VCF or BCF, plain or gzip (1-based POS).
     genome : str or os.PathLike
-        Indexed FASTA (see :func:`open_genome`).
+        Indexed FASTA, plain or bgzip (see :func:`motifq.data.genome.open_genome`).
     output : str or os.PathLike
         TSV of effects (see :func:`effect_table`; :func:`long_table` with `long`).
     targets : str or list or None

@@ -7,10 +7,17 @@ import torch
 
 from motifq.cli import main
 from motifq.config import ModelConfig
+from motifq.data.genome import open_genome
 from motifq.models import build_model, predict, save_checkpoint
 from motifq.sequence import tokenize
-from motifq.tracks import bin_windows, merge_regions, read_regions, tile_bins, track_path, write_tracks
-from motifq.variants import open_genome
+from motifq.tracks import (
+    bin_windows,
+    merge_regions,
+    read_regions,
+    tile_bins,
+    track_path,
+    write_tracks,
+)
 
 L = 40
 

@@ -11,12 +11,24 @@ import torch
 
 from motifq.cli import main
 from motifq.config import ModelConfig
+from motifq.data.genome import open_genome
 from motifq.errors import MotifqError
 from motifq.models import build_model, predict, save_checkpoint
 from motifq.motif import Motif
 from motifq.sequence import detokenize, tokenize
-from motifq.variants import (Allele, allele_windows, annotate_windows, check_vcf, effect_table, long_table,
-                             make_annotator, open_genome, predict_pairs, read_records, score_vcf, split_alleles)
+from motifq.variants import (
+    Allele,
+    allele_windows,
+    annotate_windows,
+    check_vcf,
+    effect_table,
+    long_table,
+    make_annotator,
+    predict_pairs,
+    read_records,
+    score_vcf,
+    split_alleles,
+)
 
 L = 40
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
@@ -153,7 +165,7 @@ def test_effect_columns_and_long_form():
     p_ref = np.array([[0.5, 0.1], [0.2, 0.9]], dtype=np.float32)
     p_alt = np.array([[0.5, 0.9], [0.1, 0.9]], dtype=np.float32)
     wide = effect_table(alleles, win, p_ref, p_alt, ["x", "y"])
-    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    logit = lambda p: np.log(p / (1 - p))
     np.testing.assert_allclose(wide["y.logit_diff"][0], logit(0.9) - logit(0.1), rtol=1e-5)
     np.testing.assert_allclose(wide["x.diff"], [0.0, -0.1], atol=1e-6)
     assert list(wide["max_target"]) == ["y", "x"]
@@ -167,7 +179,6 @@ def test_effect_columns_and_long_form():
 def test_annotation_names_the_motif_a_variant_breaks(genome, tmp_path):
     """Plant a motif's consensus at the variant: breaking it must name that motif."""
     path, seqs = genome
-    rng = np.random.default_rng(5)
     motifs = []
     for i, cons in enumerate(["GATTACAGT", "CCGCGGAA", "TTTAAAGGGC"]):
         counts = np.full((len(cons), 4), 1.0)
@@ -273,7 +284,7 @@ def test_unindexed_gzip_genome_and_unsorted_vcf_for_vcf_out(genome, tmp_path, ca
     vcf = _vcf(tmp_path, [("chr1", 20, ".", seqs["chr1"][19], "C"), ("chr1", 10, ".", seqs["chr1"][9], "C")])
     ckpt = _checkpoint(tmp_path)
     assert main(["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(gz), "-o", str(tmp_path / "e")]) == 2
-    assert "gzip-compressed genome without an index" in capsys.readouterr().err
+    assert "gzip-compressed but not with bgzip" in capsys.readouterr().err
     assert main(["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(path), "-o", str(tmp_path / "e"),
                  "--vcf-out", str(tmp_path / "o.vcf.gz")]) == 2
     assert "line 4: records are not sorted" in capsys.readouterr().err
