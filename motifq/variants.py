@@ -783,8 +783,10 @@ def _vcf_lines(records, table) -> str:
     for _, rec in records:
         n = len(rec.alts or (".",))
         fields = str(rec).rstrip("\n").split("\t")
-        ours = ";".join(f"{k}=" + ",".join(_info_value(v) for v in values[k][row:row + n]) for k in keys)
-        fields[7] = ours if fields[7] == "." else f"{fields[7]};{ours}"
+        given = [(k, [_info_value(v) for v in values[k][row:row + n]]) for k in keys]
+        ours = ";".join(f"{k}=" + ",".join(v) for k, v in given if any(x != "." for x in v))
+        if ours:
+            fields[7] = ours if fields[7] == "." else f"{fields[7]};{ours}"
         out.append("\t".join(fields) + "\n")
         row += n
     return "".join(out)
