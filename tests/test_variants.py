@@ -303,3 +303,47 @@ def test_tokenize_round_trip_of_windows(genome):
     path, seqs = genome
     w = allele_windows(open_genome(path), [Allele("chr1", 201, ".", seqs["chr1"][200], "G", 1, 3)], L)
     assert (tokenize(detokenize(w.alt[0])) == w.alt[0]).all()
+
+
+def test_annotate_from_a_matches_table_labels_kernels(genome, tmp_path):
+    from motifq.formats import write_meme
+
+    path, seqs = genome
+    motifs = [Motif(id=f"MA{i}", name=f"TF{i}", counts=np.eye(4)[[i % 4, (i + 1) % 4, 2, 3, 0, 1]] * 20 + 1)
+              for i in range(3)]
+    write_meme(tmp_path / "db.meme", motifs)
+    table = tmp_path / "matches.tsv"
+    table.write_text("Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-value\tOrientation\n"
+                     + "".join(f"kernel_{k}\tMA{k % 2}\t0\t1e-5\t{1e-3 * (k + 1)}\t+\n" for k in range(6))
+                     + "kernel_0\tMA2\t0\t1e-2\t0.5\t+\n"
+                     + f"# database: {tmp_path / 'db.meme'}\n")
+    model = _model()
+    an = make_annotator(table, model)
+    assert an.motif_ids == ["MA0", "MA1", "MA2"]                       # the matched motifs of the database
+    assert an.kernel_matches == ["TF0", "TF1", "TF0", "TF1", "TF0", "TF1"]   # best E-value per kernel
+    g = seqs["chr1"]
+    w = allele_windows(open_genome(path), [Allele("chr1", 101, ".", g[100], "ACGT"[("ACGT".index(g[100]) + 2) % 4], 1, 3)], L)
+    ann = annotate_windows(an, w)
+    k = int(ann["kernel"][0].split("_")[1])
+    assert ann["kernel_match"][0] == an.kernel_matches[k]
+    assert ann["kernel_delta"][0] == pytest.approx(ann["kernel_alt"][0] - ann["kernel_ref"][0])
+
+
+def test_bcf_input_reads_like_the_vcf(genome, tmp_path):
+    import pysam
+
+    path, seqs = genome
+    text = ("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=300>\n##contig=<ID=chr2,length=120>\n"
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+            f"chr1\t31\tx\t{seqs['chr1'][30]}\tA,C\t.\t.\t.\nchr2\t50\ty\t{seqs['chr2'][49]}\tG\t.\t.\t.\n")
+    (tmp_path / "v.vcf").write_text(text)
+    with pysam.VariantFile(str(tmp_path / "v.vcf")) as src, \
+            pysam.VariantFile(str(tmp_path / "v.bcf"), "wb", header=src.header) as out:
+        for rec in src:
+            out.write(rec)
+    model = _model()
+    for name in ("v.vcf", "v.bcf"):
+        score_vcf(model, tmp_path / name, path, tmp_path / f"{name}.tsv", model_targets=["a", "b", "c"])
+    a, b = (pd.read_csv(tmp_path / f"{n}.tsv", sep="\t") for n in ("v.vcf", "v.bcf"))
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["alt"]) == ["A", "C", "G"] and list(a["pos"]) == [31, 31, 50]
