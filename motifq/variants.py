@@ -8,20 +8,25 @@ genome interval ``[POS - 1, POS - 1 + len(REF))`` (what ``pysam.VariantRecord.st
 ``.stop`` hold). Output tables keep the VCF's 1-based ``pos``. BED (genome tracks,
 :mod:`motifq.tracks`) is 0-based half-open.
 
-Windows (the convention of DeepSEA's lab, as in their Selene SDK)
-------------------------------------------------------------------
+Windows (DeepSEA's convention)
+------------------------------
 With ``L`` the model's input length and ``h = L // 2``, a record at 0-based start ``s`` with
 REF of length ``r`` and ALT of length ``a`` (anchor bases included, as written in the VCF):
 
-* **reference window**: the ``L`` bases ``[s + r // 2 - h, s + r // 2 - h + L)``, i.e. REF's
-  middle base (``r // 2``) at window index ``h``, with the VCF's REF written over
-  ``[h - r // 2, h - r // 2 + r)`` (it equals the genome unless REF mismatches and
+* **reference window**: the ``L`` genome bases ``[s - (h - 1), s - (h - 1) + L)``: REF's first
+  base at window index ``h - 1`` (for ``L = 1000``, the 500th base), with the VCF's REF written
+  over ``[h - 1, h - 1 + r)`` (it equals the genome unless REF mismatches and
   ``ignore_ref_mismatch`` is set);
-* **alternative window**: ``h - a // 2`` genome bases left of ``s``, then ALT, then the genome
-  from ``s + r`` on, ``L`` bases in all: ALT's middle base at index ``h``. An SNV sits at index
-  ``h`` of both windows, which then differ in that base only. An insertion pushes equal amounts
-  of flank out of both ends; a deletion pulls more flank in from both sides (Selene's
-  ``_process_alt`` does the same: the allele stays centred, the window keeps its length).
+* **alternative window**: the genome left of ``s``, then ALT, then the genome from ``s + r`` on,
+  ``L`` bases in all, with ALT's first base at index ``h - 1 - floor((a - r) / 2)``. An SNV sits
+  at index ``h - 1`` of both windows, which then differ in that base only; an insertion pushes
+  equal amounts of flank out of both ends of the window, a deletion pulls equal amounts in.
+
+This is what the DeepSEA authors' variant code does (``fetchSeqs`` and ``encodeSeqs`` of their
+ExPecto/Beluga release: REF placed at ``inputsize / 2 - 1`` of a sequence 100 bp longer than the
+input, ALT substituted there, and the central ``inputsize`` bases kept), written directly for
+the window (the central crop of their longer sequence is the same bases). A REF or ALT longer
+than about half the window is cut at the window's right end.
 
 Windows reaching past a chromosome end are padded with ``N`` (the one-hot column
 [0.25, 0.25, 0.25, 0.25]). Alleles of ``L`` bases or more, symbolic alleles (``<DEL>``,
@@ -315,18 +320,23 @@ def _allele_status(allele: Allele, genome_ref: str, length: int, ignore_ref_mism
     return "scored"
 
 
+def _allele_start(length: int, r: int, a: int) -> int:
+    """Window index of an allele's first base: ``L // 2 - 1 - floor((a - r) / 2)``."""
+    return length // 2 - 1 - (a - r) // 2
+
+
 def _pair(fasta, allele: Allele, size: int, length: int) -> tuple[str, str, str]:
-    """(genome REF bases, reference window, alternative window) as strings."""
-    s, r, a, h = allele.start, len(allele.ref), len(allele.alt), length // 2
-    ref_left = h - r // 2
-    alt_left = h - a // 2
+    """(genome REF bases, reference window, alternative window) as strings of `length` bases."""
+    s, r, a = allele.start, len(allele.ref), len(allele.alt)
+    ref_left = _allele_start(length, r, r)
+    alt_left = _allele_start(length, r, a)
     lo = s - max(ref_left, alt_left)
-    hi = s + r + max(length - ref_left - r, length - alt_left - a)
+    hi = s + r + length
     seq = _fetch(fasta, allele.chrom, lo, hi, size)
     k = s - lo                                     # REF's start in `seq`
     genome_ref = seq[k:k + r]
-    ref_win = seq[k - ref_left:k] + allele.ref.upper() + seq[k + r:k + r + length - ref_left - r]
-    alt_win = seq[k - alt_left:k] + allele.alt.upper() + seq[k + r:k + r + length - alt_left - a]
+    ref_win = (seq[k - ref_left:k] + allele.ref.upper() + seq[k + r:])[:length]
+    alt_win = (seq[k - alt_left:k] + allele.alt.upper() + seq[k + r:])[:length]
     return genome_ref, ref_win, alt_win
 
 
@@ -369,8 +379,9 @@ def allele_windows(fasta, alleles, length: int, ignore_ref_mismatch: bool = Fals
         ref[i] = tokenize(ref_win, f"{al.chrom}:{al.pos}")
         alt[i] = tokenize(alt_win, f"{al.chrom}:{al.pos}")
         r, a = len(al.ref), len(al.alt)
-        ref_span[i] = (h - r // 2, h - r // 2 + r)
-        alt_span[i] = (h - a // 2, h - a // 2 + a)
+        ref_span[i] = (h - 1, min(length, h - 1 + r))
+        start = _allele_start(length, r, a)
+        alt_span[i] = (start, min(length, start + a))
     return Windows(ref, alt, match, status, ref_span, alt_span)
 
 

@@ -75,29 +75,42 @@ def test_snv_window_is_centred_on_the_1_based_position(genome):
     alt = "ACGT"[("ACGT".index(ref) + 1) % 4]
     w = allele_windows(fasta, [Allele("chr1", pos, ".", ref, alt, 1, 3)], L)
     r, a = detokenize(w.ref[0]), detokenize(w.alt[0])
-    assert r == seqs["chr1"][100 - L // 2:100 - L // 2 + L]            # [s - h, s - h + L)
-    assert r[L // 2] == ref and a[L // 2] == alt
-    assert [i for i in range(L) if r[i] != a[i]] == [L // 2]
+    h = L // 2
+    assert r == seqs["chr1"][100 - (h - 1):100 - (h - 1) + L]         # [s - (h - 1), s - (h - 1) + L)
+    assert r[h - 1] == ref and a[h - 1] == alt                         # DeepSEA: index L / 2 - 1
+    assert [i for i in range(L) if r[i] != a[i]] == [h - 1]
     assert w.ref_match[0] and w.status[0] == "scored"
-    assert tuple(w.ref_span[0]) == (L // 2, L // 2 + 1) == tuple(w.alt_span[0])
+    assert tuple(w.ref_span[0]) == (h - 1, h) == tuple(w.alt_span[0])
 
 
-def test_deletion_and_insertion_windows_keep_the_allele_centred(genome):
+def _deepsea_windows(g, s, ref, alt, length):
+    """The DeepSEA authors' recipe (ExPecto's fetchSeqs + encodeSeqs), written out independently:
+    inputsize + 100 bases with REF at (inputsize + 100) / 2 - 1, ALT substituted, central crop."""
+    import math
+
+    W = length + 100
+    mutpos = W // 2 - 1
+    seq = g[s - mutpos:s - mutpos + W]
+    out = []
+    for allele in (ref, alt):
+        line = seq[:mutpos] + allele + seq[mutpos + len(ref):]
+        lo = int(math.floor((len(line) - length) / 2.0))
+        out.append(line[lo:int(math.floor(len(line) - (len(line) - length) / 2.0))])
+    return out
+
+
+@pytest.mark.parametrize("ref_len, alt", [(1, "A"), (5, None), (4, None), (1, "TTAC"), (1, "TTACG"), (3, "GG")])
+def test_indel_windows_follow_deepseas_recipe(genome, ref_len, alt):
     path, seqs = genome
-    fasta = open_genome(path)
-    g, s, h = seqs["chr1"], 150, L // 2
-    dele = Allele("chr1", s + 1, ".", g[s:s + 5], g[s], 1, 3)          # 4-bp deletion, anchor base kept
-    ins = Allele("chr1", s + 1, ".", g[s], g[s] + "TTAC", 1, 4)         # 4-bp insertion
-    w = allele_windows(fasta, [dele, ins], L)
-    # deletion: REF (5 bp) middle at h; ALT (1 bp) at h, flanks from the genome around the deleted bases
-    assert detokenize(w.ref[0]) == g[s + 2 - h:s + 2 - h + L]
-    assert detokenize(w.alt[0]) == g[s - h:s + 1] + g[s + 5:s + 5 + L - h - 1]
-    # insertion: ALT (5 bp) middle base at h: h - 2 genome bases on the left, then ALT, then the genome
-    alt = detokenize(w.alt[1])
-    assert alt == g[s - (h - 2):s] + g[s] + "TTAC" + g[s + 1:s + 1 + L - (h - 2) - 5]
-    assert alt[h - 2:h + 3] == g[s] + "TTAC"
-    assert len(alt) == L and (w.status == "scored").all()
-    assert tuple(w.alt_span[1]) == (h - 2, h + 3) and tuple(w.ref_span[0]) == (h - 2, h + 3)
+    g, s = seqs["chr1"], 150
+    ref = g[s:s + ref_len]
+    alt = g[s] if alt is None else g[s] + alt if ref_len == 1 and len(alt) > 1 else alt
+    w = allele_windows(open_genome(path), [Allele("chr1", s + 1, ".", ref, alt, 1, 3)], L)
+    want_ref, want_alt = _deepsea_windows(g, s, ref, alt, L)
+    assert detokenize(w.ref[0]) == want_ref and detokenize(w.alt[0]) == want_alt
+    a0, a1 = w.alt_span[0]
+    assert detokenize(w.alt[0])[a0:a1] == alt and a0 == L // 2 - 1 - (len(alt) - ref_len) // 2
+    assert w.status[0] == "scored"
 
 
 def test_multiallelic_records_split_and_symbolic_or_long_alleles_unscored(genome, tmp_path):
@@ -124,14 +137,14 @@ def test_ref_mismatch_flagged_and_scored_only_when_asked(genome):
     assert not w.ref_match[0] and w.status[0] == "ref_mismatch" and (w.ref[0] == 4).all()
     w = allele_windows(fasta, al, L, ignore_ref_mismatch=True)
     assert not w.ref_match[0] and w.status[0] == "scored"
-    assert detokenize(w.ref[0])[L // 2] == wrong                        # the VCF's REF is in the window
+    assert detokenize(w.ref[0])[L // 2 - 1] == wrong                        # the VCF's REF is in the window
 
 
 def test_windows_at_chromosome_ends_are_padded_with_n(genome):
     path, seqs = genome
     w = allele_windows(open_genome(path), [Allele("chr2", 3, ".", seqs["chr2"][2], "A", 1, 3)], L)
     r = detokenize(w.ref[0])
-    assert r == "N" * (L // 2 - 2) + seqs["chr2"][:L // 2 + 2]
+    assert r == "N" * (L // 2 - 3) + seqs["chr2"][:L // 2 + 3]          # REF (0-based 2) at index L / 2 - 1
 
 
 def test_batched_scores_equal_a_per_variant_loop(genome, tmp_path):
