@@ -284,9 +284,10 @@ def check_vcf(vcf, fasta, length: int, require_sorted: bool = False) -> dict:
     sizes = dict(zip(fasta.references, fasta.lengths))
     records = alleles = 0
     done, last = set(), (None, 0)
+    unit = "record" if str(vcf).endswith(".bcf") else "line"
     for chunk in read_records(vcf, chunk_size=65536):
         for line, rec in chunk:
-            where = f"{vcf}: line {line}"
+            where = f"{vcf}: {unit} {line}"
             check(rec.chrom in sizes, f"{where}: chromosome {rec.chrom!r} is not in the genome")
             size = sizes[rec.chrom]
             check(length <= size, f"{where}: the {length}-bp window is larger than chromosome "
