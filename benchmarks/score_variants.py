@@ -23,6 +23,7 @@ Steps (the model and the genome are cached in benchmarks/_work/variants/):
 Writes benchmarks/results/score_variants.md.
 
 Usage: OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/score_variants.py [--steps 8000] [--n-speed 2000]
+       [--start-from STEPS]   (continue a cached shorter run; the training time reported is the sum)
 """
 from __future__ import annotations
 
@@ -111,13 +112,20 @@ def build_windows(folder: Path, seed: int = 0):
     return out["train"], out["valid"]
 
 
-def train_model(folder: Path, steps: int, seed: int = 0) -> Path:
+def train_model(folder: Path, steps: int, seed: int = 0, start_from: int | None = None) -> Path:
     from motifq.config import ModelConfig, TrainConfig
     from motifq.train import fit
 
     path = WORK / f"danq_{steps}.pt"
     if path.exists():
         return path
+    resume = False
+    if start_from:                                     # continue a cached shorter run (same data, same seed)
+        import shutil
+
+        for suffix in (".pt", ".last.pt", ".metrics.jsonl"):
+            shutil.copy(WORK / f"danq_{start_from}{suffix}", WORK / f"danq_{steps}{suffix}")
+        resume = True
     train, valid = build_windows(folder, seed)
     print(f"training on {len(train)} windows, validating on {len(valid)}; {train.n_targets} targets", flush=True)
     mc = ModelConfig.for_kind("danq", n_targets=train.n_targets, length=LENGTH, conv_kernels=64, conv_width=24,
@@ -125,7 +133,7 @@ def train_model(folder: Path, steps: int, seed: int = 0) -> Path:
     epochs = max(1, -(-steps * 64 // len(train)))
     tc = TrainConfig(epochs=epochs, max_steps=steps, batch_size=64, optimizer="adam", lr=0.003, patience=10 ** 6,
                      seed=seed, device="cpu", checkpoint_minutes=0)
-    fit(mc, train, valid, path, tc, progress=False)
+    fit(mc, train, valid, path, tc, resume=resume, progress=False)
     return path
 
 
@@ -275,14 +283,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--n-speed", type=int, default=2000)
     ap.add_argument("--train-only", action="store_true")
+    ap.add_argument("--start-from", type=int, metavar="STEPS",
+                    help="continue the cached run of this many steps up to --steps (instead of starting over)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     WORK.mkdir(parents=True, exist_ok=True)
     folder = make_genome()
     t0 = time.perf_counter()
     cached = (WORK / f"danq_{args.steps}.pt").exists()
-    path = train_model(folder, args.steps)
+    path = train_model(folder, args.steps, start_from=args.start_from)
     train_s = None if cached else time.perf_counter() - t0
+    if train_s and args.start_from:
+        train_s += float((WORK / f"danq_{args.start_from}.seconds").read_text())
     if train_s:
         (WORK / f"danq_{args.steps}.seconds").write_text(f"{train_s:.1f}\n")
     elif (WORK / f"danq_{args.steps}.seconds").exists():
