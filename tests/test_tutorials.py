@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_tutorials_are_indexed_and_clean():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
     index = (ROOT / "tutorials" / "README.md").read_text()
     for p in NOTEBOOKS:
         assert p.name in index
