@@ -330,7 +330,7 @@ def _add_build_dataset(sub) -> None:
     _add_output(p, "dir", required=True, metavar="DATASET", help="output dataset folder")
     p.add_argument("--bin", type=_COUNT, default=200, metavar="BP", help="bin width (default: 200)")
     p.add_argument("--window", type=_COUNT, default=1000, metavar="BP", help="input length centred on the bin (default: 1000)")
-    p.add_argument("--min-overlap", type=_number(float, above=0, maximum=1), default=0.5, metavar="F",
+    p.add_argument("--min-overlap", type=_number(float), default=0.5, metavar="F",
                    help="fraction of a bin a target's merged peaks must cover for a positive (default: 0.5)")
     p.add_argument("--valid", default="chr7", metavar="CHROMS", help="validation chromosomes, comma-separated (default: chr7)")
     p.add_argument("--test", default="chr8,chr9", metavar="CHROMS", help="test chromosomes (default: chr8,chr9)")

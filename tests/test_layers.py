@@ -30,10 +30,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "motifq"
 LAYERS = [
     "errors", "config", "sequence", "motif", "formats", "jaspar",
     "",                                               # the package: motifq/__init__.py
-    "data.dataset", "data.matfile", "data.deepsea", "data.fasta", "data.simulate", "data.genome", "data",
+    "data.dataset", "data.matfile", "data.deepsea", "data.fasta", "data.simulate", "data.genome", "data.build", "data.simulate_genome", "data",
     "models", "metrics", "train", "evaluate", "extract",
     "_tomtom", "compare",
-    "scan", "variants", "attribute", "grammar", "cluster",
+    "scan", "variants", "tracks", "attribute", "grammar", "cluster",
     "plot", "plot_metrics", "report", "quickstart", "cli", "__main__",
 ]
 """The stage order: a module imports only from entries before its own (see the module docstring)."""
