@@ -60,7 +60,7 @@ from .sequence import N_TOKEN, reverse_complement_tokens
 
 __all__ = ["METHODS", "NPZ_FORMAT", "NPZ_KEYS", "Attributions", "Seqlets", "attribute", "ism", "gradients",
            "integrated_gradients", "contributions", "resolve_target", "save_attributions", "read_attributions",
-           "find_seqlets", "group_seqlets", "discover", "write_seqlets"]
+           "find_seqlets", "group_seqlets", "discover", "write_seqlets", "load_sequences"]
 
 #: The attribution methods, in the order the CLI lists them.
 METHODS = ("ism", "saliency", "input-x-gradient", "integrated-gradients")
@@ -965,3 +965,60 @@ def write_seqlets(path, rows, names=None) -> Path:
         for q, a, b, st, mid, sc in rows:
             fh.write(f"{names[q] if names is not None else q}\t{a}\t{b}\t{st}\t{mid}\t{sc:.5g}\n")
     return Path(path)
+
+
+def load_sequences(length: int, target_name: str, data=None, split: str = "test", fasta=None, labels=None,
+                   targets=None, cache=None, positives: bool = False, max_seqs: int | None = None,
+                   progress: bool = False):
+    """The sequences ``motifq attribute`` reads: a FASTA file or a split of a data set, each
+    `length` bp, optionally only the positives of `target_name`, at most `max_seqs` of them.
+
+    Parameters
+    ----------
+    length : int
+        The model's input length L; every sequence must have it.
+    target_name : str
+        The attributed target (the model's name for it).
+    data, split, fasta, labels, targets, cache
+        As :func:`motifq.data.open_data`; a `fasta` without `labels` and `data` is read as plain
+        sequences. Defaults are None, ``test``, None, None, None, None.
+    positives : bool
+        Only sequences the data labels 1 for `target_name` (needs labels). Default is False.
+    max_seqs : int or None
+        At most the first `max_seqs` sequences (after `positives`). Default is None: all.
+    progress : bool
+        A progress bar while a DeepSEA bundle is converted. Default is False.
+
+    Returns
+    -------
+    tokens : (N, L) uint8 array
+        A, C, G, T = 0..3, N = 4.
+    names : (N,) str array
+        FASTA record names, or the sequences' indices in the split.
+    description : str
+        What was read, e.g. ``"3 sequences (test split, positives for CTCF)"``.
+    """
+    check(max_seqs is None or max_seqs >= 1, f"max-seqs: must be at least 1, got {max_seqs}")
+    if fasta is not None and labels is None and data is None:
+        check(not positives, "positives: needs labels (--data, or --fasta with --labels)")
+        from .extract import pad_sequences
+        from .sequence import read_fasta
+
+        names, seqs = read_fasta(fasta)
+        bad = [n for n, s in zip(names, seqs) if len(s) != length]
+        check(not bad, f"{fasta}: sequence {bad[0] if bad else ''!r} is not {length} bp long (the model's input length)")
+        n = len(seqs) if max_seqs is None else max_seqs
+        return pad_sequences(seqs[:n], length), np.asarray(names[:n]), f"{min(n, len(seqs))} sequences from {fasta}"
+    from .data import open_data
+
+    s = open_data(data=data, split=split, fasta=fasta, labels=labels, targets=targets, cache=cache, progress=progress)
+    check(s.length == length, f"{data or fasta}: sequences are {s.length} bp, the model takes {length}")
+    idx = np.arange(len(s))
+    what = f"{split} split" if fasta is None else str(fasta)
+    if positives:
+        check(target_name in s.targets, f"positives: the data has no target {target_name!r} to select positives by")
+        idx = s.positives(s.targets.index(target_name))
+        check(len(idx) > 0, f"positives: no sequence is labelled 1 for {target_name}")
+        what += f", positives for {target_name}"
+    idx = idx[:max_seqs]
+    return np.asarray(s.tokens[idx]), idx.astype(str), f"{len(idx)} sequences ({what})"

@@ -42,7 +42,8 @@ import numpy as np
 from .errors import check
 from .motif import Motif
 
-__all__ = ["compare", "compare_columns", "pvalue_matrix", "qvalues", "format_table", "ComparisonMatrices", "COLUMNS", "DISTANCES"]
+__all__ = ["compare", "compare_columns", "pvalue_matrix", "qvalues", "format_table", "write_matches", "matched_queries",
+           "ComparisonMatrices", "COLUMNS", "DISTANCES"]
 
 #: Columns of the table :func:`compare` returns: Tomtom's ``-text`` output, in its order.
 COLUMNS = ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value", "Overlap",
@@ -417,3 +418,38 @@ def format_table(table) -> str:
     for qid, tid, off, p, e, q, ovl, qc, tc, ori in zip(*cols):
         out.append(f"{qid}\t{tid}\t{int(off)}\t{p:g}\t{e:g}\t{q:g}\t{int(ovl)}\t{qc}\t{tc}\t{ori}")
     return "\n".join(out) + "\n"
+
+
+def write_matches(path, table, database: str) -> None:
+    """Write a matches table as :func:`motifq.formats.read_matches` reads it: :func:`format_table`
+    and a ``# database: NAME`` line naming the targets' source (``motifq logos`` and ``motifq
+    grammar --matches`` find the target motifs through it).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Written atomically.
+    table : pandas.DataFrame or dict
+        A :func:`compare` table (or :func:`compare_columns`' dict).
+    database : str
+        The target motifs' file or bundled name, as given.
+    """
+    from .errors import atomic_write
+
+    with atomic_write(path) as fh:
+        fh.write(format_table(table) + f"# database: {database}\n")
+
+
+def matched_queries(table, evalue: float) -> int:
+    """How many queries have a match with E-value < `evalue` in a :func:`compare` table (or dict).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or dict
+    evalue : float
+
+    Returns
+    -------
+    int
+    """
+    return len({q for q, e in zip(table["Query_ID"], table["E-value"]) if e < evalue})

@@ -599,8 +599,8 @@ def load_for_split(path, split, device="cpu"):
     return model, ckpt
 
 
-def score_checkpoint(name: str, path, split, workdir, curve_targets=None, options: EvalOptions | None = None,
-                     say=None) -> ModelScores:
+def score_checkpoint(name: str, path, split, workdir, curve_targets=None,
+                     options: EvalOptions | None = None) -> ModelScores:
     """Predict a split with one checkpoint and score it: per-target AUCs, loss and accuracy.
 
     The (N, T) predictions stream to a temporary ``.npy`` file in `workdir`, renamed to
@@ -620,20 +620,17 @@ def score_checkpoint(name: str, path, split, workdir, curve_targets=None, option
         Targets whose scores are kept for curves. Default is None: chosen from this model's PR
         AUCs (:func:`choose_curve_targets`).
     options : EvalOptions or None
-        How to run it. Default is None: ``EvalOptions()``.
-    say : callable or None
-        Called with one-line status messages. Default is None: they go to the ``motifq``
+        How to run it. Default is None: ``EvalOptions()``. Status lines go to the ``motifq``
         logger at level INFO.
 
     Returns
     -------
     ModelScores
     """
-    say = say or log.info
     options = options or EvalOptions()
     model, ckpt = load_for_split(path, split, options.device)
-    say(f"{name}: predicting {len(split):,} sequences x {len(split.targets)} targets"
-        f"{' (forward + reverse complement)' if options.rc else ''}")
+    log.info(f"{name}: predicting {len(split):,} sequences x {len(split.targets)} targets"
+             f"{' (forward + reverse complement)' if options.rc else ''}")
     fd, tmp = tempfile.mkstemp(prefix=f".predictions_{file_stem(name)}.", suffix=".npy", dir=workdir)
     os.close(fd)
     tmp, kept = Path(tmp), None
@@ -641,7 +638,7 @@ def score_checkpoint(name: str, path, split, workdir, curve_targets=None, option
         scores = predict_split(model, split, tmp, rc=options.rc, batch_size=options.batch_size,
                                device=options.device, dtype=options.dtype, progress=options.progress)
         del model
-        say(f"{name}: scoring")
+        log.info(f"{name}: scoring")
         aucs = target_aucs(split, scores, block_size=options.block_size, progress=options.progress)
         loss, acc = loss_and_accuracy(split, scores)
         if curve_targets is None:

@@ -37,7 +37,7 @@ from .errors import check
 from .motif import Motif
 
 __all__ = ["KernelSites", "MODES", "kernel_sites", "sites_to_motifs", "extract_motifs", "seed_names",
-           "pad_sequences"]
+           "pad_sequences", "load_tokens"]
 
 MODES = ("sequence", "position")
 
@@ -494,3 +494,47 @@ def pad_sequences(seqs, length: int | None = None) -> np.ndarray:
     for i, t in enumerate(toks):
         out[i, :min(L, len(t))] = t[:L]
     return out
+
+
+def load_tokens(data=None, split: str = "test", fasta=None, labels=None, targets=None, cache=None,
+                positives=None, max_seqs: int | None = None, progress: bool = False):
+    """The sequences ``extract-motifs`` reads: a FASTA file, or a split of a data set, optionally
+    only the positives of one target, at most `max_seqs` of them.
+
+    Parameters
+    ----------
+    data, split, fasta, labels, targets, cache
+        As :func:`motifq.data.open_data`; a `fasta` without `labels` and `data` is read as plain
+        sequences (padded with N to the longest). Defaults are None, ``test``, None, None, None, None.
+    positives : str or None
+        Only sequences labelled 1 for this target (name or 0-based index; needs labels).
+        Default is None: all.
+    max_seqs : int or None
+        At most the first `max_seqs` sequences (after `positives`). Default is None: all.
+    progress : bool
+        A progress bar while a DeepSEA bundle is converted. Default is False.
+
+    Returns
+    -------
+    tokens : (N, L) uint8 array
+        A, C, G, T = 0..3, N = 4.
+    description : str
+        What was read, e.g. ``"40 sequences (test split, 40 positives for CTCF)"``.
+    """
+    if fasta is not None and labels is None and data is None:
+        check(positives is None, "positives: needs labels (--data, or --fasta with --labels)")
+        from .sequence import read_fasta
+
+        _, seqs = read_fasta(fasta)
+        tokens = pad_sequences(seqs[:max_seqs])
+        return tokens, f"{len(tokens)} sequences from {fasta}"
+    from .data import open_data
+
+    s = open_data(data=data, split=split, fasta=fasta, labels=labels, targets=targets, cache=cache, progress=progress)
+    what = f"{split} split" if fasta is None else str(fasta)
+    if positives is None:
+        return s.tokens[:max_seqs], f"{min(len(s), max_seqs or len(s))} sequences ({what})"
+    t = s.target_index(positives)
+    idx = s.positives(t)[:max_seqs]
+    check(len(idx) > 0, f"positives: no sequence is labelled 1 for {s.targets[t]}")
+    return np.asarray(s.tokens[idx]), f"{len(idx)} sequences ({what}, {len(idx)} positives for {s.targets[t]})"

@@ -40,8 +40,8 @@ from .motif import Motif
 
 __all__ = ["GRAMMAR_COLUMNS", "MARGINAL_COLUMNS", "ORIENTATIONS", "GrammarLayout", "logits", "instances",
            "backgrounds", "layout", "pair_map", "marginal", "verdict", "rank_pairs", "all_pairs", "rule_cells",
-           "rule_maps", "parse_motifs",
-           "top_matched", "resolve_target"]
+           "rule_maps", "parse_motifs", "top_matched", "resolve_target", "PairMaps", "pair_maps", "GrammarInputs",
+           "load_inputs"]
 
 #: Columns of ``grammar.tsv``.
 GRAMMAR_COLUMNS = ("first", "second", "first_strand", "second_strand", "gap", "target", "effect", "interaction",
@@ -514,6 +514,128 @@ def rank_pairs(tables: dict):
 def all_pairs(motifs) -> list:
     """Every unordered pair of `motifs` (a list), in input order."""
     return list(combinations(motifs, 2))
+
+
+class PairMaps(NamedTuple):
+    """The maps of every pair (:func:`pair_maps`): what ``motifq grammar`` writes."""
+
+    tables: dict
+    """(motif A id, motif B id) -> :func:`pair_map` table."""
+    ranked: object
+    """:func:`rank_pairs` of `tables` (a pandas.DataFrame)."""
+    verdicts: list
+    """One :func:`verdict` line per pair, in input order."""
+    target: str | None
+    """The target the verdicts and figures judge; None: each pair's strongest."""
+
+
+def pair_maps(model, motifs, background, max_gap: int = 100, target_names=None, target=None,
+              insert: str = "sample", rng=None, batch_size: int = 512) -> PairMaps:
+    """The grammar map of every pair of `motifs`, ranked, each with its verdict.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A motifq model taking (B, 4, L) one-hot, A, C, G, T.
+    motifs : list of Motif
+        Two or more; counts (W, 4), A, C, G, T.
+    background : (N, L) uint8 array
+        0..3 = A, C, G, T (see :func:`backgrounds`).
+    max_gap : int
+        Largest gap in bp. Default is 100.
+    target_names : list of str or None
+        The model's target names. Default is None: the indices.
+    target : str or None
+        The target (a name of `target_names`) each verdict judges. Default is None: the target
+        with the strongest |interaction| in that pair's map.
+    insert, rng, batch_size
+        As :func:`pair_map`. Defaults are ``sample``, None (seed 0) and 512; every pair is
+        drawn with the same seed.
+
+    Returns
+    -------
+    PairMaps
+    """
+    check(len(motifs) >= 2, f"motifs: a pair map needs two motifs, got {len(motifs)}")
+    tables, lines = {}, []
+    for a, b in all_pairs(motifs):
+        t = pair_map(model, a, b, background, max_gap, target_names=target_names, insert=insert, rng=rng,
+                     batch_size=batch_size)
+        tables[(a.id, b.id)] = t
+        lines.append(verdict(t, target if target is not None else t.loc[t["interaction"].abs().idxmax(), "target"]))
+    return PairMaps(tables, rank_pairs(tables), lines, target)
+
+
+class GrammarInputs(NamedTuple):
+    """What :func:`load_inputs` read and checked for ``motifq grammar``."""
+
+    model: object
+    """The model (torch.nn.Module), on the CPU."""
+    names: list
+    """Its target names, in output order."""
+    target: int | None
+    """The chosen target's index, or None."""
+    motifs: list
+    """The motifs (one, two, or the `pairs` best-matched)."""
+    background: np.ndarray
+    """(N, L) uint8 tokens, A, C, G, T."""
+
+
+def load_inputs(model_path, motifs, target=None, pairs=None, matches=None, max_gap: int = 100,
+                background="simulated", n: int = 200, seed: int = 0, split: str = "test") -> GrammarInputs:
+    """Read and check everything a grammar experiment needs, before any forward pass.
+
+    Parameters
+    ----------
+    model_path : str or os.PathLike
+        A checkpoint written by ``motifq train``.
+    motifs : str
+        One or two motifs (:func:`parse_motifs`), or with `pairs` a file of learned motifs.
+    target : str or None
+        A target name or index (:func:`resolve_target`). Default is None.
+    pairs : int or None
+        Keep the `pairs` best-matched motifs (:func:`top_matched`). Default is None: at most two
+        motifs are allowed.
+    matches : str or os.PathLike or None
+        With `pairs`: the matches table to rank by. Default is None.
+    max_gap : int
+        Largest gap in bp; the two widest motifs must fit at it. Default is 100.
+    background : str or os.PathLike
+        ``simulated``, a data set folder or a FASTA file (:func:`backgrounds`). Default is
+        ``simulated``.
+    n : int
+        Number of backgrounds. Default is 200.
+    seed : int
+        Seed of the backgrounds' draw. Default is 0.
+    split : str
+        The data set's split. Default is ``test``.
+
+    Returns
+    -------
+    GrammarInputs
+    """
+    import os
+
+    from .errors import check_file
+    from .models import load_checkpoint
+
+    model, ckpt = load_checkpoint(check_file(model_path))
+    names, length = list(ckpt["targets"]), model.config.length
+    target = None if target is None else resolve_target(target, names)
+    chosen = parse_motifs(motifs)
+    if pairs is not None:
+        chosen = top_matched(chosen, matches, pairs)
+    else:
+        check(len(chosen) <= 2, f"--motifs: {len(chosen)} motifs; give one or two, or use --pairs K")
+    for m in chosen:
+        check(m.width <= length, f"motif {m.id}: {m.width} bp is wider than the model's sequences ({length} bp)")
+    if len(chosen) >= 2:
+        widest = sorted(m.width for m in chosen)[-2:]
+        layout(widest[0], widest[1], length, max_gap)
+    check(str(background) == "simulated" or os.path.exists(background),
+          f"--background: {background}: no such file or folder (or say simulated)")
+    bg = backgrounds(background, n, length, seed, split=split)
+    return GrammarInputs(model, names, target, chosen, bg)
 
 
 # ---------------------------------------------------------------------------------------------

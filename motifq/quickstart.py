@@ -33,14 +33,16 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .errors import atomic_write, check, check_number, check_output_dir
+
+log = logging.getLogger("motifq")
 
 __all__ = ["SIZES", "WHY_SETTINGS", "quickstart"]
 
@@ -78,16 +80,16 @@ _EVALUE = 0.01          # a planted motif is recovered when a learned kernel mat
 class _Clock:
     """Timings of the steps, and the status line printed for each."""
 
-    def __init__(self, say):
-        self.say, self.rows, self.t0 = say, [], time.perf_counter()
+    def __init__(self):
+        self.rows, self.t0 = [], time.perf_counter()
 
     def run(self, name, fn, *args, **kwargs):
-        self.say(f"[{len(self.rows) + 1}] {name} ...")
+        log.info(f"[{len(self.rows) + 1}] {name} ...")
         t = time.perf_counter()
         out = fn(*args, **kwargs)
         dt = time.perf_counter() - t
         self.rows.append((name, dt))
-        self.say(f"[{len(self.rows)}] {name}: {dt:.1f} s (total {time.perf_counter() - self.t0:.0f} s)")
+        log.info(f"[{len(self.rows)}] {name}: {dt:.1f} s (total {time.perf_counter() - self.t0:.0f} s)")
         return out
 
 
@@ -135,7 +137,7 @@ def _recovery(planted, learned, matches):
 
 
 def quickstart(out="motifq-quickstart", size: str = "small", device: str = "auto", seed: int = 0,
-               threads: int | None = None, progress: bool = True, say=None) -> dict:
+               threads: int | None = None, progress: bool = True) -> dict:
     """Run the whole method on simulated data and write a report.
 
     Parameters
@@ -154,9 +156,8 @@ def quickstart(out="motifq-quickstart", size: str = "small", device: str = "auto
         work, 1 can be many times faster than torch's default of one per core. Default is None:
         torch's default.
     progress : bool
-        Progress bars while training and predicting. Default is True.
-    say : callable or None
-        Called with one status line per step. Default is None: print to stderr.
+        Progress bars while training and predicting. Default is True. One status line per
+        step goes to the ``motifq`` logger at level INFO.
 
     Returns
     -------
@@ -171,28 +172,25 @@ def quickstart(out="motifq-quickstart", size: str = "small", device: str = "auto
     check(threads is None or threads >= 1, f"threads: must be >= 1, got {threads}")
     check_number(seed, "seed", integer=True, minimum=0, maximum=2 ** 32 - 1)
     check_output_dir(out, "output")
-    if say is None:
-        def say(msg):
-            print(msg, file=sys.stderr, flush=True)
     import torch
 
     old_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
     try:
-        return _quickstart(Path(out), size, device, seed, progress, say, torch.get_num_threads())
+        return _quickstart(Path(out), size, device, seed, progress, torch.get_num_threads())
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, say, n_threads: int) -> dict:
+def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, n_threads: int) -> dict:
     """The steps of :func:`quickstart` in order, each timed by a :class:`_Clock`; returns the
     dict written to ``quickstart.json``."""
     sizes = SIZES[size]
     (out / "figures").mkdir(parents=True, exist_ok=True)
     (out / "models").mkdir(exist_ok=True)
     (out / "predictions").mkdir(exist_ok=True)
-    clock = _Clock(say)
+    clock = _Clock()
     t_start = time.perf_counter()
     sim = clock.run("simulate", _simulate, sizes, seed, out)
     from .data.dataset import open_split
@@ -221,7 +219,7 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, sa
               "clustered": len(informative), "clusters": 0 if clusters is None else len(clusters.summaries),
               "grammar": grammar, "report": str(out / "report.html")}
     _write_outputs(out, result, sim, made, train.targets, t_start)
-    say(f"recovered {result['recovered']} of {len(sim.motifs)} planted motifs at E < {_EVALUE}; report: "
+    log.info(f"recovered {result['recovered']} of {len(sim.motifs)} planted motifs at E < {_EVALUE}; report: "
         f"{out / 'report.html'} ({result['timings']['total']:.0f} s in all)")
     return result
 

@@ -1,8 +1,11 @@
-"""Files and figures of a whole run: the evaluation folder.
+"""Files and figures of a whole run: the evaluation folder, logo pages, attribution logos, the
+grammar folder.
 
 :func:`evaluate_models` is ``motifq evaluate``: it scores checkpoints on a split with the steps
 of :mod:`motifq.evaluate` and writes the tables and the figures of :mod:`motifq.plot_metrics`
 into one folder, each file renamed into place only when all of them were written.
+:func:`write_logos` is ``motifq logos``, :func:`write_attribution_logos` ``motifq attribute
+--plot``, :func:`write_grammar` and :func:`write_marginal` the files of ``motifq grammar``.
 
 Sequences are tokens in A, C, G, T order (0..3, 4 = N); labels are 0/1, one column per target,
 in the data's target order.
@@ -20,14 +23,15 @@ from .evaluate import (EvalOptions, choose_curve_targets, evaluation_summary, fi
                        model_pairs, read_reference, score_checkpoint, write_metrics, write_summary)
 from .metrics import label_column
 
-__all__ = ["evaluate_models", "evaluation_figures", "write_evaluation"]
+__all__ = ["evaluate_models", "evaluation_figures", "write_evaluation", "write_logos", "write_attribution_logos",
+           "write_marginal", "write_grammar"]
 
 log = logging.getLogger("motifq")
 
 
 def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int = 256, device=None,
                     reference=None, curves=None, block_size: int = 128, dtype: str = "float32",
-                    keep_predictions: bool = False, progress: bool = False, say=None) -> dict:
+                    keep_predictions: bool = False, progress: bool = False) -> dict:
     """Evaluate checkpoints on a split as the paper did, and write tables and figures.
 
     For each model: predictions (mean of forward and reverse-complement strands unless `rc` is
@@ -73,17 +77,14 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     keep_predictions : bool
         Keep ``predictions_<model>.npy`` (N, T) in `outdir`. Default is False.
     progress : bool
-        Show progress bars. Default is False.
-    say : callable or None
-        Called with one-line status messages. Default is None: they go to the ``motifq``
-        logger at level INFO.
+        Show progress bars. Default is False. Status lines go to the ``motifq`` logger at
+        level INFO.
 
     Returns
     -------
     dict
         The summary written to ``summary.json``.
     """
-    say = say or log.info
     models, refs, joined, curve_targets = _checked_inputs(checkpoints, split, reference, curves)
     options = EvalOptions(rc=rc, batch_size=batch_size, device=device or "cpu", block_size=block_size,
                           dtype=dtype, keep_predictions=keep_predictions, progress=progress)
@@ -94,12 +95,12 @@ def evaluate_models(checkpoints, split, outdir, rc: bool = True, batch_size: int
     except OSError as exc:
         raise MotifqError(f"{outdir}: cannot create folder ({exc.strerror})") from None
     try:
-        summary = _evaluate_into(outdir, models, split, (refs, reference, joined), curve_targets, options, say)
+        summary = _evaluate_into(outdir, models, split, (refs, reference, joined), curve_targets, options)
     except BaseException:
         if created and outdir.is_dir() and not any(outdir.iterdir()):
             outdir.rmdir()                            # a failed run leaves no empty folder behind
         raise
-    say(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(summary['figures'])} figures")
+    log.info(f"wrote {outdir / 'metrics.tsv'}, {outdir / 'summary.json'} and {len(summary['figures'])} figures")
     return summary
 
 
@@ -119,14 +120,14 @@ def _checked_inputs(checkpoints, split, reference, curves):
     return models, refs, joined, curve_targets
 
 
-def _evaluate_into(outdir, models, split, reference, curve_targets, options, say) -> dict:
+def _evaluate_into(outdir, models, split, reference, curve_targets, options) -> dict:
     """Score every model, then draw the figures and write every file of `outdir` (which exists).
 
     `reference` is (the reference models' AUCs, the reference file, how it was joined)."""
     refs, ref_path, joined = reference
     scored = {}
     for name, path in models.items():
-        scored[name] = score_checkpoint(name, path, split, outdir, curve_targets, options, say)
+        scored[name] = score_checkpoint(name, path, split, outdir, curve_targets, options)
         curve_targets = scored[name].curve_targets            # the first model chooses them
     summary = evaluation_summary(split, scored, refs, options.rc, ref_path, joined, curve_targets)
     results = dict({name: s.aucs for name, s in scored.items()}, **refs)
@@ -230,3 +231,165 @@ def write_evaluation(outdir, table, figures: dict, summary: dict) -> None:
             fig.savefig(stack.enter_context(atomic_path(outdir / fname)), format="png", dpi=120,
                         bbox_inches="tight")
         write_summary(stack.enter_context(atomic_path(outdir / "summary.json")), summary)
+
+
+# ---------------------------------------------------------------------------------------------
+# logo pages (motifq logos)
+# ---------------------------------------------------------------------------------------------
+def write_logos(motifs, outdir, matches=None, db=None, top: int | None = None, per_page: int = 12, title: str = "",
+                progress: bool = False) -> list:
+    """Write logo pages of `motifs`, each beside its best known match, and an ``index.html``.
+
+    Parameters
+    ----------
+    motifs : list of Motif
+        Counts (W, 4) in A, C, G, T order.
+    outdir : str or os.PathLike
+        Output folder (created; files written atomically).
+    matches : str, os.PathLike or None
+        A Tomtom-style table (:func:`motifq.formats.read_matches`): ``motifq compare -o``,
+        ``extract-motifs --match``. Default is None: logos alone.
+    db : str, os.PathLike or None
+        The database the matches' targets come from (a motif file or bundled name). Default is
+        None: the table's ``# database:`` line.
+    top : int or None
+        Only the `top` motifs with the best matches (or the most information). Default is None: all.
+    per_page : int
+        Logos per PNG page. Default is 12.
+    title : str
+        Title of ``index.html``. Default is ``""``.
+    progress : bool
+        A progress bar over the pages. Default is False.
+
+    Returns
+    -------
+    list of str
+        The page files written.
+    """
+    from .formats import read_matches
+    from .jaspar import load_motifs
+    from .plot import best_matches, write_logo_pages
+
+    best, targets = {}, None
+    if matches:
+        rows, db_name = read_matches(matches)
+        db_name = db or db_name
+        check(db_name is not None, f"{matches}: no '# database:' line; say which database with --db")
+        targets = {}
+        for m in load_motifs(db_name):
+            targets.setdefault(m.id, m)
+        best = best_matches(rows, targets, widths={m.id: m.width for m in motifs})
+    return write_logo_pages(motifs, outdir, best, targets, top=top, per_page=per_page, title=title, progress=progress)
+
+
+# ---------------------------------------------------------------------------------------------
+# attribution logos (motifq attribute --plot)
+# ---------------------------------------------------------------------------------------------
+def write_attribution_logos(result, output, k: int) -> list:
+    """Logos of the `k` sequences with the highest logit, beside `output`: ``<stem>.logo<rank>.png``.
+
+    Parameters
+    ----------
+    result : motifq.attribute.Attributions
+        Tokens (N, L) in A, C, G, T order, attributions (N, 4, L), logits (N,).
+    output : str or os.PathLike
+        The attributions file the logos go beside.
+    k : int
+        How many sequences (at most N).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG files, best logit first.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_attribution, save_figure
+
+    out, paths = Path(output), []
+    for rank, i in enumerate(np.argsort(-result.logits, kind="stable")[:k], 1):
+        fig, ax = plt.subplots(figsize=(min(24.0, 0.08 * result.tokens.shape[1] + 1), 2.0))
+        plot_attribution(result.attributions[i], result.tokens[i], ax=ax,
+                         title=f"{result.names[i]}: {result.target} logit {result.logits[i]:.2f} ({result.method})")
+        paths.append(save_figure(fig, out.with_name(f"{out.stem}.logo{rank}.png"), dpi=100))
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# the grammar folder (motifq grammar)
+# ---------------------------------------------------------------------------------------------
+def write_marginal(outdir, table) -> Path:
+    """Write a :func:`motifq.grammar.marginal` table as ``marginal.tsv`` in `outdir` (created).
+
+    Parameters
+    ----------
+    outdir : str or os.PathLike
+    table : pandas.DataFrame
+        Columns :data:`motifq.grammar.MARGINAL_COLUMNS`.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    from .errors import atomic_write
+
+    path = Path(outdir) / "marginal.tsv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as fh:
+        table.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    return path
+
+
+def write_grammar(outdir, maps, n_figures: int = 3) -> list:
+    """Write the pair maps of :func:`motifq.grammar.pair_maps` into `outdir` (created).
+
+    Files: ``grammar.tsv`` (every pair, target, order, strands and gap), ``pairs.tsv`` (the pairs
+    ranked by :func:`motifq.grammar.rank_pairs`), ``verdicts.txt`` (one line per pair) and
+    ``map_<A>_<B>.png`` for the `n_figures` best-ranked pairs (both orders, one target: the
+    chosen one, else the pair's strongest).
+
+    Parameters
+    ----------
+    outdir : str or os.PathLike
+    maps : motifq.grammar.PairMaps
+        Tables by pair, the ranking, the verdict lines and the chosen target.
+    n_figures : int
+        Figures of the best-ranked pairs. Default is 3.
+
+    Returns
+    -------
+    list of str
+        The file names written, figures last.
+    """
+    import pandas as pd
+
+    from .errors import atomic_write
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "grammar.tsv") as fh:
+        pd.concat(maps.tables.values()).to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    with atomic_write(out / "pairs.tsv") as fh:
+        maps.ranked.to_csv(fh, sep="\t", index=False, float_format="%.6g")
+    with atomic_write(out / "verdicts.txt") as fh:
+        fh.write("\n".join(maps.verdicts) + "\n")
+    names = ["grammar.tsv", "pairs.tsv", "verdicts.txt"]
+    for r in maps.ranked.head(n_figures).itertuples(index=False):
+        table = maps.tables[(r.motif_a, r.motif_b)]
+        names.append(_write_pair_figure(out, table, r.motif_a, r.motif_b, maps.target or r.target))
+    return names
+
+
+def _write_pair_figure(out: Path, table, a: str, b: str, target) -> str:
+    """``map_<a>_<b>.png``: the interaction map of both orders of a pair for one target."""
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_grammar_map, save_figure
+
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5), constrained_layout=True)
+    lim = float(table[table["target"] == target]["interaction"].abs().max()) or 1.0
+    for ax, (f, s) in zip(axes, ((a, b), (b, a))):
+        plot_grammar_map(table, f, s, target, ax=ax, vmax=lim)
+    save_figure(fig, out / f"map_{a}_{b}.png")
+    return f"map_{a}_{b}.png"

@@ -58,7 +58,6 @@ import math
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -933,13 +932,15 @@ def _nanmean(x) -> float | None:
 
 
 def _report(row: dict, show: bool) -> None:
-    if show:
-        from tqdm.auto import tqdm
+    """One INFO line on the ``motifq`` logger per validation (written around the progress bar when shown)."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
-        pr = "NA" if row["pr_auc"] is None else f"{row['pr_auc']:.3f}"
-        tqdm.write(f"epoch {row['epoch']}{' (partial)' if row['partial'] else ''}  step {row['step']}  "
-                   f"train {row['train_loss']:.4f}  valid {row['valid_loss']:.4f} (prior {row['prior_loss']:.4f})  "
-                   f"PR AUC {pr}{'  best' if row['best'] else ''}  {row['samples_per_s']:.0f} samples/s")
+    pr = "NA" if row["pr_auc"] is None else f"{row['pr_auc']:.3f}"
+    line = (f"epoch {row['epoch']}{' (partial)' if row['partial'] else ''}  step {row['step']}  "
+            f"train {row['train_loss']:.4f}  valid {row['valid_loss']:.4f} (prior {row['prior_loss']:.4f})  "
+            f"PR AUC {pr}{'  best' if row['best'] else ''}  {row['samples_per_s']:.0f} samples/s")
+    with logging_redirect_tqdm([_log]) if show else contextlib.nullcontext():
+        _log.info(line)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -973,11 +974,8 @@ def _finish(run: _Run, st: _State, stopped: str) -> dict:
         lines = summary_lines(summary)
         if not summary["left_prior"]:
             _log.warning(lines.pop(0))           # always, also with progress off
-        if run.show:
-            from tqdm.auto import tqdm
-
-            for line in lines:
-                tqdm.write(line, file=sys.stderr)
+        for line in lines:
+            _log.info(line)
     return summary
 
 

@@ -103,7 +103,7 @@ def test_a_new_config_field_becomes_an_option_with_its_numpydoc():
     import argparse
     from dataclasses import dataclass
 
-    from motifq.cli import _add_config_options
+    from motifq.cli.configs import _add_config_options
 
     @dataclass
     class Later:
@@ -263,7 +263,7 @@ def test_readme_commands_leave_nothing_behind_in_site_packages(tmp_path):
 
 
 def test_last_checkpoint_name_is_train_s(tmp_path):
-    from motifq.cli import _last_checkpoint
+    from motifq.cli.train import _last_checkpoint
     from motifq.train import last_path
 
     for out in ("model.pt", "a/b.c.pt", "noext", str(tmp_path / "x.ckpt")):

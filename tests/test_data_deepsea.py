@@ -329,7 +329,7 @@ def test_bundle_folder_as_its_own_cache(bundle):
 def test_cli_data_arguments_with_targets(bundle, tmp_path):
     import argparse
 
-    from motifq.cli import _add_data_args, _open_data
+    from motifq.cli.common import _add_data_args, _open_data
 
     d, tokens, _ = bundle
     names = tmp_path / "names.txt"

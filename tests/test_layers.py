@@ -5,10 +5,12 @@ The rules, as checked here on the source (``ast``, nothing is imported):
 
 1. Every module of ``motifq`` has a place in :data:`LAYERS`. A name there is a module
    (``evaluate``, ``data.dataset``) or a package (``data``: its ``__init__``, and any module inside
-   it not listed by itself). A new module must be given its place before this test passes.
+   it not listed by itself; ``cli``: every module of the command-line package). A new module must
+   be given its place before this test passes (a top-level module does not inherit the place of
+   the package ``motifq`` itself).
 2. A module may import a module of ``motifq`` only if that module's layer comes earlier in the list
-   (imports flow one way, down the list). Modules that share a layer (a package listed as one entry)
-   may import each other.
+   (imports flow one way, down the list). Modules that share a layer (a package listed as one entry,
+   such as ``cli``, the top layer) may import each other.
 3. A private module (name starting with ``_``, e.g. ``_tomtom``) belongs to its owner, named in
    :data:`PRIVATE_OWNERS`; it sits in the list just above its owner, and only the owner and the
    owner's other private modules may import it.
@@ -28,7 +30,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "motifq"
 
 LAYERS = [
-    "errors", "config", "sequence", "motif", "formats", "jaspar",
+    "errors", "cache", "config", "sequence", "motif", "formats", "jaspar",
     "",                                               # the package: motifq/__init__.py
     "data.dataset", "data.matfile", "data.deepsea", "data.fasta", "data.simulate", "data.genome", "data.build", "data.simulate_genome", "data",
     "models", "metrics", "train", "evaluate", "extract",
@@ -62,9 +64,9 @@ def layer_of(module: str) -> int | None:
     while True:
         if name in LAYERS:
             return LAYERS.index(name)
-        if not name:
-            return None
         name = name.rpartition(".")[0]
+        if not name:           # the package motifq itself holds no unlisted module
+            return None
 
 
 def _base(module: str) -> str:
@@ -168,6 +170,13 @@ def test_every_module_has_a_layer():
     assert not missing, f"place these modules in LAYERS: {missing}"
 
 
+def test_the_command_line_is_the_top_layer():
+    """Only ``python -m motifq`` comes after the cli package, and every module of it shares its layer."""
+    assert LAYERS[-2:] == ["cli", "__main__"]
+    cli = [m for m in MODULES if m == "cli" or m.startswith("cli.")]
+    assert len(cli) > 5 and all(layer_of(m) == LAYERS.index("cli") for m in cli)
+
+
 def test_private_modules_sit_above_their_owner():
     for private, owner in PRIVATE_OWNERS.items():
         assert LAYERS.index(private) == LAYERS.index(owner) - 1
@@ -209,3 +218,18 @@ def test_checker_finds_private_names(tmp_path, monkeypatch):
     assert _check_source(tmp_path, "cluster", "from . import _tomtom\n", monkeypatch)
     assert not _check_source(tmp_path, "compare", "from ._tomtom import tomtom_kernel, _select\n", monkeypatch)
     assert not _check_source(tmp_path, "cli", "from . import __version__\n", monkeypatch)
+
+
+def test_checker_knows_the_cli_package(tmp_path, monkeypatch):
+    """The cli package is one unit: its modules share private names; below it, private names stay private."""
+    assert layer_of("cli.train") == layer_of("cli") == LAYERS.index("cli")
+    assert layer_of("newmodule") is None and layer_of("data.newmodule") == LAYERS.index("data")
+    assert not _check_source(tmp_path, "cli.train", "from .common import _number, _add_output\n"
+                             "from .configs import _add_config_options\nfrom ..train import fit\n"
+                             "from .. import __version__\n", monkeypatch)
+    assert _check_source(tmp_path, "cli.train", "from ..train import _loop\n", monkeypatch)
+    assert _check_source(tmp_path, "cli.grammar", "from .. import report\nreport._write_pair_figure(1, 2, 3, 4, 5)\n",
+                         monkeypatch)
+    assert _check_source(tmp_path, "cli.compare", "from ..formats import _fmt_count\n", monkeypatch)
+    assert _check_source(tmp_path, "quickstart", "from .cli import main\n", monkeypatch)
+    assert _check_source(tmp_path, "report", "from .cli.common import log\n", monkeypatch)
