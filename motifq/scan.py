@@ -82,7 +82,7 @@ _LANES = 16                     # windows per branch-free first test
 class Pssm(NamedTuple):
     """One motif strand's integer score matrix and p-value table.
 
-    Parameters
+    Attributes
     ----------
     scores : (W, 4) int32 array
         Integer scores, A, C, G, T, each in 0..:data:`PSSM_RANGE`.

@@ -281,3 +281,78 @@ def test_bad_fasta_reported_before_torch_loads(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.stdout.split() == ["2", "2", "0"], r.stderr
     assert r.stderr.count("bad.fa") == 2 and r.stderr.count("\n") == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# logging: one "motifq" logger, configured by -q / -v for the length of a command
+# ---------------------------------------------------------------------------------------------
+def test_status_lines_go_to_stderr_by_the_logger_at_the_level_of_q_and_v(tmp_path, capsys):
+    import logging
+
+    logger = logging.getLogger("motifq")
+    before = (logger.level, list(logger.handlers))
+    out = tmp_path / "a.meme"
+    assert main(["motifs", "convert", "jaspar2024:CTCF", str(out)]) == 0
+    assert capsys.readouterr().err == f"motifq: wrote 1 motifs to {out} (meme)\n"
+    assert main(["-q", "motifs", "convert", "jaspar2024:CTCF", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["-v", "train", "--fasta", str(tmp_path / "missing.fa"), "--labels", "x.tsv", "-o",
+                 str(tmp_path / "m.pt")]) == 2              # -v is accepted; errors stay one line
+    assert capsys.readouterr().err.count("\n") == 1
+    assert (logger.level, list(logger.handlers)) == before   # restored: main can run again, in-process
+
+
+def test_verbose_shows_debug_lines_and_quiet_keeps_warnings(tmp_path, capsys, monkeypatch):
+    import logging
+
+    from motifq.cli import log_level
+
+    assert (log_level(), log_level(quiet=True), log_level(verbose=True)) == (logging.INFO, logging.WARNING, logging.DEBUG)
+    monkeypatch.setenv("RANK", "1")                           # the other processes of a torchrun job
+    assert log_level(verbose=True) == logging.WARNING
+    monkeypatch.delenv("RANK")
+
+    def status(args):
+        logging.getLogger("motifq.x").debug("a detail")
+        logging.getLogger("motifq").info("a status line")
+        logging.getLogger("motifq").warning("a warning")
+        return 0
+
+    import motifq.cli as cli
+
+    real = cli.build_parser
+
+    def parser():
+        p = real()
+        p._subparsers._group_actions[0].choices["motifs"].set_defaults(func=status)
+        for sp in p._subparsers._group_actions[0].choices["motifs"]._subparsers._group_actions[0].choices.values():
+            sp.set_defaults(func=status)
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    seen = {}
+    for flag in ("-v", None, "-q"):
+        assert main(([flag] if flag else []) + ["motifs", "info", "jaspar2016"]) == 0
+        seen[flag] = capsys.readouterr().err
+    assert seen["-v"] == "motifq: a detail\nmotifq: a status line\nmotifq: a warning\n"
+    assert seen[None] == "motifq: a status line\nmotifq: a warning\n"
+    assert seen["-q"] == "motifq: a warning\n"
+    assert main(["-q", "-v", "motifs", "info", "jaspar2016"]) == 2
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_the_library_prints_nothing():
+    """Status lines go to the motifq logger; only the cli package writes to stdout or stderr."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "motifq").rglob("*.py")):
+        if "cli" in path.relative_to(ROOT / "motifq").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else ast.unparse(f)
+                if name in ("print", "tqdm.write", "sys.stderr.write", "sys.stdout.write"):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert not found, found

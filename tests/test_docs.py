@@ -144,3 +144,64 @@ def test_rendered_tutorials_show_every_code_cell_and_their_figures():
                 assert "```python\n" + cell.source.rstrip() + "\n```" in text, f"{page.name} is out of date"
         for name in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
             assert (page.parent / name).is_file(), name
+
+
+# --- the docs site: every page in the nav, every library module in the API reference -----------
+def _nav_pages(nav) -> list:
+    """Every page file named in a mkdocs nav (nested lists of 'file' or {'title': file-or-list})."""
+    out = []
+    for item in nav:
+        values = item.values() if isinstance(item, dict) else [item]
+        for v in values:
+            out += _nav_pages(v) if isinstance(v, list) else [v]
+    return out
+
+
+def test_every_docs_page_is_in_the_nav():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    listed = _nav_pages(config["nav"])
+    pages = sorted(str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md"))
+    assert not [p for p in listed if not (ROOT / "docs" / p).is_file()], "nav names a missing page"
+    assert not sorted(set(pages) - set(listed)), "add these pages to mkdocs.yml's nav"
+
+
+def test_every_library_module_is_in_the_api_reference():
+    """A ``::: motifq.<module>`` line for each public module (the command line and private modules aside)."""
+    documented = set(re.findall(r"^::: (motifq[\w.]*)$", "\n".join(
+        p.read_text() for p in (ROOT / "docs" / "api").glob("*.md")), re.M))
+    modules = set()
+    for path in (ROOT / "motifq").rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if len(parts) > 1 and (parts[1] == "cli" or any(p.startswith("_") for p in parts[1:])):
+            continue
+        modules.add(".".join(parts))
+    assert not sorted(modules - documented - {"motifq"}), "add these modules to a page of docs/api/"
+
+
+def test_every_package_folder_is_packaged():
+    """pyproject's explicit package list names every folder of motifq with an __init__.py (a new
+    subpackage left out would be missing from the wheel)."""
+    block = re.search(r"^\[tool\.setuptools\]\n(?:.*\n)*?packages = \[([^\]]*)\]", (ROOT / "pyproject.toml").read_text(), re.M)
+    listed = set(re.findall(r'"([\w.]+)"', block.group(1)))
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "motifq").rglob("__init__.py")}
+    assert folders == listed
+
+
+def test_readme_names_every_command_and_the_new_rows_are_checked():
+    """The command table names every subcommand, and the rows of the genome, variant and
+    interpretation commands are among the invocations the flag check reads."""
+    from motifq.cli import build_parser
+
+    text = README.read_text()
+    commands = readme_commands(text)
+    assert not sorted(set(_subcommands(build_parser())) - {w[0] for w in commands if w})
+    shown = {(w[0], f) for w in commands if w for f in w[1:] if f.startswith("-")}
+    for row in [("attribute", "--target"), ("discover", "-o"), ("scan", "--fasta"), ("grammar", "--motifs"),
+                ("simulate", "--genome"), ("build-dataset", "--peaks"), ("predict", "--bed"), ("predict", "--bigwig"),
+                ("score-variants", "--vcf"), ("score-variants", "--genome")]:
+        assert row in shown, row
+    assert ("-q", "-v") == tuple(sorted({w[0] for w in commands if w and w[0] in ("-q", "-v")}))
