@@ -417,3 +417,17 @@ def test_cli_bad_options(capsys):
     assert "--min-overlap" in capsys.readouterr().err
     assert main(["compare", "jaspar2024:CTCF", "jaspar2024", "--thresh", "3"]) == 2
     assert main(["compare", "jaspar2024:CTCF", "jaspar2024", "--thresh", "3", "--evalue"]) == 0
+
+
+def test_write_matches_reads_back_with_its_database(tmp_path):
+    from motifq.compare import compare_columns, matched_queries, write_matches
+    from motifq.formats import read_matches
+    from motifq.jaspar import load_motifs
+
+    queries, db = load_motifs("jaspar2024:CTCF,REST,GATA1"), load_motifs("jaspar2016:CTCF,REST,GATA1,SPI1")
+    table = compare_columns(queries, db, min_overlap=5, thresh=0.01, evalue=True)
+    write_matches(tmp_path / "m.tsv", table, "jaspar2016")
+    rows, database = read_matches(tmp_path / "m.tsv")
+    assert database == "jaspar2016" and [r["Target_ID"] for r in rows] == list(table["Target_ID"])
+    assert matched_queries(table, 0.01) == len(set(table["Query_ID"])) == 3
+    assert matched_queries(table, float(min(table["E-value"]))) == 0      # strictly below

@@ -159,3 +159,30 @@ def test_cli_grammar_writes_tables_and_rejects_bad_input(tmp_path, capsys):
         assert not dest.exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(e.startswith("motifq: error: ") for e in err)
+
+
+def test_pair_maps_and_the_grammar_folder(background, tmp_path):
+    """The library's whole pair experiment (what `motifq grammar` writes): three motifs -> three
+    pairs, ranked, a verdict each; the folder holds the tables, the verdicts and the best maps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from motifq.grammar import PairMaps, pair_maps
+    from motifq.report import write_grammar, write_marginal
+
+    a, b, c = _motif(A_SITE, "A"), _motif(B_SITE, "B"), _motif("TTTTTT", "C")
+    maps = pair_maps(Detectors(gap=3), [a, b, c], background, max_gap=6, target_names=["t0"], insert="consensus")
+    assert isinstance(maps, PairMaps) and list(maps.tables) == [("A", "B"), ("A", "C"), ("B", "C")]
+    assert (maps.ranked.motif_a[0], maps.ranked.motif_b[0], maps.ranked.gap[0]) == ("A", "B", 3)
+    assert len(maps.verdicts) == 3 and "gap 3 bp" in maps.verdicts[0] and "no interaction" in maps.verdicts[1]
+    names = write_grammar(tmp_path / "g", maps, n_figures=2)
+    assert names == ["grammar.tsv", "pairs.tsv", "verdicts.txt", "map_A_B.png", f"map_{maps.ranked.motif_a[1]}_"
+                     f"{maps.ranked.motif_b[1]}.png"]
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == sorted(names)
+    assert len(pd.read_csv(tmp_path / "g" / "grammar.tsv", sep="\t")) == 3 * 2 * 4 * 7
+    assert (tmp_path / "g" / "verdicts.txt").read_text().splitlines() == maps.verdicts
+    m = marginal(Detectors(gap=3, additive=True), a, background, target_names=["t0"], insert="consensus")
+    path = write_marginal(tmp_path / "m", m)
+    assert path.name == "marginal.tsv" and list(pd.read_csv(path, sep="\t").columns) == list(m.columns)
+    with pytest.raises(MotifqError, match="two motifs"):
+        pair_maps(Detectors(gap=3), [a], background)
