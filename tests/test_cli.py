@@ -231,8 +231,7 @@ def test_readme_commands_leave_nothing_behind_in_site_packages(tmp_path):
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, src / name)
-    for name in ("motifq", "data"):
-        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(ROOT / "motifq", src / "motifq", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     clean = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
