@@ -227,7 +227,8 @@ def _read_history(path):
     if p.suffix == ".jsonl":
         import json
 
-        return pd.DataFrame([json.loads(line) for line in text.splitlines() if line.strip()])
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return pd.DataFrame([r for r in rows if set(r) != {"summary"}])   # the run's summary ends the log
     return pd.read_csv(p, sep="," if p.suffix == ".csv" else "\t")
 
 

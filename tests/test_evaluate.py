@@ -281,9 +281,9 @@ def test_main_no_rc_and_failures_leave_nothing(tiny_run, capsys):
 
 @pytest.mark.slow
 def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
-    """A model trained by motifq.train.fit evaluates from the command line; its metrics log plots."""
+    """A model trained by motifq.train.fit evaluates from the command line; its history log plots."""
     from motifq.config import ModelConfig, TrainConfig
-    from motifq.train import fit, metrics_path
+    from motifq.train import fit, history_path
 
     r = np.random.default_rng(5)
     N, L, T = 96, 30, 3
@@ -306,9 +306,13 @@ def test_fit_then_evaluate_and_training_curves(tmp_path, capsys):
     summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
     assert summary["models"]["cnn"]["kind"] == "cnn" and summary["models"]["lr"]["kind"] == "lr"
     assert (tmp_path / "ev" / "scatter_cnn_vs_lr.png").is_file()
-    ax = pm.plot_training_curves(metrics_path(tmp_path / "cnn.pt"))
+    log = [json.loads(line) for line in history_path(tmp_path / "cnn.pt").read_text().splitlines()]
+    assert list(log[-1]) == ["summary"] and len(log) > 2                 # the checks, then the summary
+    ax = pm.plot_training_curves(history_path(tmp_path / "cnn.pt"))
     labels_drawn = [l.get_label() for l in ax.lines]
-    assert "train_loss" in labels_drawn and "valid_loss" in labels_drawn and len(ax.lines[0].get_xdata()) == 2
+    x = ax.lines[0].get_xdata()
+    assert "train_loss" in labels_drawn and "valid_loss" in labels_drawn
+    np.testing.assert_array_equal(x, [row["epoch"] for row in log[:-1]])   # one point per check, no summary
     plt.close(ax.figure)
 
 
