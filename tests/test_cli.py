@@ -296,8 +296,9 @@ def test_status_lines_go_to_stderr_by_the_logger_at_the_level_of_q_and_v(tmp_pat
     assert main(["-q", "motifs", "convert", "jaspar2024:CTCF", str(out)]) == 0
     assert capsys.readouterr().err == ""
     assert main(["-v", "train", "--fasta", str(tmp_path / "missing.fa"), "--labels", "x.tsv", "-o",
-                 str(tmp_path / "m.pt")]) == 2              # -v is accepted; errors stay one line
-    assert capsys.readouterr().err.count("\n") == 1
+                 str(tmp_path / "m.pt")]) == 2              # -v is accepted; the error stays one line
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0].startswith("motifq: motifq ") and err[1].startswith("motifq: error: ")
     assert (logger.level, list(logger.handlers)) == before   # restored: main can run again, in-process
 
 
@@ -333,7 +334,9 @@ def test_verbose_shows_debug_lines_and_quiet_keeps_warnings(tmp_path, capsys, mo
     for flag in ("-v", None, "-q"):
         assert main(([flag] if flag else []) + ["motifs", "info", "jaspar2016"]) == 0
         seen[flag] = capsys.readouterr().err
-    assert seen["-v"] == "motifq: a detail\nmotifq: a status line\nmotifq: a warning\n"
+    first, rest = seen["-v"].split("\n", 1)
+    assert first.startswith("motifq: motifq ") and "motifs: " in first and "motifs='jaspar2016'" in first
+    assert rest == "motifq: a detail\nmotifq: a status line\nmotifq: a warning\n"
     assert seen[None] == "motifq: a status line\nmotifq: a warning\n"
     assert seen["-q"] == "motifq: a warning\n"
     assert main(["-q", "-v", "motifs", "info", "jaspar2016"]) == 2

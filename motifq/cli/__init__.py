@@ -157,7 +157,9 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_outputs(args)
-        with _logging(args):
+        with _logging(args) as logger:
+            logger.debug(f"motifq {__version__}, {args.command}: " + ", ".join(
+                f"{k}={v!r}" for k, v in sorted(vars(args).items()) if not callable(v)))
             return int(args.func(args) or 0)
     except (MotifqError, OSError, MemoryError) as exc:
         if debug:
