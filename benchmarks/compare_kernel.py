@@ -33,7 +33,6 @@ os.environ["NUMBA_NUM_THREADS"] = "1"
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402

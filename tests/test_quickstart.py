@@ -10,8 +10,9 @@ from motifq.config import TrainConfig
 from motifq.errors import MotifqError
 from motifq.quickstart import SIZES, quickstart
 
-pytestmark = pytest.mark.slow   # the module runs the whole tiny quickstart once
 from conftest import three_meme_readers_agree
+
+pytestmark = pytest.mark.slow   # the module runs the whole tiny quickstart once
 
 
 @pytest.fixture(scope="module")
