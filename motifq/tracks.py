@@ -44,7 +44,7 @@ class Bins(NamedTuple):
     ends: np.ndarray
 
 
-def read_regions(path, sizes: dict) -> list:
+def read_regions(path, sizes: dict, window: int = 0) -> list:
     """Read a BED file's first three columns and check them against the genome.
 
     Parameters
@@ -53,6 +53,9 @@ def read_regions(path, sizes: dict) -> list:
         BED (0-based half-open); ``track``, ``browser`` and ``#`` lines are skipped.
     sizes : dict
         Chromosome name -> length, from the genome's index.
+    window : int
+        The model's input length: a region on a chromosome shorter than this is refused (its
+        windows would be mostly padding). Default is 0 (no check).
 
     Returns
     -------
@@ -75,6 +78,8 @@ def read_regions(path, sizes: dict) -> list:
             check(f[0] in sizes, f"{where}: chromosome {f[0]!r} is not in the genome")
             check(0 <= start < end, f"{where}: need 0 <= start < end, got {start} and {end}")
             check(end <= sizes[f[0]], f"{where}: end {end} is past the end of {f[0]} ({sizes[f[0]]} bp)")
+            check(window <= sizes[f[0]], f"{where}: the {window}-bp window is larger than chromosome {f[0]} "
+                                         f"({sizes[f[0]]} bp)")
             out.append((f[0], start, end))
     check(len(out) > 0, f"{p}: no regions")
     return out
@@ -241,7 +246,7 @@ def write_tracks(model, bed, genome, prefix, step: int = 50, fmt: str = "bigwig"
     chosen = resolve_targets(targets, names)
     fasta = open_genome(genome)
     sizes = dict(zip(fasta.references, fasta.lengths))
-    regions = merge_regions(read_regions(bed, sizes), list(fasta.references))
+    regions = merge_regions(read_regions(bed, sizes, length), list(fasta.references))
     paths = [track_path(prefix, names[i], fmt) for i in chosen]
     check(len(set(paths)) == len(paths), "targets: two targets give the same file name")
     total = sum(-(-(e - s) // step) for _, s, e in regions)

@@ -329,3 +329,20 @@ def test_cli_builds_a_dataset_that_trains(sim, tmp_path, capsys):
     assert main(["-q", "train", "--data", str(ds), "--max-steps", "2", "--batch-size", "16", "--conv-kernels", "4",
                  "--lstm-units", "4", "--dense", "8", "--device", "cpu", "--out", str(tmp_path / "m.pt")]) == 0
     assert (tmp_path / "m.pt").is_file()
+
+
+def test_help_of_the_genome_commands_loads_no_format_library():
+    """`motifq --help` and the genome commands' help stay instant: pysam, pyBigWig and torch are
+    imported only when a command runs."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, motifq.cli as c\n"
+            "for argv in (['--help'], ['build-dataset', '--help'], ['score-variants', '--help'],\n"
+            "             ['predict', '--help'], ['simulate', '--help']):\n"
+            "    try:\n        c.main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('pysam', 'pyBigWig', 'torch', 'pandas', 'matplotlib') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert "score-variants" in out.stdout and out.stdout.strip().splitlines()[-1] == "[]"

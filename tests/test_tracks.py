@@ -112,8 +112,46 @@ def test_bad_regions_fail_with_file_and_line_and_no_output(genome, tmp_path, cap
     bed.write_text(line + "\n")
     assert main(["predict", str(ckpt), "--bed", str(bed), "--genome", str(path), "--bigwig", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("motifq: error: ") and why in err and str(bed) in err
+    assert err.startswith("motifq: error: ") and err.count("\n") == 1 and why in err and str(bed) in err
     assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == []
+
+
+def _one_line_error(capsys, why):
+    err = capsys.readouterr().err
+    assert err.startswith("motifq: error: ") and err.count("\n") == 1 and why in err, err
+    return err
+
+
+def test_window_larger_than_a_chromosome_names_the_line(genome, tmp_path, capsys):
+    path, _ = genome
+    torch.manual_seed(0)
+    cfg = ModelConfig(kind="danq", n_targets=2, length=200, conv_kernels=6, conv_width=7, pool=4,
+                      lstm_units=4, dense=8, init="pytorch")
+    ckpt = tmp_path / "m.pt"
+    save_checkpoint(ckpt, build_model(cfg), targets=["a", "b"])
+    bed = tmp_path / "r.bed"
+    bed.write_text("chrA\t0\t100\nchrB\t0\t100\n")
+    assert main(["predict", str(ckpt), "--bed", str(bed), "--genome", str(path), "--bedgraph", str(tmp_path / "o")]) == 2
+    err = _one_line_error(capsys, "line 2: the 200-bp window is larger than chromosome chrB (150 bp)")
+    assert str(bed) in err
+    assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == []
+
+
+def test_unindexed_gzip_genome_is_refused(genome, tmp_path, capsys):
+    import gzip
+
+    path, _ = genome
+    gz = tmp_path / "g.fa.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write(path.read_text())
+    ckpt = tmp_path / "m.pt"
+    save_checkpoint(ckpt, _model(), targets=["a", "b"])
+    bed = tmp_path / "r.bed"
+    bed.write_text("chrA\t0\t100\n")
+    assert main(["predict", str(ckpt), "--bed", str(bed), "--genome", str(gz), "--bigwig", str(tmp_path / "o")]) == 2
+    err = _one_line_error(capsys, "gzip-compressed but not with bgzip")
+    assert str(gz) in err
+    assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == [] and not (tmp_path / "g.fa.gz.fai").exists()
 
 
 def test_read_regions_skips_headers(genome, tmp_path):
@@ -132,6 +170,7 @@ def test_cli_wrong_window_and_missing_output(genome, tmp_path, capsys):
     bed.write_text("chrA\t0\t100\n")
     assert main(["predict", str(ckpt), "--bed", str(bed), "--genome", str(path), "--bigwig", str(tmp_path / "o"),
                  "--window", "1000"]) == 2
-    assert "the model takes 40-bp inputs, but a 1000-bp window was asked for" in capsys.readouterr().err
+    _one_line_error(capsys, "the model takes 40-bp inputs, but a 1000-bp window was asked for")
+    assert list(tmp_path.glob("o*")) == [] and list(tmp_path.glob(".o*")) == []
     assert main(["predict", str(ckpt), "--bed", str(bed), "--genome", str(path)]) == 2
     assert "need --bigwig or --bedgraph" in capsys.readouterr().err

@@ -178,7 +178,10 @@ def test_effect_columns_and_long_form():
     p_ref = np.array([[0.5, 0.1], [0.2, 0.9]], dtype=np.float32)
     p_alt = np.array([[0.5, 0.9], [0.1, 0.9]], dtype=np.float32)
     wide = effect_table(alleles, win, p_ref, p_alt, ["x", "y"])
-    logit = lambda p: np.log(p / (1 - p))
+
+    def logit(p):
+        return np.log(p / (1 - p))
+
     np.testing.assert_allclose(wide["y.logit_diff"][0], logit(0.9) - logit(0.1), rtol=1e-5)
     np.testing.assert_allclose(wide["x.diff"], [0.0, -0.1], atol=1e-6)
     assert list(wide["max_target"]) == ["y", "x"]
@@ -276,17 +279,24 @@ def test_bad_variants_fail_with_file_and_line_and_no_output(genome, tmp_path, ca
     assert not out.exists() and list(tmp_path.glob(".e.tsv*")) == []
 
 
+def _one_line_error(capsys, why):
+    err = capsys.readouterr().err
+    assert err.startswith("motifq: error: ") and err.count("\n") == 1 and why in err, err
+    return err
+
+
 def test_window_longer_than_a_chromosome_and_wrong_window(genome, tmp_path, capsys):
     path, seqs = genome
-    vcf = _vcf(tmp_path, [("chr2", 10, ".", seqs["chr2"][9], "C")])
+    vcf = _vcf(tmp_path, [("chr1", 10, ".", seqs["chr1"][9], "C"), ("chr2", 10, ".", seqs["chr2"][9], "C")])
     ckpt = _checkpoint(tmp_path, length=200)
     out = tmp_path / "e.tsv"
-    assert main(["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(path), "-o", str(out)]) == 2
-    assert "line 3: the 200-bp window is larger than chromosome chr2 (120 bp)" in capsys.readouterr().err
-    assert main(["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(path), "-o", str(out),
-                 "--window", "1000"]) == 2
-    assert "the model takes 200-bp inputs, but a 1000-bp window was asked for" in capsys.readouterr().err
-    assert not out.exists()
+    args = ["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(path), "-o", str(out),
+            "--vcf-out", str(tmp_path / "o.vcf.gz")]
+    assert main(args) == 2
+    assert str(vcf) in _one_line_error(capsys, "line 4: the 200-bp window is larger than chromosome chr2 (120 bp)")
+    assert main(args + ["--window", "1000"]) == 2
+    _one_line_error(capsys, "the model takes 200-bp inputs, but a 1000-bp window was asked for")
+    assert list(tmp_path.glob("*e.tsv*")) == [] and list(tmp_path.glob("*o.vcf*")) == []
 
 
 def test_unindexed_gzip_genome_and_unsorted_vcf_for_vcf_out(genome, tmp_path, capsys):
@@ -297,11 +307,24 @@ def test_unindexed_gzip_genome_and_unsorted_vcf_for_vcf_out(genome, tmp_path, ca
     vcf = _vcf(tmp_path, [("chr1", 20, ".", seqs["chr1"][19], "C"), ("chr1", 10, ".", seqs["chr1"][9], "C")])
     ckpt = _checkpoint(tmp_path)
     assert main(["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(gz), "-o", str(tmp_path / "e")]) == 2
-    assert "gzip-compressed but not with bgzip" in capsys.readouterr().err
+    assert str(gz) in _one_line_error(capsys, "gzip-compressed but not with bgzip")
+    assert not (tmp_path / "g.fa.gz.fai").exists()
     assert main(["score-variants", str(ckpt), "--vcf", str(vcf), "--genome", str(path), "-o", str(tmp_path / "e"),
                  "--vcf-out", str(tmp_path / "o.vcf.gz")]) == 2
-    assert "line 4: records are not sorted" in capsys.readouterr().err
-    assert list(tmp_path.glob("e*")) == [] and list(tmp_path.glob("o.vcf*")) == []
+    _one_line_error(capsys, "line 4: records are not sorted")
+    assert list(tmp_path.glob("*e")) == [] and list(tmp_path.glob("*o.vcf*")) == []
+
+
+@pytest.mark.parametrize("body", ["chr1\n", "chr1\t5\n", "chr1\t5\t.\tA\n"])
+def test_records_with_too_few_columns_fail_with_their_line(genome, tmp_path, capsys, body):
+    path, seqs = genome
+    vcf = tmp_path / "short.vcf"
+    vcf.write_text(HEADER + f"chr1\t5\t.\t{seqs['chr1'][4]}\tC\t.\t.\t.\n" + body)
+    out = tmp_path / "e.tsv"
+    assert main(["score-variants", str(_checkpoint(tmp_path)), "--vcf", str(vcf), "--genome", str(path),
+                 "-o", str(out)]) == 2
+    assert str(vcf) in _one_line_error(capsys, "line 4: cannot be parsed as a VCF record")
+    assert list(tmp_path.glob("*e.tsv*")) == []
 
 
 def test_malformed_record_names_its_line(genome, tmp_path):
