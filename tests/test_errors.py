@@ -239,6 +239,7 @@ _SCAN = ("import numpy as np; from motifq.motif import Motif; from motifq.scan i
          "print(len(scan([m], ['ACGTAACGTA' * 3], names=['s'], thresh=0.5)))")
 
 
+@pytest.mark.slow
 def test_scanning_writes_nothing_into_the_package(tmp_path):
     """`motifq scan` alone (no Tomtom imported first) compiles into the private folder."""
     package = ROOT / "motifq"
