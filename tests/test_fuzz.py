@@ -676,3 +676,36 @@ def test_build_dataset_min_overlap_refused_before_reading_the_genome(value, tmp_
     assert main(["build-dataset", "--genome", str(tmp_path / "missing.fa"), "--peaks", str(tmp_path / "p.bed"),
                  "--min-overlap", value, "-o", str(tmp_path / "ds")]) == 2
     _one_line_error(capsys, "min-overlap")
+
+
+def test_genome_folder_replaced_whole_and_its_motifs_read_by_three_readers(tmp_path):
+    """simulate --genome writes a temporary folder and renames it: a link planted in an earlier
+    output is moved away with it, never followed; its motifs are read by the three MEME readers."""
+    from conftest import three_meme_readers_agree
+
+    argv = ["-q", "simulate", "--genome", "--chroms", "1", "--chrom-length", "40000", "--n-variants", "4",
+            "-o", str(tmp_path / "g")]
+    assert main(argv) == 0
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    for name in ("genome.fa", "truth/motifs.meme"):
+        (tmp_path / "g" / name).unlink()
+        (tmp_path / "g" / name).symlink_to(victim)
+    assert main(argv) == 0
+    assert victim.read_bytes() == b"precious" and sorted(p.name for p in tmp_path.iterdir()) == ["g", "victim"]
+    assert not (tmp_path / "g" / "genome.fa").is_symlink()
+    three_meme_readers_agree(tmp_path / "g" / "truth" / "motifs.meme")
+
+
+def test_grammar_motif_ids_cannot_name_files_outside_the_output(genome_files, tmp_path, capsys):
+    """grammar names its maps map_<a>_<b>.png after the motif IDs: an ID holding a path (a motif
+    file from elsewhere) is refused before any work, nothing is written outside (or inside)."""
+    meme = ("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF ../../../{}\nletter-probability matrix: alength= 4 w= 4 nsites= 20\n"
+            "1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n\n")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.meme").write_text(meme.format(f"escaped_{name}"))
+    out = tmp_path / "work" / "deep" / "out"
+    assert main(["grammar", str(genome_files / "m.pt"), "--motifs", f"{tmp_path / 'a.meme'},{tmp_path / 'b.meme'}",
+                 "--n", "2", "--max-gap", "2", "-o", str(out)]) == 2
+    _one_line_error(capsys, "path separator")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.meme", "b.meme"]
