@@ -251,3 +251,31 @@ def test_scanning_writes_nothing_into_the_package(tmp_path):
     assert r.returncode == 0, r.stderr
     assert {p.name for p in package.rglob("*.nb?")} == before
     assert list((tmp_path / "cache" / "motifq" / "numba").rglob("*scan*.nbi"))
+
+
+def test_next_folder_write_removes_a_killed_run_s_temporary_folder(tmp_path):
+    """kill -9 while simulate --genome or build-dataset fills its temporary folder: the next
+    write of that folder removes it (a live run's and untagged folders are left alone)."""
+    from motifq.data.genome import atomic_folder
+    from motifq.errors import _host_tag
+
+    out = tmp_path / "ds"
+    code = ("import os; from motifq.data.genome import atomic_folder\n"
+            f"with atomic_folder({str(out)!r}) as tmp:\n"
+            "    (tmp / 'train.tokens.npy').write_bytes(b'half'); os.kill(os.getpid(), 9)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == -9
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].is_dir() and not out.exists()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("precious")
+    (left[0] / "link").symlink_to(victim)                     # removed, never followed
+    live = tmp_path / f".ds.{os.getpid()}@{_host_tag()}.abcd1234.tmp"
+    untagged = tmp_path / ".ds.k2j3h4g5.tmp"
+    live.mkdir()
+    untagged.mkdir()
+    with atomic_folder(out) as tmp:
+        (tmp / "dataset.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", "victim", live.name, untagged.name])
+    assert (victim / "keep").read_text() == "precious"
