@@ -709,3 +709,13 @@ def test_grammar_motif_ids_cannot_name_files_outside_the_output(genome_files, tm
                  "--n", "2", "--max-gap", "2", "-o", str(out)]) == 2
     _one_line_error(capsys, "path separator")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.meme", "b.meme"]
+
+
+def test_dataset_arrays_holding_pickles_are_never_loaded(tiny, capsys):
+    d = _dataset(tiny)
+    np.save(d / "test.tokens.npy", np.array([[_Payload(str(tiny / "ran"))] * 60] * 5, dtype=object), allow_pickle=True)
+    for argv in (["scan", "jaspar2024:CTCF", "--data", str(d), "-o", str(tiny / "h.tsv")],
+                 ["extract-motifs", str(tiny / "m.pt"), "--data", str(d), "-o", str(tiny / "x.meme")]):
+        assert main(argv) == 2
+        _one_line_error(capsys, "test.tokens.npy")
+    assert not (tiny / "ran").exists() and not (tiny / "h.tsv").exists() and not (tiny / "x.meme").exists()
