@@ -50,6 +50,7 @@ The attributions file (:func:`save_attributions`, :func:`read_attributions`) is 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -557,14 +558,33 @@ def save_attributions(path, result: Attributions) -> Path:
 
 
 def _npz_arrays(p: Path) -> dict:
+    """Every array of the .npz `p`: never a pickled object, and not more bytes than the machine has."""
     import zipfile
 
     try:
+        with zipfile.ZipFile(p) as zf:
+            size = sum(i.file_size for i in zf.infolist())
+        check(size <= _physical_memory(), f"{p}: holds {size:,} bytes uncompressed, more than this machine's memory")
         with np.load(p, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MotifqError(f"{p}: not a motifq attributions file ({why[:160]})") from None
+
+
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):   # not POSIX: no cap
+        return float("inf")
+
+
+def _scalar(z: dict, key: str, p: Path, integer: bool = False):
+    """The single value `key` of an attributions file: a text (or an integer)."""
+    v = z[key]
+    ok = v.ndim == 0 and (v.dtype.kind in "iu" if integer else v.dtype.kind == "U")
+    check(ok, f"{p}: {key} must be one {'integer' if integer else 'text'}, got {v.dtype} of shape {v.shape}")
+    return int(v) if integer else str(v)
 
 
 def read_attributions(path) -> Attributions:
@@ -580,11 +600,18 @@ def read_attributions(path) -> Attributions:
     """
     p = check_file(path)
     z = _npz_arrays(p)
-    check(z.get("format", np.array("")).ndim == 0 and str(z.get("format")) == NPZ_FORMAT,
+    fmt = z.get("format", np.array(""))
+    check(fmt.ndim == 0 and fmt.dtype.kind == "U" and str(fmt) == NPZ_FORMAT,
           f"{p}: not a motifq attributions file (no format '{NPZ_FORMAT}' entry)")
-    check(int(z.get("version", -1)) == NPZ_VERSION, f"{p}: attributions version {z.get('version')} is not supported")
     missing = [k for k in NPZ_KEYS if k not in z]
     check(not missing, f"{p}: attributions file is missing {', '.join(missing)}")
+    version = _scalar(z, "version", p, integer=True)
+    check(version == NPZ_VERSION, f"{p}: attributions version {version} is not supported")
+    target, method, kind, alphabet = (_scalar(z, k, p) for k in ("target", "method", "model_kind", "alphabet"))
+    target_index = _scalar(z, "target_index", p, integer=True)
+    check(target_index >= 0, f"{p}: target_index must be >= 0, got {target_index}")
+    check(method in METHODS, f"{p}: unknown method {method!r}")
+    check(alphabet == "ACGT", f"{p}: alphabet {alphabet!r}, expected 'ACGT'")
     t, a = z["tokens"], z["attributions"]
     check(t.ndim == 2 and t.dtype == np.uint8 and t.size > 0, f"{p}: tokens must be a non-empty (N, L) uint8 array")
     check(int(t.max()) <= N_TOKEN, f"{p}: tokens must be 0..4 (A, C, G, T, N)")
@@ -592,11 +619,11 @@ def read_attributions(path) -> Attributions:
     check(a.shape == (n, 4, L) and a.dtype == np.float32, f"{p}: attributions must be (N, 4, L) = {(n, 4, L)} float32, "
                                                           f"got {a.shape} {a.dtype}")
     check(np.isfinite(a).all(), f"{p}: attributions hold NaN or infinite values")
-    check(z["logits"].shape == (n,) and z["names"].shape == (n,), f"{p}: logits and names must have one entry per sequence")
-    check(str(z["method"]) in METHODS, f"{p}: unknown method {str(z['method'])!r}")
-    check(str(z["alphabet"]) == "ACGT", f"{p}: alphabet {str(z['alphabet'])!r}, expected 'ACGT'")
-    return Attributions(t, a, z["logits"], z["names"], str(z["target"]), int(z["target_index"]), str(z["method"]),
-                        str(z["model_kind"]))
+    logits, names = z["logits"], z["names"]
+    check(logits.shape == (n,) and names.shape == (n,), f"{p}: logits and names must have one entry per sequence")
+    check(logits.dtype.kind == "f" and np.isfinite(logits).all(), f"{p}: logits must be finite numbers")
+    check(names.dtype.kind == "U", f"{p}: names must be text, got {names.dtype}")
+    return Attributions(t, a, logits, names, target, target_index, method, kind)
 
 
 # ---------------------------------------------------------------------------------------------

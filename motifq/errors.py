@@ -17,6 +17,7 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import socket
 import stat
 import tempfile
@@ -25,7 +26,7 @@ import zlib
 from pathlib import Path
 
 __all__ = ["MotifqError", "check", "check_file", "check_number", "check_output_file", "check_output_dir",
-           "remove_stale_temps", "atomic_write", "atomic_path"]
+           "remove_stale_temps", "temp_prefix", "atomic_write", "atomic_path"]
 
 #: Temporary files without a live owner process older than this (seconds) are stale: those of
 #: another host (a shared file system) and those of motifq versions that did not tag them.
@@ -183,8 +184,20 @@ def _host_tag() -> str:
     return f"{zlib.crc32(socket.gethostname().encode()):08x}"
 
 
-def _temp_prefix(path: Path) -> str:
-    """``.<name>.<pid>@<host>.``: whose temporary file it is."""
+def temp_prefix(path) -> str:
+    """``.<name>.<pid>@<host>.``: whose temporary file (or folder) it is; with the suffix
+    ``.tmp``, :func:`remove_stale_temps` recognises it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The final output.
+
+    Returns
+    -------
+    str
+    """
+    path = Path(path)
     return f".{path.name}.{os.getpid()}@{_host_tag()}."
 
 
@@ -200,14 +213,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _is_stale(tmp: Path, name: str, st: os.stat_result) -> bool:
+def _is_stale(tmp: Path, name: str, st: os.stat_result, tagged_only: bool = False) -> bool:
     m = re.fullmatch(re.escape(f".{name}.") + r"(\d+)@([0-9a-f]{8})\.[^./]+\.tmp", tmp.name)
     if m and m.group(2) == _host_tag() and os.name != "nt":
         return not _pid_alive(int(m.group(1)))   # a live run's temporary file is never touched
-    return time.time() - st.st_mtime > STALE_SECONDS
+    return not tagged_only and time.time() - st.st_mtime > STALE_SECONDS
 
 
-def remove_stale_temps(path) -> int:
+def remove_stale_temps(path, folders: bool = False) -> int:
     """Remove the temporary files that killed runs left beside the output `path`.
 
     A file ``.<name>.<pid>@<host>.<random>.tmp`` is stale when it is a regular file owned by
@@ -217,12 +230,15 @@ def remove_stale_temps(path) -> int:
     Parameters
     ----------
     path : str or os.PathLike
-        An output file.
+        An output file (or folder).
+    folders : bool
+        Also remove stale temporary folders (of an output folder written whole), with their
+        contents: only tagged ones of this host whose process is gone. Default is False.
 
     Returns
     -------
     int
-        The number of files removed.
+        The number of files (and folders) removed.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -235,11 +251,15 @@ def remove_stale_temps(path) -> int:
     for tmp in candidates:
         try:
             st = tmp.lstat()
-            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid):
+            if uid is not None and st.st_uid != uid:
                 continue
-            if _is_stale(tmp, path.name, st):
+            if stat.S_ISREG(st.st_mode) and _is_stale(tmp, path.name, st):
                 tmp.unlink()
-                removed += 1
+            elif folders and stat.S_ISDIR(st.st_mode) and _is_stale(tmp, path.name, st, tagged_only=True):
+                shutil.rmtree(tmp)      # removes links inside, never follows them
+            else:
+                continue
+            removed += 1
         except OSError:
             continue
     return removed
@@ -285,7 +305,7 @@ def atomic_path(path):
     check(not (path.is_dir() and not path.is_symlink()), f"{path}: cannot write (is a folder; give a file name)")
     remove_stale_temps(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=folder)
     except OSError as exc:
         raise _os_error(path, exc) from None
     os.close(fd)

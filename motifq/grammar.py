@@ -93,6 +93,9 @@ def parse_motifs(spec: str) -> list:
             check(release is not None, f"motifs: {part!r} is neither a file nor a bundled motif (e.g. jaspar2024:SPI1)")
             out += load_motifs(f"{release}:{part}")
     check(len(out) > 0, f"motifs: {spec!r} names no motif")
+    for m in out:   # the IDs name the map files (map_<a>_<b>.png): no path may hide in them
+        check(not set(m.id) & {"/", "\\", "\0"}, f"motifs: motif id {m.id!r} holds a path separator; it would name a "
+                                                 "file outside the output folder (rename the motif)")
     return out
 
 

@@ -47,12 +47,16 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from .cache import configure_numba_cache
 from .errors import MotifqError, atomic_write, check, check_file
 from .motif import UNIFORM, Motif
 from .sequence import N_TOKEN, detokenize, tokenize
+
+configure_numba_cache()  # before numba is imported: the cache goes to a private per-user folder
+
+import numba  # noqa: E402
 
 __all__ = [
     "FIMO_COLUMNS",

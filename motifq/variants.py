@@ -951,7 +951,7 @@ def _vcf_out(path, vcf, fasta):
     with atomic_path(path) as gz, atomic_path(f"{path}.tbi") as tbi:
         text = gz.with_name(gz.name + ".txt")
         try:
-            with open(text, "w", encoding="utf-8") as fh:
+            with open(text, "x", encoding="utf-8") as fh:   # exclusive: never through a planted link
                 out = _VcfOut(fh, fasta)
                 yield out
                 if not out.header:   # no records: the header alone

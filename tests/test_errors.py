@@ -215,3 +215,67 @@ def test_numba_cache_goes_to_the_private_user_folder(tmp_path):
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")          # the user's own choice is kept
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path / "mine")
+
+
+def test_every_numba_module_configures_the_cache_before_importing_numba():
+    """A module that imports numba first sends `cache=True` kernels into the package's
+    __pycache__ (the failure of issue 15, found again in scan.py): each one points numba at the
+    private folder before its numba import."""
+    import ast
+
+    for path in sorted((ROOT / "motifq").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        numba_at = [n.lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                    and any(a.name.split(".")[0] == "numba" for a in n.names) | (getattr(n, "module", "") or "").startswith("numba")]
+        if not numba_at:
+            continue
+        configured = [n.lineno for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+                      and getattr(n.value.func, "id", "") == "configure_numba_cache"]
+        assert configured and min(configured) < min(numba_at), f"{path.name}: numba imported before configure_numba_cache()"
+
+
+_SCAN = ("import numpy as np; from motifq.motif import Motif; from motifq.scan import scan; "
+         "m = Motif(id='m', name='m', counts=np.eye(4)[[0, 1, 2, 3, 0]] * 10 + 1); "
+         "print(len(scan([m], ['ACGTAACGTA' * 3], names=['s'], thresh=0.5)))")
+
+
+@pytest.mark.slow
+def test_scanning_writes_nothing_into_the_package(tmp_path):
+    """`motifq scan` alone (no Tomtom imported first) compiles into the private folder."""
+    package = ROOT / "motifq"
+    before = {p.name for p in package.rglob("*.nb?")}
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"} | {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
+        "NUMBA_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-c", _SCAN], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in package.rglob("*.nb?")} == before
+    assert list((tmp_path / "cache" / "motifq" / "numba").rglob("*scan*.nbi"))
+
+
+def test_next_folder_write_removes_a_killed_run_s_temporary_folder(tmp_path):
+    """kill -9 while simulate --genome or build-dataset fills its temporary folder: the next
+    write of that folder removes it (a live run's and untagged folders are left alone)."""
+    from motifq.data.genome import atomic_folder
+    from motifq.errors import _host_tag
+
+    out = tmp_path / "ds"
+    code = ("import os; from motifq.data.genome import atomic_folder\n"
+            f"with atomic_folder({str(out)!r}) as tmp:\n"
+            "    (tmp / 'train.tokens.npy').write_bytes(b'half'); os.kill(os.getpid(), 9)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == -9
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].is_dir() and not out.exists()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("precious")
+    (left[0] / "link").symlink_to(victim)                     # removed, never followed
+    live = tmp_path / f".ds.{os.getpid()}@{_host_tag()}.abcd1234.tmp"
+    untagged = tmp_path / ".ds.k2j3h4g5.tmp"
+    live.mkdir()
+    untagged.mkdir()
+    with atomic_folder(out) as tmp:
+        (tmp / "dataset.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", "victim", live.name, untagged.name])
+    assert (victim / "keep").read_text() == "precious"

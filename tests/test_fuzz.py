@@ -491,3 +491,231 @@ def test_mutated_meme_files(cuts, tmp_path_factory, capsys):
     f = tmp_path_factory.mktemp("meme") / "m.meme"
     f.write_text(" ".join(words))
     _ok_or_one_line(main(["motifs", "convert", str(f), str(f.with_suffix(".jaspar"))]), capsys)
+
+
+# ---------------------------------------------------------------------------------------------
+# the commands added after issue 15: attribute, discover, scan, grammar, predict --bed,
+# score-variants, simulate --genome, build-dataset
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def genome_files(tmp_path_factory):
+    """tiny()'s model and FASTA, an indexed two-chromosome genome, a VCF of two SNVs, a BED
+    region and an attributions file with one planted motif."""
+    import pysam
+
+    from motifq.attribute import save_attributions
+    from test_attribute import _planted
+
+    path = tmp_path_factory.mktemp("genome")
+    _make_tiny(path)
+    rng = np.random.default_rng(2)
+    seqs = {c: "".join(rng.choice(list("ACGT"), n)) for c, n in (("chr1", 400), ("chr2", 300))}
+    (path / "g.fa").write_text("".join(f">{c}\n{s}\n" for c, s in seqs.items()))
+    pysam.faidx(str(path / "g.fa"))
+    (path / "v.vcf").write_text("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=400>\n##contig=<ID=chr2,length=300>\n"
+                                "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                                f"chr1\t101\trs1\t{seqs['chr1'][100]}\tN\t.\t.\t.\n"
+                                f"chr2\t51\trs2\t{seqs['chr2'][50]}\tN\t.\t.\t.\n".replace("\tN\t", "\tA\t"))
+    (path / "r.bed").write_text("chr1\t100\t300\n")
+    res, _, _ = _planted(n=60, L=80)
+    save_attributions(path / "attr.npz", res)
+    return path
+
+
+def _new_runs(t):
+    """(argv, outputs written) of a successful run of each new command on genome_files()."""
+    m, fa, g = str(t / "m.pt"), str(t / "s.fa"), str(t / "g.fa")
+    return {
+        "attribute": (["attribute", m, "--fasta", fa, "--target", "a", "--max-seqs", "2", "--plot", "1", "-o", "{o}/a.npz"],
+                      ["a.npz", "a.logo1.png"]),
+        "discover": (["discover", str(t / "attr.npz"), "--min-seqlets", "5", "--match", "jaspar2024:CTCF,REST,SPI1", "-o", "{o}/m.meme"],
+                     ["m.meme", "seqlets.tsv", "matches.tsv"]),
+        "scan": (["scan", "jaspar2024:CTCF", "--fasta", fa, "--thresh", "0.01", "-o", "{o}/hits.tsv"], ["hits.tsv"]),
+        "grammar": (["grammar", m, "--motifs", "jaspar2024:MA0080.7,MA0141.4", "--n", "2", "--max-gap", "2", "--target", "a",
+                     "-o", "{o}"], ["grammar.tsv", "pairs.tsv", "verdicts.txt", "map_MA0080.7_MA0141.4.png"]),
+        "grammar marginal": (["grammar", m, "--motifs", "jaspar2024:MA0080.7", "--n", "2", "-o", "{o}"], ["marginal.tsv"]),
+        "predict --bigwig": (["predict", m, "--bed", str(t / "r.bed"), "--genome", g, "--step", "50", "--bigwig", "{o}/p"],
+                             ["p.a.bw", "p.b.bw"]),
+        "predict --bedgraph": (["predict", m, "--bed", str(t / "r.bed"), "--genome", g, "--step", "50", "--bedgraph",
+                                "{o}/p", "--targets", "b"], ["p.b.bedGraph"]),
+        "score-variants": (["score-variants", m, "--vcf", str(t / "v.vcf"), "--genome", g, "-o", "{o}/e.tsv",
+                            "--vcf-out", "{o}/a.vcf.gz"], ["e.tsv", "a.vcf.gz", "a.vcf.gz.tbi"]),
+    }
+
+
+NEW_RUNS = ["attribute", "discover", "scan", "grammar", "grammar marginal", "predict --bigwig", "predict --bedgraph",
+            "score-variants"]
+
+
+@pytest.mark.parametrize("run", NEW_RUNS)
+def test_new_commands_replace_planted_links_at_every_output(run, genome_files, tmp_path, capsys):
+    argv, outputs = _new_runs(genome_files)[run]
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in outputs:
+        (out / name).symlink_to(victim)
+    assert main(["-q", *(a.replace("{o}", str(out)) for a in argv)]) == 0, capsys.readouterr().err
+    assert victim.read_bytes() == b"precious"
+    for name in outputs:
+        assert not (out / name).is_symlink() and (out / name).is_file(), name
+    if run == "discover":   # what motifq writes, others read
+        from conftest import three_meme_readers_agree
+
+        three_meme_readers_agree(out / "m.meme")
+
+
+@pytest.mark.parametrize("run,folder", [("discover", "seqlets.tsv"), ("discover", "matches.tsv"),
+                                        ("score-variants", "a.vcf.gz"), ("score-variants", "a.vcf.gz.tbi"),
+                                        ("predict --bigwig", "p.b.bw"), ("predict --bedgraph", "p.b.bedGraph")])
+def test_an_output_beside_the_output_that_is_a_folder(run, folder, genome_files, tmp_path, capsys):
+    argv, _ = _new_runs(genome_files)[run]
+    (tmp_path / folder).mkdir()
+    assert main([a.replace("{o}", str(tmp_path)) for a in argv]) == 2
+    _one_line_error(capsys, folder, "folder")
+    assert [p.name for p in tmp_path.iterdir()] == [folder] and not any((tmp_path / folder).iterdir())
+
+
+@pytest.mark.parametrize("run,flag", [("score-variants", "--vcf-out"), ("predict --bigwig", "--bigwig"),
+                                      ("predict --bedgraph", "--bedgraph")])
+def test_an_output_beside_the_output_in_a_read_only_folder(run, flag, genome_files, tmp_path, capsys, monkeypatch):
+    argv, _ = _new_runs(genome_files)[run]
+    ro = tmp_path / "read_only"
+    ro.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(ro) else real(p, mode))
+    argv = [a.replace("{o}", str(tmp_path)) for a in argv]
+    argv[argv.index(flag) + 1] = str(ro / "x")
+    assert main(argv) == 2
+    _one_line_error(capsys, "not writable")
+    assert list(ro.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["read_only"]
+
+
+def test_dataset_folders_planted_as_links_are_refused(genome_files, tmp_path, capsys):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (tmp_path / "link").symlink_to(victim, target_is_directory=True)
+    t = genome_files
+    for argv in (["simulate", "--genome", "--chroms", "1", "--chrom-length", "40000"],
+                 ["build-dataset", "--genome", str(t / "g.fa"), "--peaks", str(t / "r.bed"), "--window", "60"]):
+        assert main([*argv, "-o", str(tmp_path / "link")]) == 2
+        _one_line_error(capsys, "symbolic link")
+    assert list(victim.iterdir()) == []
+
+
+CHECKPOINT_COMMANDS = {
+    "predict": lambda c, t, o: ["predict", c, str(t / "s.fa"), "-o", f"{o}/p.tsv"],
+    "predict --bed": lambda c, t, o: ["predict", c, "--bed", str(t / "r.bed"), "--genome", str(t / "g.fa"),
+                                      "--bigwig", f"{o}/p"],
+    "attribute": lambda c, t, o: ["attribute", c, "--fasta", str(t / "s.fa"), "--target", "0", "-o", f"{o}/a.npz"],
+    "grammar": lambda c, t, o: ["grammar", c, "--motifs", "jaspar2024:MA0080.7", "--n", "2", "-o", f"{o}/g"],
+    "score-variants": lambda c, t, o: ["score-variants", c, "--vcf", str(t / "v.vcf"), "--genome", str(t / "g.fa"),
+                                       "-o", f"{o}/e.tsv"],
+    "extract-motifs": lambda c, t, o: ["extract-motifs", c, "--fasta", str(t / "s.fa"), "-o", f"{o}/x.meme"],
+}
+
+
+@pytest.mark.parametrize("command", list(CHECKPOINT_COMMANDS))
+def test_every_checkpoint_reader_refuses_malicious_and_bad_checkpoints(command, genome_files, tmp_path, capsys):
+    ckpt = torch.load(genome_files / "m.pt", weights_only=True)
+    ckpt["metrics"] = [_Payload(str(tmp_path / "ran"))]
+    torch.save(ckpt, tmp_path / "evil.pt")
+    out = tmp_path / "out"
+    assert main(CHECKPOINT_COMMANDS[command](str(tmp_path / "evil.pt"), genome_files, out)) == 2
+    err = _one_line_error(capsys, "evil.pt", "not a motifq checkpoint")
+    assert "weights_only" not in err and not (tmp_path / "ran").exists()
+    for case in ("conv_kernels 1e9", "length 1e15", "state_dict x", "all NaN"):
+        ckpt = torch.load(genome_files / "m.pt", weights_only=True)
+        BAD_CHECKPOINTS[case][0](ckpt)
+        torch.save(ckpt, tmp_path / "bad.pt")
+        assert main(CHECKPOINT_COMMANDS[command](str(tmp_path / "bad.pt"), genome_files, out)) == 2
+        _one_line_error(capsys, "bad.pt", BAD_CHECKPOINTS[case][1])
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("edit,word", [
+    (dict(names=np.array([_Payload("ran")] * 60, dtype=object)), "Object arrays cannot be loaded"),
+    (dict(version=np.array("abc")), "version"), (dict(version=np.array([1, 1])), "version"),
+    (dict(target_index=np.array(2.5)), "target_index"), (dict(target_index=np.array(-1)), "target_index"),
+    (dict(method=np.array(["ism", "ism"])), "method"), (dict(target=np.array(["a", "b"])), "target"),
+    (dict(logits=np.full(60, np.nan, dtype=np.float32)), "logits"), (dict(logits=np.array(["x"] * 60)), "logits"),
+    (dict(names=np.zeros(60)), "names"), (dict(tokens=np.full((60, 80), 9, dtype=np.uint8)), "tokens"),
+    (dict(attributions=np.full((60, 4, 80), np.inf, dtype=np.float32)), "NaN or infinite"),
+])
+def test_attributions_from_elsewhere(edit, word, genome_files, tmp_path, capsys, monkeypatch):
+    """An attr.npz is never unpickled (allow_pickle=False): an object array is refused, its payload
+    never runs; every entry is checked for type and shape."""
+    monkeypatch.chdir(tmp_path)
+    with np.load(genome_files / "attr.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(tmp_path / "x.npz", **{**arrays, **edit})
+    assert main(["discover", str(tmp_path / "x.npz"), "-o", str(tmp_path / "out" / "m.meme")]) == 2
+    _one_line_error(capsys, "x.npz", word)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npz"]
+
+
+TRAIN_NUMBERS = [f for n, f, b in TYPED if n == ("train",) and b != "device"]
+
+
+def test_every_train_number_refuses_a_negative_before_reading_data(tiny, capsys):
+    """Every numeric train option (the recipe's included, read from the parser) is range-checked by
+    the config before the data are read."""
+    assert {"--pos-weight-max", "--focal-gamma", "--prior-margin", "--warmup", "--clip-norm"} <= set(TRAIN_NUMBERS)
+    for flag in TRAIN_NUMBERS:
+        argv = _train_argv(tiny, f"{flag}=-1")
+        argv[argv.index("--fasta") + 1] = str(tiny / "missing.fa")
+        assert main(argv) == 2
+        _one_line_error(capsys, flag.lstrip("-"))
+    assert not (tiny / "t.pt").exists()
+
+
+@pytest.mark.parametrize("value", ["-0.5", "1.5"])
+def test_build_dataset_min_overlap_refused_before_reading_the_genome(value, tmp_path, capsys):
+    (tmp_path / "p.bed").write_text("chr1\t0\t10\n")
+    assert main(["build-dataset", "--genome", str(tmp_path / "missing.fa"), "--peaks", str(tmp_path / "p.bed"),
+                 "--min-overlap", value, "-o", str(tmp_path / "ds")]) == 2
+    _one_line_error(capsys, "min-overlap")
+
+
+def test_genome_folder_replaced_whole_and_its_motifs_read_by_three_readers(tmp_path):
+    """simulate --genome writes a temporary folder and renames it: a link planted in an earlier
+    output is moved away with it, never followed; its motifs are read by the three MEME readers."""
+    from conftest import three_meme_readers_agree
+
+    argv = ["-q", "simulate", "--genome", "--chroms", "1", "--chrom-length", "40000", "--n-variants", "4",
+            "-o", str(tmp_path / "g")]
+    assert main(argv) == 0
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    for name in ("genome.fa", "truth/motifs.meme"):
+        (tmp_path / "g" / name).unlink()
+        (tmp_path / "g" / name).symlink_to(victim)
+    assert main(argv) == 0
+    assert victim.read_bytes() == b"precious" and sorted(p.name for p in tmp_path.iterdir()) == ["g", "victim"]
+    assert not (tmp_path / "g" / "genome.fa").is_symlink()
+    three_meme_readers_agree(tmp_path / "g" / "truth" / "motifs.meme")
+
+
+def test_grammar_motif_ids_cannot_name_files_outside_the_output(genome_files, tmp_path, capsys):
+    """grammar names its maps map_<a>_<b>.png after the motif IDs: an ID holding a path (a motif
+    file from elsewhere) is refused before any work, nothing is written outside (or inside)."""
+    meme = ("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF ../../../{}\nletter-probability matrix: alength= 4 w= 4 nsites= 20\n"
+            "1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n\n")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.meme").write_text(meme.format(f"escaped_{name}"))
+    out = tmp_path / "work" / "deep" / "out"
+    assert main(["grammar", str(genome_files / "m.pt"), "--motifs", f"{tmp_path / 'a.meme'},{tmp_path / 'b.meme'}",
+                 "--n", "2", "--max-gap", "2", "-o", str(out)]) == 2
+    _one_line_error(capsys, "path separator")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.meme", "b.meme"]
+
+
+def test_dataset_arrays_holding_pickles_are_never_loaded(tiny, capsys):
+    d = _dataset(tiny)
+    np.save(d / "test.tokens.npy", np.array([[_Payload(str(tiny / "ran"))] * 60] * 5, dtype=object), allow_pickle=True)
+    for argv in (["scan", "jaspar2024:CTCF", "--data", str(d), "-o", str(tiny / "h.tsv")],
+                 ["extract-motifs", str(tiny / "m.pt"), "--data", str(d), "-o", str(tiny / "x.meme")]):
+        assert main(argv) == 2
+        _one_line_error(capsys, "test.tokens.npy")
+    assert not (tiny / "ran").exists() and not (tiny / "h.tsv").exists() and not (tiny / "x.meme").exists()

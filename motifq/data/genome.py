@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MotifqError, check, check_file
+from ..errors import MotifqError, check, check_file, remove_stale_temps, temp_prefix
 from ..sequence import tokenize
 
 __all__ = ["atomic_folder", "check_output_folder", "open_genome", "genome_lengths", "fetch_tokens",
@@ -86,7 +86,8 @@ def atomic_folder(path, replaceable=None):
     final = check_output_folder(path, replaceable)
     parent = final.parent if str(final.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=parent))
+    remove_stale_temps(final, folders=True)      # what a killed run left
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(final), suffix=".tmp", dir=parent))
     old = None
     try:
         yield tmp
