@@ -719,3 +719,13 @@ def test_dataset_arrays_holding_pickles_are_never_loaded(tiny, capsys):
         assert main(argv) == 2
         _one_line_error(capsys, "test.tokens.npy")
     assert not (tiny / "ran").exists() and not (tiny / "h.tsv").exists() and not (tiny / "x.meme").exists()
+
+
+@pytest.mark.parametrize("run,folder", [("attribute", "a.logo1.png"), ("grammar", "grammar.tsv"), ("grammar", "verdicts.txt"),
+                                        ("grammar", "map_MA0080.7_MA0141.4.png"), ("grammar marginal", "marginal.tsv")])
+def test_a_file_the_command_writes_that_is_a_folder_is_refused_before_any_work(run, folder, genome_files, tmp_path, capsys):
+    argv, _ = _new_runs(genome_files)[run]
+    (tmp_path / folder).mkdir()
+    assert main([a.replace("{o}", str(tmp_path)) for a in argv]) == 2
+    _one_line_error(capsys, folder, "folder")
+    assert [p.name for p in tmp_path.iterdir()] == [folder] and not any((tmp_path / folder).iterdir())

@@ -27,7 +27,25 @@ def add_grammar(sub) -> None:
     p.add_argument("--seed", type=_SEED, default=0, help="backgrounds and instances (default: 0)")
     p.add_argument("--batch-size", type=_COUNT, default=512, metavar="N", help="sequences per forward pass (default: 512)")
     _add_output(p, "dir", required=True, help="output folder")
-    p.set_defaults(func=run_grammar)
+    p.set_defaults(func=run_grammar, more_outputs=_grammar_outputs)
+
+
+def _grammar_outputs(args) -> list:
+    """The tables in the output folder (the maps' names are checked once the motifs are known)."""
+    from pathlib import Path
+
+    return [(Path(args.output) / f, "file") for f in ("marginal.tsv", "grammar.tsv", "pairs.tsv", "verdicts.txt")]
+
+
+def _check_map_outputs(output, motifs) -> None:
+    """Every map file a pair of `motifs` may get, checked before any forward pass."""
+    from pathlib import Path
+
+    from ..errors import check_output_file
+    from ..grammar import all_pairs
+
+    for a, b in all_pairs(motifs):
+        check_output_file(Path(output) / f"map_{a.id}_{b.id}.png", "output")
 
 
 def run_grammar(args) -> int:
@@ -36,6 +54,7 @@ def run_grammar(args) -> int:
     inputs = load_inputs(args.model, args.motifs, target=args.target, pairs=args.pairs, matches=args.matches,
                          max_gap=args.max_gap, background=args.background, n=args.n, seed=args.seed, split=args.split)
     model, names, motifs, bg = inputs.model, inputs.names, inputs.motifs, inputs.background
+    _check_map_outputs(args.output, motifs)
     if len(motifs) == 1:
         from ..report import write_marginal
 

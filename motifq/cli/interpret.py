@@ -18,14 +18,22 @@ def add_attribute(sub) -> None:
                    help="attribution method (default: ism, exact and the right choice for BiLSTM models)")
     p.add_argument("--positives", action="store_true", help="only sequences labelled 1 for the target (needs labels)")
     p.add_argument("--max-seqs", type=_COUNT, metavar="N", help="use at most the first N sequences (after --positives)")
-    p.add_argument("--plot", type=_number(int, 0), default=0, metavar="K",
+    p.add_argument("--plot", type=_number(int, 0, 100), default=0, metavar="K",
                    help="draw attribution logos of the K sequences with the highest logit beside the output")
     p.add_argument("--steps", type=_COUNT, default=32, help="integrated gradients: points on the path (default 32)")
     p.add_argument("--batch-size", type=_COUNT, default=None,
                    help="mutants (ism) or sequences per pass (default: 1024 mutants; 256 sequences, 16 for integrated gradients)")
     p.add_argument("--device", type=_device, default="auto", help="auto, cpu, cuda or cuda:N (default: auto = cuda when available)")
     _add_output(p, "file", required=True, metavar="attr.npz", help="attributions file to write")
-    p.set_defaults(func=run_attribute)
+    p.set_defaults(func=run_attribute, more_outputs=_attribute_outputs)
+
+
+def _attribute_outputs(args) -> list:
+    """The logos beside the output (--plot K): <stem>.logo1.png .. <stem>.logoK.png."""
+    from pathlib import Path
+
+    out = Path(args.output)
+    return [(out.with_name(f"{out.stem}.logo{k}.png"), "file") for k in range(1, args.plot + 1)]
 
 
 def run_attribute(args) -> int:
