@@ -29,6 +29,13 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see motifq {self.prog.split(' ', 1)[-1]} --help)"
                           if " " in self.prog else message)
 
+    def _get_values(self, action, arg_strings):
+        # argparse drops a lone "--" from an option's values, so "--plot=--" would give [] instead
+        # of a number: refuse it as a missing value
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one argument")
+        return super()._get_values(action, arg_strings)
+
 
 def _number(kind=float, minimum=None, maximum=None, above=None):
     """An argparse type: `kind` (int or float) parsed from text, finite, >= `minimum` (or >
