@@ -195,7 +195,8 @@ def load_cache(path: Path) -> dict:
 
 def store(path: Path, row: dict) -> None:
     """Add one finished run to the cache (locked, so parallel runs may write; atomic replace)."""
-    with open(path.with_suffix(".lock"), "w") as lock:
+    lock = os.open(path.parent, os.O_RDONLY)           # the folder's lock: no lock file left behind
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         runs = load_cache(path)
         runs[_key(row["run"], row["budget"])] = row
@@ -204,6 +205,8 @@ def store(path: Path, row: dict) -> None:
             json.dump({"runs": dict(sorted(runs.items(), key=lambda kv: _order(kv[1])))}, fh, indent=1)
             fh.write("\n")
         os.replace(tmp, path)
+    finally:
+        os.close(lock)
 
 
 def _order(row: dict) -> tuple:
