@@ -201,6 +201,7 @@ def store(path: Path, row: dict) -> None:
         runs = load_cache(path)
         runs[_key(row["run"], row["budget"])] = row
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".train_recipes.")
+        os.chmod(tmp, 0o644)
         with os.fdopen(fd, "w") as fh:
             json.dump({"runs": dict(sorted(runs.items(), key=lambda kv: _order(kv[1])))}, fh, indent=1)
             fh.write("\n")
@@ -268,7 +269,7 @@ def report(cache: Path, out: Path, budget: int) -> None:
     loads = [x for r in rows for x in (r.get("load_start", r["load"])[0], r["load"][0])]
     lines = ["# train_recipes: what the training recipes learn", "",
              "Command: `PYTHONPATH=. python benchmarks/train_recipes.py --run SPEC` per row (one torch thread each, "
-             "two runs at a time), then `--report`; the finished runs are kept in `train_recipes.json` beside this "
+             "two to four runs at a time), then `--report`; the finished runs are kept in `train_recipes.json` beside this "
              f"file. Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs "
              + (f"(load average {min(loads):.1f}–{max(loads):.1f}; each row gives it at the start and end of its run, "
                 "so the times and samples/s are only indicative). " if loads else ". ")
@@ -285,7 +286,8 @@ def report(cache: Path, out: Path, budget: int) -> None:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     lines += [_row(r) for r in rows] or ["| (no run finished yet) |" + " |" * 11]
     lines += ["", "Real sets: the presence column is the mean PR AUC of the two factors' targets; the motifs are those "
-              "factors' JASPAR matrices.", "", "## Goals (issue 14) on the finished runs", ""] + goals(rows)
+              "factors' JASPAR matrices. The validation losses of the weighted and focal runs are in their own loss "
+              "(the prior's loss likewise), not comparable with BCE's.", "", "## Goals (issue 14) on the finished runs", ""] + goals(rows)
     lines += ["", "## E-values of the planted motifs", "", "Best kernel per motif; — = no kernel matched it at E ≤ 1.", ""]
     for r in rows:
         lines.append(f"- {r['run']}: " + ", ".join(f"{k} {_cell(v, '{:.2g}')}" for k, v in r["evalues"].items()))
