@@ -7,19 +7,27 @@ recovered (the first-layer kernels -> PFMs as the quickstart extracts them, comp
 it at E < 0.01), the step where the model left the label prior, and whether the run ended there.
 
 Runs are named ``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH`` (simulated data, seed 0, the simulator's
-eight motifs and grammar, 1,000 validation and 2,000 test sequences) or ``real:NAME`` (the real
-sets beside the project, default recipe). ``paper`` is DanQ as published; with ``rmsprop`` and
-U(+-0.05) it is also motifq's defaults before the default recipe existed. Each run appends one
-JSON line to ``--log``; ``--report`` turns the log into the results table.
+eight motifs and grammar, 1,000 validation and 3,000 test sequences: the data of
+``motifq simulate --n-train N_TRAIN --n-valid 1000 --n-test 3000 --length LENGTH``) or
+``real:NAME`` (the real sets beside the project, default recipe; the "planted" motifs are the
+JASPAR matrices of the factors that were immunoprecipitated). ``paper`` is DanQ as published;
+with ``rmsprop`` and U(+-0.05) it is also motifq's defaults before the default recipe existed.
 
-Usage (one torch thread per run; runs in parallel as separate processes)::
+Finished runs are kept in ``--cache`` (a JSON file beside the results, keyed by run and budget),
+so the grid can be measured a few runs at a time: ``--grid`` runs every run of the issue's grid
+that the cache does not hold yet. ``--report`` writes the results table with every finished run,
+the goals checked on them, and the runs not measured yet with the command that measures them.
+
+Usage (one torch thread per run; run two processes at a time on a 2-core machine)::
 
     PYTHONPATH=. python benchmarks/train_recipes.py --run danq:default:12000:1000 [--budget 300000]
-    PYTHONPATH=. python benchmarks/train_recipes.py --report [--out benchmarks/results/train_recipes.md]
+    PYTHONPATH=. python benchmarks/train_recipes.py --grid            # everything not measured yet
+    PYTHONPATH=. python benchmarks/train_recipes.py --report
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -40,16 +48,28 @@ from motifq.models import load_checkpoint, predict  # noqa: E402
 from motifq.train import fit, holdout_split  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-REAL = Path(os.environ.get("MOTIFQ_SHARED", HERE.parent.parent / "shared")) / "reference" / "real_sequences"
+# the shared folder beside the repository (or MOTIFQ_SHARED): ../shared/reference/real_sequences
+_SHARED = [Path(os.environ["MOTIFQ_SHARED"])] if "MOTIFQ_SHARED" in os.environ else \
+    [HERE.parent.parent / "shared", HERE.parent.parent.parent / "shared"]
+REAL = next((p for p in _SHARED if p.is_dir()), _SHARED[0]) / "reference" / "real_sequences"
 SMALL = dict(conv_kernels=64, conv_width=26, pool=13, lstm_units=32, dense=64)
+REAL_SIZE = dict(conv_kernels=64, conv_width=19, pool=9, lstm_units=32, dense=64)
 EVALUE = 0.01
+BUDGET = 300_000
+
+# The issue's grid: simulated sizes x lengths x models x recipes, then the losses, then the real sets.
+GRID = ([f"{k}:{r}:{n}:{L}" for n in (3000, 12000, 60000) for L in (300, 1000) for k in ("danq", "cnn")
+         for r in ("default", "paper")]
+        + [f"danq:default:{loss}:{n}:{L}" for n, L in ((3000, 300), (12000, 1000)) for loss in ("weighted", "focal")]
+        + ["real:oct4_mafk", "real:ctcf_p73"])
 
 
 def simulated(n_train: int, length: int):
     from motifq.data.simulate import simulate, target_kinds
 
-    sim = simulate(n_train, 1000, 2000, length=length, seed=0)
-    return sim.splits["train"], sim.splits["valid"], sim.splits["test"], sim.motifs, target_kinds(sim.rules)
+    sim = simulate(n_train, 1000, 3000, length=length, seed=0)
+    planted = {m.name: [m.id] for m in sim.motifs}
+    return sim.splits["train"], sim.splits["valid"], sim.splits["test"], planted, target_kinds(sim.rules)
 
 
 def _fasta_tokens(path, length):
@@ -60,22 +80,39 @@ def _fasta_tokens(path, length):
     return pad_sequences([s[:length] for s in seqs], length)
 
 
+def _two_classes(a, b, targets, name) -> Split:
+    """Sequences of two ChIP-seq experiments as two targets: a's rows (1, 0), b's rows (0, 1)."""
+    y = np.zeros((len(a) + len(b), 2), np.uint8)
+    y[:len(a), 0], y[len(a):, 1] = 1, 1
+    return Split.from_arrays(np.concatenate([a, b]), y, targets, name=name)
+
+
 def real(name: str):
     """``oct4_mafk``: janggu's Oct4 and MafK ChIP-seq peaks (200 bp), one target each; the
-    rest of each file trains (10 % held out for validation), the ``_test`` files test."""
-    check_name = {"oct4_mafk": "janggu_oct4_mafk_200bp"}
-    d = REAL / check_name[name]
-    parts = {}
-    for split, suffix in (("train", ""), ("test", "_test")):
-        a, b = _fasta_tokens(d / f"sample{suffix}.fa", 200), _fasta_tokens(d / f"sample2{suffix}.fa", 200)
-        y = np.zeros((len(a) + len(b), 2), np.uint8)
-        y[:len(a), 0], y[len(a):, 1] = 1, 1
-        parts[split] = Split.from_arrays(np.concatenate([a, b]), y, ["Oct4", "MafK"], name=f"{name}:{split}")
-    train, valid = holdout_split(parts["train"], 0.1, seed=0)
-    return train, valid, parts["test"], [], {"Oct4": "presence", "MafK": "presence"}
+    rest of each file trains (10 % held out for validation), the ``_test`` files test.
+    ``ctcf_p73``: GimmeMotifs' example peaks, GM12878 CTCF (top 500) and TAp73alpha (1,000),
+    200 bp, one target each; 20 % (seeded) test, 10 % of the rest validation."""
+    if name == "oct4_mafk":
+        d = REAL / "janggu_oct4_mafk_200bp"
+        parts = {split: _two_classes(_fasta_tokens(d / f"sample{sfx}.fa", 200), _fasta_tokens(d / f"sample2{sfx}.fa", 200),
+                                     ["Oct4", "MafK"], f"{name}:{split}")
+                 for split, sfx in (("train", ""), ("test", "_test"))}
+        rest, test = parts["train"], parts["test"]
+        expected = {"POU5F1": ["MA1115.2", "MA0142.1"], "MAFK": ["MA0496.4"]}
+    elif name == "ctcf_p73":
+        d = REAL / "gimmemotifs_examples"
+        both = _two_classes(_fasta_tokens(d / "Gm12878.CTCF.top500.w200.fa", 200), _fasta_tokens(d / "TAp73alpha.fa", 200),
+                            ["CTCF", "TAp73"], name)
+        rest, test = holdout_split(both, 0.2, seed=0)
+        expected = {"CTCF": ["MA0139.2", "MA1929.2", "MA1930.2"], "TP73 (or TP53/TP63)": ["MA0861.2", "MA0106.3", "MA0525.2"]}
+    else:
+        raise SystemExit(f"train_recipes: unknown real set {name!r} (oct4_mafk, ctcf_p73)")
+    train, valid = holdout_split(rest, 0.1, seed=0)
+    return train, valid, test, expected, {t: "presence" for t in train.targets}
 
 
-def recovered(model, valid, test, planted):
+def recovered(model, valid, test, planted: dict) -> dict:
+    """Best E-value of any learned motif against each planted motif's JASPAR IDs (None: no match)."""
     from motifq.compare import compare
     from motifq.extract import extract_motifs
     from motifq.jaspar import load_motifs
@@ -83,103 +120,218 @@ def recovered(model, valid, test, planted):
     seqs = np.concatenate([np.asarray(test.tokens), np.asarray(valid.tokens)])
     learned, _, _ = extract_motifs(model.conv.cpu(), seqs, mode="position", threshold=0.7, min_sites=10, trim=0.3)
     if not learned:
-        return {m.name: None for m in planted}
+        return {name: None for name in planted}
     table = compare(learned, load_motifs("jaspar2024"), min_overlap=5, thresh=1.0, evalue=True)
     best = {}
-    for m in planted:
-        hit = table[table["Target_ID"] == m.id]
-        best[m.name] = float(hit["E-value"].min()) if len(hit) else None
+    for name, ids in planted.items():
+        hit = table[table["Target_ID"].isin(ids)]
+        best[name] = float(hit["E-value"].min()) if len(hit) else None
     return best
+
+
+def parse(spec: str) -> dict:
+    """``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH`` or ``real:NAME`` -> its fields."""
+    parts = spec.split(":")
+    if parts[0] == "real" and len(parts) == 2:
+        return dict(real=parts[1], kind="danq", recipe="default", loss="bce")
+    ok = len(parts) in (4, 5) and parts[0] in ("danq", "cnn") and parts[1] in ("default", "paper") \
+        and parts[-2].isdigit() and parts[-1].isdigit() and (len(parts) == 4 or parts[2] in ("bce", "weighted", "focal"))
+    if not ok:
+        raise SystemExit(f"train_recipes: bad run {spec!r}: MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH or real:NAME")
+    return dict(real=None, kind=parts[0], recipe=parts[1], loss=parts[2] if len(parts) == 5 else "bce",
+                n_train=int(parts[-2]), length=int(parts[-1]))
 
 
 def one_run(spec: str, budget: int, threads: int) -> dict:
     torch.set_num_threads(threads)
-    parts = spec.split(":")
-    if parts[0] == "real":
-        kind, recipe, loss = "danq", "default", "bce"
-        train, valid, test, planted, kinds = real(parts[1])
-        sized = dict(conv_kernels=64, conv_width=19, pool=9, lstm_units=32, dense=64)
+    p = parse(spec)
+    load_start = os.getloadavg()
+    kind, recipe, loss = p["kind"], p["recipe"], p["loss"]
+    if p["real"]:
+        train, valid, test, planted, kinds = real(p["real"])
+        sized = REAL_SIZE
     else:
-        kind, recipe = parts[0], parts[1]
-        loss = parts[2] if len(parts) == 5 else "bce"
-        n_train, length = int(parts[-2]), int(parts[-1])
-        train, valid, test, planted, kinds = simulated(n_train, length)
+        train, valid, test, planted, kinds = simulated(p["n_train"], p["length"])
         sized = dict(SMALL, **({"lstm_units": 0} if kind == "cnn" else {}))
     mc = ModelConfig.for_kind(kind, recipe=recipe, n_targets=train.n_targets, length=train.length, **sized)
-    tc0 = TrainConfig(recipe=recipe, loss=loss, seed=0, device="cpu", checkpoint_minutes=0)
+    batch = TrainConfig(recipe=recipe).batch_size
     tc = TrainConfig(recipe=recipe, loss=loss, seed=0, device="cpu", checkpoint_minutes=0,
-                     epochs=max(1, -(-budget // len(train))), max_steps=max(1, budget // tc0.batch_size))
+                     epochs=max(1, -(-budget // len(train))), max_steps=max(1, budget // batch))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
         res = fit(mc, train, valid, Path(d) / "m.pt", tc, progress=False)
         model, _ = load_checkpoint(Path(d) / "m.pt")
     train_s = time.perf_counter() - t0
-    p = predict(model, test.tokens, batch_size=500, rc=True)
-    aucs = target_aucs(test.labels(), p)
+    probs = predict(model, test.tokens, batch_size=500, rc=True)
+    aucs = target_aucs(test.labels(), probs)
     by_kind: dict = {}
     for j, t in enumerate(test.targets):
         by_kind.setdefault(kinds[t], []).append(float(aucs.pr_auc[j]))
-    evalues = recovered(model, valid, test, planted) if planted else {}
+    evalues = recovered(model, valid, test, planted)
     s = res["summary"]
     return {"run": spec, "kind": kind, "recipe": recipe, "loss": loss, "n_train": len(train), "length": train.length,
-            "budget": budget, "steps": res["steps"], "stopped": res["stopped"], "left_prior": s["left_prior"],
-            "left_prior_step": s["left_prior_step"], "best_step": s["best_step"],
+            "n_test": len(test), "budget": budget, "steps": res["steps"], "stopped": res["stopped"],
+            "left_prior": s["left_prior"], "left_prior_step": s["left_prior_step"], "best_step": s["best_step"],
             "best_valid_loss": s["best_valid_loss"], "prior_loss": s["prior_loss"],
             "pr_auc": {k: float(np.nanmean(v)) for k, v in by_kind.items()},
+            "pr_auc_targets": {t: float(x) for t, x in zip(test.targets, aucs.pr_auc)},
             "roc_auc_mean": float(np.nanmean(aucs.roc_auc)),
             "recovered": sum(e is not None and e < EVALUE for e in evalues.values()), "evalues": evalues,
             "train_seconds": round(train_s, 1), "samples_per_s": s["samples_per_s"],
-            "load": os.getloadavg(), "threads": threads}
+            "load_start": load_start, "load": os.getloadavg(), "threads": threads,
+            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d", time.gmtime())}
 
 
+# ---------------------------------------------------------------------------------------------
+# the cache: finished runs, keyed by run and budget
+# ---------------------------------------------------------------------------------------------
+def _key(spec: str, budget: int) -> str:
+    return f"{spec}@{budget}"
+
+
+def load_cache(path: Path) -> dict:
+    return json.loads(path.read_text())["runs"] if path.exists() else {}
+
+
+def store(path: Path, row: dict) -> None:
+    """Add one finished run to the cache (locked, so parallel runs may write; atomic replace)."""
+    lock = os.open(path.parent, os.O_RDONLY)           # the folder's lock: no lock file left behind
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runs = load_cache(path)
+        runs[_key(row["run"], row["budget"])] = row
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".train_recipes.")
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"runs": dict(sorted(runs.items(), key=lambda kv: _order(kv[1])))}, fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+    finally:
+        os.close(lock)
+
+
+def _order(row: dict) -> tuple:
+    return (GRID.index(row["run"]) if row["run"] in GRID else len(GRID), row["run"], row["budget"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------------------
 def _cell(x, fmt="{:.3f}"):
     return "—" if x is None or (isinstance(x, float) and not np.isfinite(x)) else fmt.format(x)
 
 
-def report(log: Path, out: Path) -> None:
-    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+def _left(r: dict) -> str:
+    """The step where the run left the prior, and the training samples seen by then."""
+    if not r["left_prior"]:
+        return "**never**"
+    return f"{r['left_prior_step']} ({r['left_prior_step'] * TrainConfig(recipe=r['recipe']).batch_size:,})"
+
+
+def _row(r: dict) -> str:
+    pr = r["pr_auc"]
+    rec = f"{r['recovered']} of {len(r['evalues'])}" if r["evalues"] else "—"
+    load = f"{r['load_start'][0]:.1f}–{r['load'][0]:.1f}" if "load_start" in r else f"{r['load'][0]:.1f}"
+    return (f"| {r['run']} | {r['n_train']:,} x {r['length']} | {r['budget']:,} ({r['budget'] / r['n_train']:.0f} ep.) | "
+            f"{r['steps']} ({r['stopped']}) | {_left(r)} | "
+            f"{r['best_valid_loss']:.4f} / {r['prior_loss']:.4f} | {_cell(pr.get('presence'))} | "
+            f"{_cell(pr.get('grammar'))} | {rec} | {r['train_seconds']:.0f} | {r['samples_per_s']:.0f} | {load} |")
+
+
+def goals(rows: list) -> list:
+    """The issue's goals, checked on the finished runs (simulated data, bce loss)."""
+    sim = [r for r in rows if not r["run"].startswith("real:") and r["loss"] == "bce"]
+    out = []
+    big = [r for r in sim if r["recipe"] == "default" and r["n_train"] >= 12000 and r["length"] >= 1000]
+    for r in big:
+        out.append(f"- ≥ 7 of 8 planted motifs, default recipe, {r['run']}: "
+                   f"{'met' if r['recovered'] >= 7 else '**not met**'} ({r['recovered']} of {len(r['evalues'])})")
+    if not big:
+        out.append("- ≥ 7 of 8 planted motifs on every size ≥ 12,000 x 1,000 bp: no such default-recipe run finished")
+    for r in sim:
+        cnn = next((c for c in sim if c["kind"] == "cnn" and c["run"] == r["run"].replace("danq:", "cnn:", 1)
+                    and c["budget"] == r["budget"]), None)
+        if r["kind"] == "danq" and cnn is not None:
+            d, c = r["pr_auc"].get("grammar"), cnn["pr_auc"].get("grammar")
+            out.append(f"- DanQ ahead of the CNN on grammar, {r['run'][5:]}: "
+                       f"{'met' if d > c else '**not met**'} (PR AUC {d:.3f} vs {c:.3f})")
+    stuck = [r["run"] for r in rows if not r["left_prior"]]
+    stuck_default = [r["run"] for r in rows if not r["left_prior"] and r["recipe"] == "default"]
+    out.append(f"- No run ends at the prior: {'met' if not stuck else '**not met**'}"
+               + (f" — ended at the prior: {', '.join(stuck)}" if stuck else "")
+               + (f" ({len(stuck_default)} of them with the default recipe)" if stuck else ""))
+    return out
+
+
+def report(cache: Path, out: Path, budget: int) -> None:
+    runs = load_cache(cache)
+    rows = sorted(runs.values(), key=_order)
+    loads = [x for r in rows for x in (r.get("load_start", r["load"])[0], r["load"][0])]
     lines = ["# train_recipes: what the training recipes learn", "",
-             f"Command: `PYTHONPATH=. python benchmarks/train_recipes.py --run SPEC` per row (one torch thread each, "
-             f"at most two runs at a time), then `--report`. Machine: {platform.machine()}, {os.cpu_count()} CPUs "
-             "shared with other jobs (load average at the end of each run in the last column). Simulated data: "
-             "`motifq.data.simulate` seed 0 (8 JASPAR motifs, 8 presence + 2 grammar + 1 cluster + 2 noise "
-             "targets), 1,000 validation and 2,000 test sequences. Models: 64 kernels of width 26, pool 13, "
-             "BiLSTM 32+32 (danq only), dense 64. Seed 0. A fixed budget of training samples per run.", "",
-             "| run | recipe | loss | train seqs x bp | budget (samples) | steps | stopped | left prior at step | "
+             "Command: `PYTHONPATH=. python benchmarks/train_recipes.py --run SPEC` per row (one torch thread each, "
+             "two to four runs at a time), then `--report`; the finished runs are kept in `train_recipes.json` beside this "
+             f"file. Machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs "
+             + (f"(load average {min(loads):.1f}–{max(loads):.1f}; each row gives it at the start and end of its run, "
+                "so the times and samples/s are only indicative). " if loads else ". ")
+             + "Simulated data: `motifq.data.simulate` seed 0 (8 JASPAR motifs; 8 presence, 2 grammar, 1 cluster and "
+             "2 noise targets, ~11 % positive), 1,000 validation and 3,000 test sequences — the data of "
+             "`motifq simulate --n-train N --n-valid 1000 --n-test 3000 --length L`. Models: 64 kernels of width 26, "
+             "pool 13, BiLSTM 32+32 (danq only), dense 64; real sets: width 19, pool 9. Seed 0. A fixed budget of "
+             "training samples per run (`--epochs` and `--max-steps` set to it); runs may stop early once off the prior. "
+             "PR AUCs are on the test split (forward and reverse-complement mean); a motif is recovered when a "
+             f"learned kernel matches its JASPAR 2024 matrix at E < {EVALUE}. Run names: MODEL:RECIPE[:LOSS]:N:L.", "",
+             "| run | train seqs x bp | budget, samples (epochs) | steps (stopped by) | left prior at step (samples) | "
              "best valid loss / prior | presence PR AUC | grammar PR AUC | motifs recovered (E < 0.01) | "
              "train s | samples/s | load |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [_row(r) for r in rows] or ["| (no run finished yet) |" + " |" * 11]
+    lines += ["", "Real sets: the presence column is the mean PR AUC of the two factors' targets; the motifs are those "
+              "factors' JASPAR matrices. The validation losses of the weighted and focal runs are in their own loss "
+              "(the prior's loss likewise), not comparable with BCE's.", "", "## Goals (issue 14) on the finished runs", ""] + goals(rows)
+    lines += ["", "## E-values of the planted motifs", "", "Best kernel per motif; — = no kernel matched it at E ≤ 1.", ""]
     for r in rows:
-        pr = r["pr_auc"]
-        rec = f"{r['recovered']} of {len(r['evalues'])}" if r["evalues"] else "—"
-        lines.append(f"| {r['run']} | {r['recipe']} | {r['loss']} | {r['n_train']:,} x {r['length']} | {r['budget']:,} | "
-                     f"{r['steps']} | {r['stopped']} | {r['left_prior_step'] if r['left_prior'] else '**never**'} | "
-                     f"{r['best_valid_loss']:.4f} / {r['prior_loss']:.4f} | {_cell(pr.get('presence'))} | "
-                     f"{_cell(pr.get('grammar'))} | {rec} | {r['train_seconds']:.0f} | {r['samples_per_s']:.0f} | "
-                     f"{r['load'][0]:.1f} |")
-    lines += ["", "E-values of the planted motifs (best kernel per motif; — = no kernel matched):", ""]
-    for r in rows:
-        if r["evalues"]:
-            lines.append(f"- {r['run']}: " + ", ".join(f"{k} {_cell(v, '{:.1g}')}" for k, v in r["evalues"].items()))
+        lines.append(f"- {r['run']}: " + ", ".join(f"{k} {_cell(v, '{:.2g}')}" for k, v in r["evalues"].items()))
+    done = {r["run"] for r in rows if r["budget"] == budget}
+    missing = [s for s in GRID if s not in done]
+    lines += ["", "## Not measured yet", ""]
+    if missing:
+        lines += [f"{len(missing)} runs of the grid at a budget of {budget:,} samples have no result yet. "
+                  "`PYTHONPATH=. python benchmarks/train_recipes.py --grid` measures all of them (the finished runs "
+                  "are kept), or one at a time:", "", "```bash"]
+        lines += [f"PYTHONPATH=. python benchmarks/train_recipes.py --run {s}" for s in missing] + ["```"]
+    else:
+        lines.append("None: every run of the grid has a result.")
     out.write_text("\n".join(lines) + "\n")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", default=[], metavar="SPEC")
-    ap.add_argument("--budget", type=int, default=300000, metavar="SAMPLES")
+    ap.add_argument("--grid", action="store_true", help="every run of the grid the cache does not hold yet")
+    ap.add_argument("--force", action="store_true", help="rerun runs the cache holds")
+    ap.add_argument("--budget", type=int, default=BUDGET, metavar="SAMPLES")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--log", default=str(HERE / "results" / "train_recipes.jsonl"))
+    ap.add_argument("--cache", default=str(HERE / "results" / "train_recipes.json"))
+    ap.add_argument("--log", default=None, help="also append each finished run to this JSON-lines file")
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--out", default=str(HERE / "results" / "train_recipes.md"))
     args = ap.parse_args(argv)
-    for spec in args.run:
+    cache = Path(args.cache)
+    specs = args.run + (GRID if args.grid else [])
+    for spec in specs:
+        parse(spec)
+    for spec in dict.fromkeys(specs):
+        if not args.force and _key(spec, args.budget) in load_cache(cache):
+            print(f"{spec}: in the cache, skipped (--force reruns it)", flush=True)
+            continue
         row = one_run(spec, args.budget, args.threads)
-        with open(args.log, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
+        store(cache, row)
+        if args.log:
+            with open(args.log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
-    if args.report:
-        report(Path(args.log), Path(args.out))
+    if args.report or specs:
+        report(cache, Path(args.out), args.budget)
 
 
 if __name__ == "__main__":
