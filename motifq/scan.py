@@ -480,16 +480,15 @@ def _prepare(motif, bg, pseudocount, both_strands, thresh) -> list:
     return out
 
 
-def _scan_strand(code, wcode, st: _Strand) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _scan_strand(code, wcode, st: _Strand, buffers: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sequence, position, integer score) of every window of `code` (n, L) at or above the
-    strand's threshold (`wcode`: the 7-mer codes of the same rows)."""
-    cap = 4096
+    strand's threshold (`wcode`: the 7-mer codes of the same rows). `buffers` holds three int64
+    arrays the kernel writes into, replaced by larger ones when the hits do not fit."""
     while True:
-        seq, pos, score = (np.empty(cap, np.int64) for _ in range(3))
-        n = _hits(code, wcode, st.blocks, st.wide, st.scores.shape[0], st.threshold, seq, pos, score)
-        if n <= cap:
-            return seq[:n], pos[:n], score[:n]
-        cap = n
+        n = _hits(code, wcode, st.blocks, st.wide, st.scores.shape[0], st.threshold, *buffers)
+        if n <= len(buffers[0]):
+            return tuple(b[:n].copy() for b in buffers)
+        buffers[:] = [np.empty(n, np.int64) for _ in range(3)]
 
 
 def _threshold_score(pvalues: np.ndarray, thresh: float) -> int:
@@ -649,12 +648,13 @@ def _batch_hits(batch, inputs: _Inputs, bg, pseudocount, both_strands, thresh) -
     n, length = inputs.tokens.shape
     rows = max(1, _CHUNK // length)
     found = [[[] for _ in plan] for plan in plans]
+    buffers = [np.empty(4096, np.int64) for _ in range(3)]
     for r0 in range(0, n, rows):
         wcode = inputs.code(_WIDE)[r0:r0 + rows]
         for motif, plan, out in zip(batch, plans, found):
             code = inputs.code(min(_BLOCK, motif.width))[r0:r0 + rows]
             for st, parts in zip(plan, out):
-                seq, pos, score = _scan_strand(code, wcode, st)
+                seq, pos, score = _scan_strand(code, wcode, st, buffers)
                 parts.append((seq + r0, pos, score))
     return [_motif_found(motif, plan, out, inputs) for motif, plan, out in zip(batch, plans, found)]
 
