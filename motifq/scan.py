@@ -206,7 +206,7 @@ def _strand_pssms(motif: Motif, bg: np.ndarray, pseudocount: float, both_strands
     probs = motif.counts / motif.counts.sum(axis=1, keepdims=True)
     fwd = build_pssm(probs, motif.nsites, bg, pseudocount)
     out = [("+", fwd)]
-    if both_strands and np.allclose(bg, bg[::-1], rtol=0, atol=1e-12):
+    if both_strands and bool((np.abs(bg - bg[::-1]) <= 1e-12).all()):
         out.append(("-", fwd._replace(scores=np.ascontiguousarray(fwd.scores[::-1, ::-1]))))
     elif both_strands:
         out.append(("-", build_pssm(probs[::-1, ::-1], motif.nsites, bg, pseudocount)))
