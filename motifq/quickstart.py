@@ -23,7 +23,8 @@ Files written under ``out/``::
     matches.tsv           Tomtom-like comparison of the learned motifs with JASPAR 2024
     recovery.tsv          each planted motif: best learned kernel, its E-value, recovered or not
     clusters.tsv          clusters of the learned motifs
-    figures/*.png         logos, training curves, cluster heatmap, AUC comparison
+    figures/*.png         logos, training curves, cluster heatmap, AUC comparison, grammar maps,
+                          attribution logos (one per planted motif)
     report.html           everything above in one file (images embedded as base64)
     report.md             the same as Markdown (images linked from figures/)
     quickstart.json       the numbers of the report (timings, settings, AUCs, recovery)
@@ -75,6 +76,7 @@ _INIT_WORDS = {"pytorch": "random, PyTorch's default (U(±1/√fan_in) weights a
                "uniform": "random U(-0.05, 0.05) weights and zero biases as the paper, no JASPAR seeding"}
 _THRESHOLD = 0.7       # Basset's rule: windows above this fraction of the kernel's maximum are sites
 _EVALUE = 0.01          # a planted motif is recovered when a learned kernel matches it below this
+_FLANK = 25             # bases drawn on each side of the planted instances in the attribution logos
 
 
 class _Clock:
@@ -211,13 +213,15 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, n_
                      trained, aucs, clusters)
     grammar = clock.run("grammar maps of the planted rules", _grammar_maps, models, sim.motifs, sim.rules,
                         train.targets, out / "figures", size, seed, made)
+    attributions = clock.run("attribution logos (ISM)", _attribution_logos, models["DanQ"][0], test, sim,
+                             train.targets, out, made)
     result = {"timings": {name: round(dt, 2) for name, dt in clock.rows},
               "settings": _settings(size, seed, device, sizes, trained, test, valid, n_threads),
               "metrics": metrics, "kinds": kinds, "recovery": recovery,
               "recovered": sum(r["recovered"] for r in recovery), "n_planted": len(sim.motifs),
               "learned_motifs": len(learned), "kernels_without_sites": len(skipped),
               "clustered": len(informative), "clusters": 0 if clusters is None else len(clusters.summaries),
-              "grammar": grammar, "report": str(out / "report.html")}
+              "grammar": grammar, "attributions": attributions, "report": str(out / "report.html")}
     _write_outputs(out, result, sim, made, train.targets, t_start)
     log.info(f"recovered {result['recovered']} of {len(sim.motifs)} planted motifs at E < {_EVALUE}; report: "
         f"{out / 'report.html'} ({result['timings']['total']:.0f} s in all)")
@@ -459,6 +463,91 @@ def _grammar_maps(models, planted, rules, targets, figs, size, seed, made) -> li
     return out
 
 
+# 11. attributions -------------------------------------------------------------------------------
+def _attribution_picks(sim, targets, probs, labels) -> list:
+    """Per planted motif: its presence target's column and the positive test sequence holding a
+    planted instance of it that the DanQ scores highest (None when there is none), with the
+    instances' (start, end) in that sequence."""
+    inst = {k: np.asarray(v) for k, v in sim.instances.items()}
+    presence = {r["motif"]: r["name"] for r in sim.rules["targets"] if r["kind"] == "presence"}
+    picks = []
+    for m in sim.motifs:
+        j = list(targets).index(presence[m.id])
+        mine = (inst["split"] == "test") & (inst["motif"] == m.id)
+        seqs = np.unique(inst["sequence"][mine].astype(np.int64))
+        seqs = seqs[labels[seqs, j] == 1]
+        best = int(seqs[np.argmax(probs[seqs, j])]) if len(seqs) else None
+        here = mine & (inst["sequence"].astype(np.int64) == best)
+        sites = sorted(zip(inst["start"][here].astype(int).tolist(), inst["end"][here].astype(int).tolist()))
+        picks.append(dict(motif=m.id, name=m.name, target=presence[m.id], column=j, sequence=best, sites=sites,
+                          prob=float(probs[best, j]) if best is not None else float("nan")))
+    return picks
+
+
+def _top_inside(contrib: np.ndarray, sites, k: int) -> float:
+    """Fraction of the `k` positions of largest |contribution| (L,) that lie in a planted site."""
+    inside = np.zeros(contrib.shape[0], bool)
+    for s, e in sites:
+        inside[s:e] = True
+    return float(inside[np.argsort(-np.abs(contrib), kind="stable")[:k]].mean())
+
+
+def _attribution_logos(danq, test, sim, targets, out: Path, made) -> list:
+    """One attribution logo per planted motif: exact ISM (forward + reverse-complement mean) of the
+    DanQ's presence logit of that motif on its highest-scoring positive test sequence
+    (:func:`_attribution_picks`), the planted instances shaded; saved as one figure. Returns the
+    picks with ``top_inside``: the share of the motif-width positions of largest |contribution|
+    that fall inside a planted instance."""
+    import matplotlib.pyplot as plt
+
+    from .attribute import contributions, ism
+    from .plot import plot_attribution, save_figure
+
+    probs = np.load(out / "predictions" / "danq.test.npy")
+    picks = _attribution_picks(sim, targets, probs, test.labels())
+    shown = [p for p in picks if p["sequence"] is not None]
+    widths = {m.id: m.width for m in sim.motifs}
+    if shown:
+        fig, axes = plt.subplots(len(shown), 1, figsize=(11, 1.8 * len(shown)), squeeze=False, constrained_layout=True)
+        for ax, p in zip(axes[:, 0], shown):
+            tokens = np.array(test.tokens[p["sequence"]:p["sequence"] + 1])
+            a = ism(danq, tokens, p["column"], rc=True)[0]
+            p["top_inside"] = _top_inside(contributions(a, tokens)[0], p["sites"], widths[p["motif"]])
+            lo, hi = max(0, p["sites"][0][0] - _FLANK), min(tokens.shape[1], p["sites"][-1][1] + _FLANK)
+            plot_attribution(a[0, :, lo:hi], tokens[0, lo:hi], ax=ax, start=lo, title=f"{p['name']}: ISM of the "
+                             f"{p['target']} logit, test sequence {p['sequence']} (DanQ p = {p['prob']:.2f}), positions "
+                             f"{lo + 1}..{hi}; planted instance shaded")
+            for s, e in p["sites"]:
+                ax.axvspan(s - 0.5, e - 0.5, color="gold", alpha=0.3, lw=0)
+        made["attribution_logos"] = save_figure(fig, out / "figures" / "attribution_logos.png", dpi=80)
+    return picks
+
+
+def _attribution_report(picks, made) -> list:
+    """The report's attribution section: which sequence each logo shows and how much of the
+    attribution falls on the planted instance."""
+    if not picks:
+        return []
+    out = [("h2", "Attribution logos: what the DanQ reads in a sequence"),
+           ("p", "For each planted motif, its presence target's logit attributed to every base of the positive "
+                 "test sequence the DanQ scores highest (among those holding a planted instance of it), by exact "
+                 "in-silico mutagenesis (every substitution, forward and reverse-complement mean; `motifq attribute`"
+                 f"), drawn over the instance and {_FLANK} bases on each side. Each observed base is drawn as tall "
+                 "as its mean-centred ISM value (the logit's changes under "
+                 "the four bases at that position, centred): above the axis when mutating it away lowers the logit, "
+                 "below when it raises it. The planted instance is "
+                 "shaded: the learned motif should stand out there and nowhere else. Top-k inside: the share of the "
+                 "k positions of largest |attribution| (k = the motif's width) that fall in a planted instance.")]
+    rows = [[f"{p['motif']} {p['name']}", p["target"], "—" if p["sequence"] is None else str(p["sequence"]),
+             _fmt(p["prob"], 2), ", ".join(f"{s + 1}..{e}" for s, e in p["sites"]) or "—",
+             _fmt(p.get("top_inside", float("nan")), 2)] for p in picks]
+    out.append(("table", (["planted motif", "target", "test sequence", "DanQ p", "instance (1-based)",
+                           "top-k inside"], rows)))
+    if "attribution_logos" in made:
+        out.append(("img", ("attribution_logos", "attribution logos, one per planted motif")))
+    return out
+
+
 def _grammar_report(grammar) -> list:
     """The report's grammar section: per planted rule, DanQ's and the CNN's maps and numbers."""
     if not grammar:
@@ -533,6 +622,7 @@ def _sections(result, rules, planted, made, targets):
     return (_intro_section(result) + _recovery_section(result, names, made)
             + _auc_section(result, rules, names, made, targets) + _curves_section()
             + _clusters_section(result, made) + _grammar_report(result.get("grammar"))
+            + _attribution_report(result.get("attributions"), made)
             + _settings_section(result) + _timings_section(result))
 
 

@@ -65,6 +65,41 @@ def test_report_sections_and_numbers(run):
     assert (run / "metrics.tsv").read_text().count("\n") == 1 + len(res["kinds"])
 
 
+def test_attribution_logos_one_per_planted_motif(run):
+    """Each planted motif's logo: its presence target, a positive test sequence holding a planted
+    instance of it, the highest DanQ score among those, and the report's table and figure."""
+    import numpy as np
+
+    from motifq.data.dataset import open_split
+    from motifq.data.simulate import read_truth
+
+    res = json.loads((run / "quickstart.json").read_text())
+    md = (run / "report.md").read_text()
+    planted, rules, inst = read_truth(run / "data")
+    test = open_split(run / "data", "test")
+    labels, probs = test.labels(), np.load(run / "predictions" / "danq.test.npy")
+    picks = res["attributions"]
+    assert [p["motif"] for p in picks] == [m.id for m in planted]
+    assert "## Attribution logos: what the DanQ reads in a sequence" in md
+    for p in picks:
+        j = test.targets.index(p["target"])
+        mine = (np.asarray(inst["split"]) == "test") & (np.asarray(inst["motif"]) == p["motif"])
+        holders = np.unique(np.asarray(inst["sequence"])[mine].astype(int))
+        positive = holders[labels[holders, j] == 1]
+        if p["sequence"] is None:
+            assert len(positive) == 0
+            continue
+        assert p["sequence"] in positive and probs[p["sequence"], j] == pytest.approx(probs[positive, j].max())
+        starts = np.asarray(inst["start"])[mine & (np.asarray(inst["sequence"]).astype(int) == p["sequence"])]
+        assert sorted(s for s, _ in p["sites"]) == sorted(starts.astype(int).tolist())
+        assert 0.0 <= p["top_inside"] <= 1.0
+        assert any(line.startswith(f"| {p['motif']} {p['name']} | {p['target']} | {p['sequence']} |")
+                   for line in md.splitlines())
+    if any(p["sequence"] is not None for p in picks):
+        assert (run / "figures" / "attribution_logos.png").stat().st_size > 1000
+        assert any(k.startswith("attribution logos") for k in res["timings"])
+
+
 def test_bad_arguments(tmp_path, capsys):
     with pytest.raises(MotifqError, match="size"):
         quickstart(tmp_path / "x", size="huge")
