@@ -51,10 +51,10 @@ def _add_simulate_genome_args(p) -> None:
     g.add_argument("--genome", action="store_true",
                    help="write a small genome instead: FASTA + .fai, per-target narrowPeak files, blacklist, a VCF of "
                         "variants with known effects and the ground truth (see docs/genome.md)")
-    g.add_argument("--chroms", type=_COUNT, default=5, metavar="K", help="chromosomes chr1..chrK (default: 5)")
-    g.add_argument("--chrom-length", type=_number(int, 10_000, 100_000_000), default=400_000, metavar="BP",
+    g.add_argument("--chroms", type=_number(int, 1, 100), default=5, metavar="K", help="chromosomes chr1..chrK (default: 5)")
+    g.add_argument("--chrom-length", type=_number(int, 40_000, 100_000_000), default=400_000, metavar="BP",
                    help="length of chr1; the others fall linearly to half of it (default: 400000, 1.5 Mb in all)")
-    g.add_argument("--n-variants", type=_number(int, 0), default=200, metavar="N",
+    g.add_argument("--n-variants", type=_number(int, 2, 1_000_000), default=200, metavar="N",
                    help="SNVs in the VCF: half breaking planted sites, half neutral; plus indels, one multi-allelic "
                         "record and 5 REF mismatches (default: 200)")
 
