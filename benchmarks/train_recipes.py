@@ -129,8 +129,31 @@ def recovered(model, valid, test, planted: dict) -> dict:
     return best
 
 
+def _value(text: str):
+    """An override's value: an int, a float or the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def parse(spec: str) -> dict:
-    """``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH`` or ``real:NAME`` -> its fields."""
+    """``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH[+FIELD=VALUE...]`` or ``real:NAME`` -> its fields.
+
+    ``+FIELD=VALUE`` (diagnostic runs) sets one field of the TrainConfig, or of the ModelConfig
+    when the TrainConfig has no such field, e.g. ``danq:default:60000:300+output_bias=zero``."""
+    spec, *extra = spec.split("+")
+    overrides = dict(e.split("=", 1) for e in extra if "=" in e)
+    if len(overrides) != len(extra):
+        raise SystemExit(f"train_recipes: bad override in {spec!r}: +FIELD=VALUE")
+    p = _parse_base(spec)
+    p["overrides"] = {k: _value(v) for k, v in overrides.items()}
+    return p
+
+
+def _parse_base(spec: str) -> dict:
     parts = spec.split(":")
     if parts[0] == "real" and len(parts) == 2:
         return dict(real=parts[1], kind="danq", recipe="default", loss="bce")
@@ -153,10 +176,15 @@ def one_run(spec: str, budget: int, threads: int) -> dict:
     else:
         train, valid, test, planted, kinds = simulated(p["n_train"], p["length"])
         sized = dict(SMALL, **({"lstm_units": 0} if kind == "cnn" else {}))
-    mc = ModelConfig.for_kind(kind, recipe=recipe, n_targets=train.n_targets, length=train.length, **sized)
-    batch = TrainConfig(recipe=recipe).batch_size
-    tc = TrainConfig(recipe=recipe, loss=loss, seed=0, device="cpu", checkpoint_minutes=0,
-                     epochs=max(1, -(-budget // len(train))), max_steps=max(1, budget // batch))
+    train_fields = {f for f in TrainConfig.__dataclass_fields__}
+    t_over = {k: v for k, v in p["overrides"].items() if k in train_fields}
+    m_over = {k: v for k, v in p["overrides"].items() if k not in train_fields}
+    mc = ModelConfig.for_kind(kind, recipe=recipe, n_targets=train.n_targets, length=train.length,
+                              **dict(sized, **m_over))
+    batch = TrainConfig(recipe=recipe, **t_over).batch_size
+    tc = TrainConfig(**dict(dict(recipe=recipe, loss=loss, seed=0, device="cpu", checkpoint_minutes=0,
+                                 epochs=max(1, -(-budget // len(train))), max_steps=max(1, budget // batch)),
+                            **t_over))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
         res = fit(mc, train, valid, Path(d) / "m.pt", tc, progress=False)
