@@ -1023,29 +1023,9 @@ def load_sequences(length: int, target_name: str, data=None, split: str = "test"
     names : (N,) str array
         FASTA record names, or the sequences' indices in the split.
     description : str
-        What was read, e.g. ``"3 sequences (test split, positives for CTCF)"``.
+        What was read, e.g. ``"3 sequences (test split, 3 positives for CTCF)"``.
     """
-    check(max_seqs is None or max_seqs >= 1, f"max-seqs: must be at least 1, got {max_seqs}")
-    if fasta is not None and labels is None and data is None:
-        check(not positives, "positives: needs labels (--data, or --fasta with --labels)")
-        from .extract import pad_sequences
-        from .sequence import read_fasta
+    from .extract import select_sequences
 
-        names, seqs = read_fasta(fasta)
-        bad = [n for n, s in zip(names, seqs) if len(s) != length]
-        check(not bad, f"{fasta}: sequence {bad[0] if bad else ''!r} is not {length} bp long (the model's input length)")
-        n = len(seqs) if max_seqs is None else max_seqs
-        return pad_sequences(seqs[:n], length), np.asarray(names[:n]), f"{min(n, len(seqs))} sequences from {fasta}"
-    from .data import open_data
-
-    s = open_data(data=data, split=split, fasta=fasta, labels=labels, targets=targets, cache=cache, progress=progress)
-    check(s.length == length, f"{data or fasta}: sequences are {s.length} bp, the model takes {length}")
-    idx = np.arange(len(s))
-    what = f"{split} split" if fasta is None else str(fasta)
-    if positives:
-        check(target_name in s.targets, f"positives: the data has no target {target_name!r} to select positives by")
-        idx = s.positives(s.targets.index(target_name))
-        check(len(idx) > 0, f"positives: no sequence is labelled 1 for {target_name}")
-        what += f", positives for {target_name}"
-    idx = idx[:max_seqs]
-    return np.asarray(s.tokens[idx]), idx.astype(str), f"{len(idx)} sequences ({what})"
+    return select_sequences(data, split, fasta, labels, targets, cache, target_name if positives else None,
+                            max_seqs, length=length, progress=progress)

@@ -37,7 +37,7 @@ from .errors import check
 from .motif import Motif
 
 __all__ = ["KernelSites", "MODES", "kernel_sites", "sites_to_motifs", "extract_motifs", "seed_names",
-           "pad_sequences", "load_tokens"]
+           "pad_sequences", "load_tokens", "select_sequences"]
 
 MODES = ("sequence", "position")
 
@@ -496,10 +496,10 @@ def pad_sequences(seqs, length: int | None = None) -> np.ndarray:
     return out
 
 
-def load_tokens(data=None, split: str = "test", fasta=None, labels=None, targets=None, cache=None,
-                positives=None, max_seqs: int | None = None, progress: bool = False):
-    """The sequences ``extract-motifs`` reads: a FASTA file, or a split of a data set, optionally
-    only the positives of one target, at most `max_seqs` of them.
+def select_sequences(data=None, split: str = "test", fasta=None, labels=None, targets=None, cache=None,
+                     positives=None, max_seqs: int | None = None, length: int | None = None, progress: bool = False):
+    """The sequences a command reads: a FASTA file, or a split of a data set, optionally only the
+    positives of one target, at most `max_seqs` of them.
 
     Parameters
     ----------
@@ -511,6 +511,8 @@ def load_tokens(data=None, split: str = "test", fasta=None, labels=None, targets
         Default is None: all.
     max_seqs : int or None
         At most the first `max_seqs` sequences (after `positives`). Default is None: all.
+    length : int or None
+        Every sequence must be this long (a model's input length). Default is None: any.
     progress : bool
         A progress bar while a DeepSEA bundle is converted. Default is False.
 
@@ -518,23 +520,46 @@ def load_tokens(data=None, split: str = "test", fasta=None, labels=None, targets
     -------
     tokens : (N, L) uint8 array
         A, C, G, T = 0..3, N = 4.
+    names : (N,) str array
+        FASTA record names, or the sequences' indices in the split.
     description : str
         What was read, e.g. ``"40 sequences (test split, 40 positives for CTCF)"``.
     """
+    check(max_seqs is None or max_seqs >= 1, f"max-seqs: must be at least 1, got {max_seqs}")
     if fasta is not None and labels is None and data is None:
         check(positives is None, "positives: needs labels (--data, or --fasta with --labels)")
         from .sequence import read_fasta
 
-        _, seqs = read_fasta(fasta)
-        tokens = pad_sequences(seqs[:max_seqs])
-        return tokens, f"{len(tokens)} sequences from {fasta}"
+        names, seqs = read_fasta(fasta)
+        bad = [n for n, q in zip(names, seqs) if length is not None and len(q) != length]
+        check(not bad, f"{fasta}: sequence {bad[0] if bad else ''!r} is not {length} bp long (the model's input length)")
+        tokens = pad_sequences(seqs[:max_seqs], length)
+        return tokens, np.asarray(names[:len(tokens)]), f"{len(tokens)} sequences from {fasta}"
     from .data import open_data
 
     s = open_data(data=data, split=split, fasta=fasta, labels=labels, targets=targets, cache=cache, progress=progress)
+    check(length is None or s.length == length, f"{data or fasta}: sequences are {s.length} bp, the model takes {length}")
     what = f"{split} split" if fasta is None else str(fasta)
     if positives is None:
-        return s.tokens[:max_seqs], f"{min(len(s), max_seqs or len(s))} sequences ({what})"
+        idx = np.arange(min(len(s), max_seqs or len(s)))
+        return np.asarray(s.tokens[:len(idx)]), idx.astype(str), f"{len(idx)} sequences ({what})"
     t = s.target_index(positives)
     idx = s.positives(t)[:max_seqs]
     check(len(idx) > 0, f"positives: no sequence is labelled 1 for {s.targets[t]}")
-    return np.asarray(s.tokens[idx]), f"{len(idx)} sequences ({what}, {len(idx)} positives for {s.targets[t]})"
+    return (np.asarray(s.tokens[idx]), idx.astype(str),
+            f"{len(idx)} sequences ({what}, {len(idx)} positives for {s.targets[t]})")
+
+
+def load_tokens(data=None, split: str = "test", fasta=None, labels=None, targets=None, cache=None,
+                positives=None, max_seqs: int | None = None, progress: bool = False):
+    """The sequences ``extract-motifs`` reads: :func:`select_sequences` without the names.
+
+    Returns
+    -------
+    tokens : (N, L) uint8 array
+        A, C, G, T = 0..3, N = 4.
+    description : str
+    """
+    tokens, _, what = select_sequences(data, split, fasta, labels, targets, cache, positives, max_seqs,
+                                       progress=progress)
+    return tokens, what
