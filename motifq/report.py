@@ -24,7 +24,7 @@ from .evaluate import (EvalOptions, choose_curve_targets, evaluation_summary, fi
 from .metrics import label_column
 
 __all__ = ["evaluate_models", "evaluation_figures", "write_evaluation", "write_logos", "write_attribution_logos",
-           "write_marginal", "write_grammar"]
+           "write_marginal", "write_grammar", "grammar_map_name"]
 
 log = logging.getLogger("motifq")
 
@@ -381,6 +381,11 @@ def write_grammar(outdir, maps, n_figures: int = 3) -> list:
     return names
 
 
+def grammar_map_name(a: str, b: str) -> str:
+    """The file :func:`write_grammar` draws the pair of motif IDs `a`, `b` into."""
+    return f"map_{a}_{b}.png"
+
+
 def _write_pair_figure(out: Path, table, a: str, b: str, target) -> str:
     """``map_<a>_<b>.png``: the interaction map of both orders of a pair for one target."""
     import matplotlib.pyplot as plt
@@ -391,5 +396,5 @@ def _write_pair_figure(out: Path, table, a: str, b: str, target) -> str:
     lim = float(table[table["target"] == target]["interaction"].abs().max()) or 1.0
     for ax, (f, s) in zip(axes, ((a, b), (b, a))):
         plot_grammar_map(table, f, s, target, ax=ax, vmax=lim)
-    save_figure(fig, out / f"map_{a}_{b}.png")
-    return f"map_{a}_{b}.png"
+    save_figure(fig, out / grammar_map_name(a, b))
+    return grammar_map_name(a, b)

@@ -43,9 +43,10 @@ def _check_map_outputs(output, motifs) -> None:
 
     from ..errors import check_output_file
     from ..grammar import all_pairs
+    from ..report import grammar_map_name
 
     for a, b in all_pairs(motifs):
-        check_output_file(Path(output) / f"map_{a.id}_{b.id}.png", "output")
+        check_output_file(Path(output) / grammar_map_name(a.id, b.id), "output")
 
 
 def run_grammar(args) -> int:
