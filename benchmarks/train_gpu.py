@@ -3,7 +3,7 @@ time of one 4.4 M-sample DeepSEA epoch.
 
 Two measurements per model and batch size, both bf16 autocast with the cuDNN LSTM, both with
 ``motifq train``'s default recipe (:class:`motifq.config.TrainConfig` defaults: AdamW, gradient
-clipping, output biases at the label prior; the batch size is the one measured):
+clipping; the batch size is the one measured):
 
 * ``step``: :func:`motifq.train.train_step` in a loop on uint8 token batches that start on the
   host (pinned) and are moved, reverse-complemented and one-hot encoded on the GPU — the loop

@@ -12,6 +12,9 @@ eight motifs and grammar, 1,000 validation and 3,000 test sequences: the data of
 ``real:NAME`` (the real sets beside the project, default recipe; the "planted" motifs are the
 JASPAR matrices of the factors that were immunoprecipitated). ``paper`` is DanQ as published;
 with ``rmsprop`` and U(+-0.05) it is also motifq's defaults before the default recipe existed.
+``v1`` is the first default recipe (:data:`V1`: AdamW at 2e-3, batch 64, warm-up, the dense
+layer at ``lr * 64 / fan-in``, output biases at the prior), replaced by measurement; its rows
+are kept so the two can be compared.
 
 Finished runs are kept in ``--cache`` (a JSON file beside the results, keyed by run and budget),
 so the grid can be measured a few runs at a time: ``--grid`` runs every run of the issue's grid
@@ -56,6 +59,8 @@ SMALL = dict(conv_kernels=64, conv_width=26, pool=13, lstm_units=32, dense=64)
 REAL_SIZE = dict(conv_kernels=64, conv_width=19, pool=9, lstm_units=32, dense=64)
 EVALUE = 0.01
 BUDGET = 300_000
+#: The first default recipe, as overrides of today's (the ``v1`` runs).
+V1 = dict(lr=0.002, batch_size=64, warmup=20000, output_bias="prior", dense_fan_in=64)
 
 # The issue's grid: simulated sizes x lengths x models x recipes, then the losses, then the real sets.
 GRID = ([f"{k}:{r}:{n}:{L}" for n in (3000, 12000, 60000) for L in (300, 1000) for k in ("danq", "cnn")
@@ -149,7 +154,7 @@ def parse(spec: str) -> dict:
     if len(overrides) != len(extra):
         raise SystemExit(f"train_recipes: bad override in {spec!r}: +FIELD=VALUE")
     p = _parse_base(spec)
-    p["overrides"] = {k: _value(v) for k, v in overrides.items()}
+    p["overrides"] = dict(V1 if p["recipe"] == "v1" else {}, **{k: _value(v) for k, v in overrides.items()})
     return p
 
 
@@ -157,7 +162,7 @@ def _parse_base(spec: str) -> dict:
     parts = spec.split(":")
     if parts[0] == "real" and len(parts) == 2:
         return dict(real=parts[1], kind="danq", recipe="default", loss="bce")
-    ok = len(parts) in (4, 5) and parts[0] in ("danq", "cnn") and parts[1] in ("default", "paper") \
+    ok = len(parts) in (4, 5) and parts[0] in ("danq", "cnn") and parts[1] in ("default", "paper", "v1") \
         and parts[-2].isdigit() and parts[-1].isdigit() and (len(parts) == 4 or parts[2] in ("bce", "weighted", "focal"))
     if not ok:
         raise SystemExit(f"train_recipes: bad run {spec!r}: MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH or real:NAME")
@@ -170,6 +175,7 @@ def one_run(spec: str, budget: int, threads: int) -> dict:
     p = parse(spec)
     load_start = os.getloadavg()
     kind, recipe, loss = p["kind"], p["recipe"], p["loss"]
+    base = "default" if recipe == "v1" else recipe          # v1: the default recipe with V1's overrides
     if p["real"]:
         train, valid, test, planted, kinds = real(p["real"])
         sized = REAL_SIZE
@@ -179,10 +185,10 @@ def one_run(spec: str, budget: int, threads: int) -> dict:
     train_fields = {f for f in TrainConfig.__dataclass_fields__}
     t_over = {k: v for k, v in p["overrides"].items() if k in train_fields}
     m_over = {k: v for k, v in p["overrides"].items() if k not in train_fields}
-    mc = ModelConfig.for_kind(kind, recipe=recipe, n_targets=train.n_targets, length=train.length,
+    mc = ModelConfig.for_kind(kind, recipe=base, n_targets=train.n_targets, length=train.length,
                               **dict(sized, **m_over))
-    batch = TrainConfig(recipe=recipe, **t_over).batch_size
-    tc = TrainConfig(**dict(dict(recipe=recipe, loss=loss, seed=0, device="cpu", checkpoint_minutes=0,
+    batch = TrainConfig(recipe=base, **t_over).batch_size
+    tc = TrainConfig(**dict(dict(recipe=base, loss=loss, seed=0, device="cpu", checkpoint_minutes=0,
                                  epochs=max(1, -(-budget // len(train))), max_steps=max(1, budget // batch)),
                             **t_over))
     t0 = time.perf_counter()
@@ -198,7 +204,7 @@ def one_run(spec: str, budget: int, threads: int) -> dict:
     evalues = recovered(model, valid, test, planted)
     s = res["summary"]
     return {"run": spec, "kind": kind, "recipe": recipe, "loss": loss, "n_train": len(train), "length": train.length,
-            "n_test": len(test), "budget": budget, "steps": res["steps"], "stopped": res["stopped"],
+            "n_test": len(test), "budget": budget, "batch_size": tc.batch_size, "steps": res["steps"], "stopped": res["stopped"],
             "left_prior": s["left_prior"], "left_prior_step": s["left_prior_step"], "best_step": s["best_step"],
             "best_valid_loss": s["best_valid_loss"], "prior_loss": s["prior_loss"],
             "pr_auc": {k: float(np.nanmean(v)) for k, v in by_kind.items()},
@@ -253,7 +259,15 @@ def _left(r: dict) -> str:
     """The step where the run left the prior, and the training samples seen by then."""
     if not r["left_prior"]:
         return "**never**"
-    return f"{r['left_prior_step']} ({r['left_prior_step'] * TrainConfig(recipe=r['recipe']).batch_size:,})"
+    return f"{r['left_prior_step']} ({r['left_prior_step'] * _batch(r):,})"
+
+
+def _batch(r: dict) -> int:
+    """The run's minibatch size (rows written before it was recorded: from the run's name)."""
+    if "batch_size" in r:
+        return r["batch_size"]
+    p = parse(r["run"])
+    return p["overrides"].get("batch_size") or TrainConfig(recipe="paper" if p["recipe"] == "paper" else "default").batch_size
 
 
 def _row(r: dict) -> str:

@@ -35,8 +35,8 @@ OUTPUT_BIASES = ("prior", "zero")
 #: (:meth:`ModelConfig.for_kind`); the rest to the TrainConfig. Dropout is the model kind's
 #: published rate under both recipes (danq 0.2 / 0.5).
 RECIPES = {
-    "default": dict(init="pytorch", optimizer="adamw", lr=0.002, batch_size=64, patience=6, warmup=20000,
-                    lr_patience=2, clip_norm=1.0, output_bias="prior", dense_fan_in=64),
+    "default": dict(init="pytorch", optimizer="adamw", lr=0.003, batch_size=100, patience=6, warmup=0,
+                    lr_patience=2, clip_norm=1.0, output_bias="zero", dense_fan_in=0),
     "paper": dict(init="uniform", optimizer="rmsprop", lr=0.001, batch_size=100, patience=5, warmup=0,
                   lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0),
 }
@@ -346,7 +346,7 @@ class TrainConfig:
     Parameters
     ----------
     recipe : str
-        ``default`` (AdamW, warm-up, plateau halving, clipping, output bias at the label prior)
+        ``default`` (AdamW at 3e-3, batch 100, clipping, plateau halving once off the prior)
         or ``paper`` (DanQ as published). Default is ``default``.
     epochs : int
         Maximum number of passes over the training data (with `max_steps`, the budget).
@@ -355,22 +355,23 @@ class TrainConfig:
         Stop after this many optimizer steps in total. Default is None (no limit).
     batch_size : int or None
         Minibatch size (per process under DistributedDataParallel). Default is None: the
-        recipe's (default 64, paper 100).
+        recipe's (default 100, paper 100).
     optimizer : str or None
         ``rmsprop`` (Keras RMSprop as the paper: rho 0.9, epsilon 1e-6), ``adam`` or ``adamw``.
         Default is None: the recipe's (default ``adamw``, paper ``rmsprop``).
     lr : float or None
-        Peak learning rate. Default is None: the recipe's (default 0.002, paper 0.001).
+        Peak learning rate. Default is None: the recipe's (default 0.003, paper 0.001).
     weight_decay : float
         Decoupled weight decay for ``adamw``. Default is 0.01.
     dense_fan_in : int or None
         Each dense (``nn.Linear``) layer with more inputs than this learns at ``lr *
         dense_fan_in / fan_in`` (see :func:`motifq.train.param_groups`: full-rate Adam steps
-        kill the ReLU units of the wide dense layer after the convolution); 0: every layer at
-        `lr`. Default is None: the recipe's (default 64, paper 0).
+        can kill the ReLU units of the wide dense layer after the convolution, but scaling
+        them slowed learning where measured); 0: every layer at `lr`. Default is None: the
+        recipe's (default 0, paper 0).
     warmup : int or None
         Training samples over which the learning rate rises linearly from 0 to `lr` (at most a
-        tenth of the budget, `epochs` epochs; 0: no warm-up). Default is None: the recipe's (default 20000, paper 0).
+        tenth of the budget, `epochs` epochs; 0: no warm-up). Default is None: the recipe's (default 0, paper 0).
     lr_patience : int or None
         Halve the learning rate after this many validation checks in a row without a better
         validation loss, once the model has left the label prior (0: never). Default is None:
@@ -381,7 +382,7 @@ class TrainConfig:
     output_bias : str or None
         Initial bias of each output: ``prior`` (the constant that minimises the training loss
         for the target's training frequency; for BCE its log-odds ``log(p / (1 - p))``) or
-        ``zero``. Default is None: the recipe's (default ``prior``, paper ``zero``).
+        ``zero``. Default is None: the recipe's (default ``zero``, paper ``zero``).
     loss : str
         ``bce`` (mean binary cross-entropy), ``weighted`` (BCE with each target's positives
         weighted by ``(1 - p) / p`` of its training frequency p, capped at `pos_weight_max`)

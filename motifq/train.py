@@ -1,9 +1,9 @@
 """Training: :func:`fit` runs the loop, validation checks, the stopping rule, checkpoints and resume.
 
-The recipe (``TrainConfig.recipe``; docs/training.md says why): ``default`` is AdamW at 2e-3
-with a linear warm-up over 20,000 samples, the learning rate halved after 2 checks without a
-better validation loss, gradients clipped to norm 1, batch 64, PyTorch's fan-in initialisation
-and each output's bias at its target's training log-odds; ``paper`` is DanQ as published.
+The recipe (``TrainConfig.recipe``; docs/training.md says why): ``default`` is AdamW at 3e-3,
+batch 100, PyTorch's fan-in initialisation, zero output biases, gradients clipped to norm 1 and
+the learning rate halved after 2 checks without a better validation loss (once off the label
+prior); ``paper`` is DanQ as published.
 
 Validation checks are spaced in training samples (``val_every``; automatic by default), and
 patience counts checks. Training never stops early while the best validation loss has not
