@@ -637,27 +637,34 @@ def _threshold_score(pvalues: np.ndarray, thresh: float) -> int:
 @numba.njit(cache=True)
 def _tail_counts(sample, blocks, pvalues, lambdas):
     """For each of the increasing `lambdas`, how many of the sampled windows have a p-value
-    ``pvalues[score] >= lambda``. `sample` (n, W - k + 1) holds each window's k-mer codes from
+    ``pvalues[score] >= lambda``. `sample` (W - k + 1, n) holds each window's k-mer codes from
     each of its positions (free of N), scored through the block tables ``blocks`` of
     `_block_tables`. The p-values fall as the score rises, so each count is a prefix of the
-    score histogram (of the scores whose p-value reaches ``lambdas[0]``; the rest share one bin)."""
+    score histogram, up to a bound found by bisection (the scores whose p-value is below
+    ``lambdas[0]`` share one bin)."""
     table, starts, _ = blocks
-    top = 0
-    while top < pvalues.shape[0] and pvalues[top] >= lambdas[0]:
-        top += 1
-    hist = np.zeros(top + 1, np.int64)
-    for i in range(sample.shape[0]):
-        total = 0
-        for b in range(table.shape[0]):
-            total += table[b, sample[i, starts[b]]]
-        hist[min(total, top)] += 1
+    bound = np.empty(lambdas.shape[0], np.int64)    # the number of scores whose p-value reaches each lambda
+    for li in range(lambdas.shape[0]):
+        lo, hi = 0, pvalues.shape[0]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if pvalues[mid] >= lambdas[li]:
+                lo = mid + 1
+            else:
+                hi = mid
+        bound[li] = lo
+    totals = np.zeros(sample.shape[1], np.int64)
+    for b in range(table.shape[0]):
+        row, codes = table[b], sample[starts[b]]
+        for i in range(codes.shape[0]):
+            totals[i] += row[codes[i]]
+    hist = np.zeros(bound[0] + 1, np.int64)
+    for i in range(totals.shape[0]):
+        hist[min(totals[i], bound[0])] += 1
+    below = np.cumsum(hist)
     out = np.zeros(lambdas.shape[0], np.int64)
-    cum, s = 0, 0
-    for li in range(lambdas.shape[0] - 1, -1, -1):
-        while s < pvalues.shape[0] and pvalues[s] >= lambdas[li]:
-            cum += hist[s]
-            s += 1
-        out[li] = cum
+    for li in range(lambdas.shape[0]):
+        out[li] = below[bound[li] - 1] if bound[li] > 0 else 0
     return out
 
 
@@ -686,15 +693,11 @@ def _suffix_min(x, group):
 
 
 def _qvalues(p: np.ndarray, motif: np.ndarray, m: np.ndarray, pi0: np.ndarray) -> np.ndarray:
-    """FIMO's q-values of the reported hits' p-values `p` (n,), each motif's hits (``motif``,
-    (n,) index) among its ``m[motif]`` windows scored, with its ``pi0[motif]``."""
-    order = np.lexsort((p, motif))
-    sp, mo = p[order], motif[order]
-    rank = np.arange(1, p.size + 1) - np.searchsorted(mo, mo, side="left")
-    fdr = np.minimum(1.0, pi0[mo] * sp * m[mo] / rank)
-    out = np.empty_like(fdr)
-    out[order] = _suffix_min(fdr, mo)
-    return out
+    """FIMO's q-values of the reported hits' p-values `p` (n,), sorted by motif (``motif``, (n,)
+    index) and within each motif by p-value, each motif's hits among its ``m[motif]`` windows
+    scored, with its ``pi0[motif]``. Tied p-values get the same q-value whatever their order."""
+    rank = np.arange(1, p.size + 1) - np.searchsorted(motif, motif, side="left")
+    return _suffix_min(np.minimum(1.0, pi0[motif] * p * m[motif] / rank), motif)
 
 
 @numba.njit(cache=True)
@@ -779,13 +782,13 @@ class _Inputs(NamedTuple):
     rng: np.random.Generator
 
     def sample(self, width: int):
-        """The k-mer codes (n, width - k + 1), k = min(5, width), of the windows sampled for pi0
+        """The k-mer codes (width - k + 1, n), k = min(5, width), of the windows sampled for pi0
         (:func:`_windows`), and the number of windows free of N."""
         if width not in self.windows:
             picks, n_windows = _windows(self.tokens, width, self.rng, self.has_n)
             k = min(_BLOCK, width)
             cols = picks[:, 1:] + np.arange(width - k + 1)[None, :]
-            self.windows[width] = self.code(k)[picks[:, :1], cols], n_windows
+            self.windows[width] = np.ascontiguousarray(self.code(k)[picks[:, :1], cols].T), n_windows
         return self.windows[width]
 
     def code(self, k: int) -> np.ndarray:
@@ -842,7 +845,7 @@ def _batch_found(batch, first: int, inputs: _Inputs, bg, pseudocount, both_stran
         bits[a:b] = score / st.pssm.scale + batch[i].width * st.pssm.offset
         sample, n_windows = inputs.sample(batch[i].width)
         counts[i] += _tail_counts(sample, st.blocks, st.pssm.pvalues, _LAMBDAS)
-        sampled[i] += len(sample)
+        sampled[i] += sample.shape[1]
         m[i] += n_windows
     minus = np.array([st.strand == "-" for st in strands])[hits[:, 0]]
     return {"motif": first + hits[:, 0] // per, "minus": minus, "seq": hits[:, 1], "pos": hits[:, 2],
@@ -852,18 +855,29 @@ def _batch_found(batch, first: int, inputs: _Inputs, bg, pseudocount, both_stran
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
+@numba.njit(cache=True)
+def _window_letters(tokens, seq, pos, minus, width):
+    """(n, width) uint8 ASCII letters of the windows (sequence `seq`, start `pos`; (n,) arrays) of
+    (N, L) tokens, reverse-complemented where `minus`."""
+    out = np.empty((seq.shape[0], width), np.uint8)
+    for i in range(seq.shape[0]):
+        for d in range(width):
+            if minus[i]:
+                out[i, d] = _LETTERS[3 - tokens[seq[i], pos[i] + width - 1 - d]]
+            else:
+                out[i, d] = _LETTERS[tokens[seq[i], pos[i] + d]]
+    return out
+
+
 def _matched(tokens: np.ndarray, seq, pos, minus, width) -> np.ndarray:
     """The windows (sequence `seq`, start `pos`, `width` letters; (n,) arrays) as strings,
     reverse-complemented where `minus`; (n,) object array."""
     out = np.empty(len(seq), dtype=object)
     for w in np.unique(width):
         sel = np.flatnonzero(width == w)
-        win = tokens[seq[sel, None], pos[sel, None] + np.arange(w)[None, :]]
-        flip = minus[sel]
-        win[flip] = 3 - win[flip][:, ::-1]
-        words = np.ascontiguousarray(_LETTERS[win]).view(f"S{w}").ravel().astype(str).tolist()
+        letters = _window_letters(tokens, seq[sel], pos[sel], minus[sel], int(w))
         part = np.empty(len(sel), dtype=object)
-        part[:] = words
+        part[:] = letters.view(f"S{w}").ravel().astype(str).tolist()
         out[sel] = part
     return out
 
@@ -884,17 +898,18 @@ def _hit_table(motifs: list, found: list, names: list, tokens: np.ndarray, max_s
     import pandas as pd
 
     f = {key: np.concatenate([d[key] for d in found]) for key in found[0]}
-    pi0 = _pi_zero(f["counts"], f["sampled"])
-    q = _qvalues(f["p"], f["motif"], f["m"], pi0)
-    order = np.lexsort((f["minus"], f["pos"], f["seq"], -f["bits"], f["p"], f["motif"]))
-    order = order[_keep_best(motifs, f["motif"][order], max_stored)]
+    site = (f["seq"] * tokens.shape[1] + f["pos"]) * 2 + f["minus"]
+    order = np.lexsort((site, -f["bits"], f["p"], f["motif"]))
+    q = _qvalues(f["p"][order], f["motif"][order], f["m"], _pi_zero(f["counts"], f["sampled"]))
+    keep = _keep_best(motifs, f["motif"][order], max_stored)
+    order, q = order[keep], q[keep]
     mi, seq, pos, minus = f["motif"][order], f["seq"][order], f["pos"][order], f["minus"][order]
     width = np.array([m.width for m in motifs], np.int64)[mi]
     cols = {"motif_id": np.array([m.id for m in motifs], dtype=object)[mi],
             "motif_alt_id": np.array([m.name for m in motifs], dtype=object)[mi],
             "sequence_name": np.asarray(names, dtype=object)[seq], "start": pos + 1, "stop": pos + width,
             "strand": np.array(["+", "-"], dtype=object)[minus.astype(np.int64)], "score": f["bits"][order],
-            "p-value": f["p"][order], "q-value": q[order], "matched_sequence": _matched(tokens, seq, pos, minus, width)}
+            "p-value": f["p"][order], "q-value": q, "matched_sequence": _matched(tokens, seq, pos, minus, width)}
     types = {"start": np.int64, "stop": np.int64, "score": np.float64, "p-value": np.float64, "q-value": np.float64}
     return pd.DataFrame(cols, columns=list(FIMO_COLUMNS)).astype(types)
 
