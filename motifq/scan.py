@@ -317,13 +317,15 @@ def _block_tables(scores, k):
     key = np.full(n_blocks, -1.0)
     for b in range(n_real):
         starts[b] = b * k if b < n_full else w - k
-        for code in range(size):
-            total, c = 0, code
-            for j in range(k):
-                if starts[b] + j >= b * k:
-                    total += scores[starts[b] + j, c % 4]
-                c //= 4
-            table[b, code] = total
+        sums = np.zeros(1, np.int64)
+        for j in range(k - 1, -1, -1):      # from the last letter (the highest base-4 digit) down
+            col = starts[b] + j
+            grown = np.empty(4 * sums.shape[0], np.int64)
+            for hi in range(sums.shape[0]):
+                for d in range(4):
+                    grown[4 * hi + d] = sums[hi] + (scores[col, d] if col >= b * k else 0)
+            sums = grown
+        table[b, :size] = sums
         table[b, size] = _ABANDON
         key[b] = table[b, :size].max() - table[b, :size].mean()
     order = np.argsort(-key, kind="mergesort")
@@ -359,14 +361,17 @@ def _wide_bits(scores, threshold):
     for i in range(w):
         if i < woff or i >= woff + kw:
             wcut -= scores[i].max()
+    low = np.empty(256, np.int64)       # the first four letters' summed score
+    for c in range(256):
+        low[c] = part[0, c & 3] + part[1, (c >> 2) & 3] + part[2, (c >> 4) & 3] + part[3, c >> 6]
     passes = np.empty(_WIDE_CODES + 1, np.uint8)
     n_pass = 0
     for hi in range(_WIDE_CODES // 256):
-        h = part[4, hi & 3] + part[5, (hi >> 2) & 3] + part[6, hi >> 4]
-        for lo in range(256):
-            v = part[0, lo & 3] + part[1, (lo >> 2) & 3] + part[2, (lo >> 4) & 3] + part[3, lo >> 6] + h
-            passes[hi * 256 + lo] = v >= wcut
-            n_pass += v >= wcut
+        need = wcut - (part[4, hi & 3] + part[5, (hi >> 2) & 3] + part[6, hi >> 4])
+        for c in range(256):
+            ok = low[c] >= need
+            passes[hi * 256 + c] = ok
+            n_pass += ok
     passes[_WIDE_CODES] = 1
     return woff, passes, n_pass / _WIDE_CODES
 
