@@ -156,6 +156,17 @@ def _score_pdf(scores, bg, top):
     return pdf
 
 
+@numba.njit(cache=True)
+def _upper_tail(pdf):
+    """(n,) probabilities -> (n + 1,) ``min(1, sum(pdf[s:]))`` summed from the top, and 0 past it."""
+    out = np.empty(pdf.shape[0] + 1)
+    out[-1], total = 0.0, 0.0
+    for s in range(pdf.shape[0] - 1, -1, -1):
+        total += pdf[s]
+        out[s] = min(total, 1.0)
+    return out
+
+
 def score_pvalues(scores, background=None) -> np.ndarray:
     """Exact upper-tail p-values of the integer score of a window drawn from the background.
 
@@ -174,9 +185,7 @@ def score_pvalues(scores, background=None) -> np.ndarray:
     """
     scores = np.ascontiguousarray(scores, dtype=np.int64)
     bg = np.ascontiguousarray(UNIFORM if background is None else background, dtype=np.float64)
-    pdf = _score_pdf(scores, bg, int(scores.max(axis=1).sum()))
-    tail = np.cumsum(pdf[::-1])[::-1]
-    return np.minimum(np.append(tail, 0.0), 1.0)
+    return _upper_tail(_score_pdf(scores, bg, int(scores.max(axis=1).sum())))
 
 
 def build_pssm(probs, nsites: float, background=None, pseudocount: float = 0.1) -> Pssm:
