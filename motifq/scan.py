@@ -36,17 +36,22 @@ own background, as declared in its MEME file; FIMO's default, ``--bfile --motif-
 ``fasta-get-markov``), or a MEME background file (order-0 lines ``A 0.29``; higher orders are
 ignored). FIMO's ``--bfile --uniform--`` gives the same numbers as the default here.
 
-Speed: each motif and strand is turned into tables of the summed integer scores of up to five
-consecutive columns for every 5-mer (a few KB), and one int16 table of its most informative
-seven columns for every 7-mer (32 KB). Groups of eight consecutive windows are skipped with one
-lookup per window while none can reach the threshold score even if every other column scored its
-best; in a group that passes, the windows are tested on two blocks without a branch, and a window
-that passes is scored block by block, abandoned as soon as its partial score plus the largest
-score the remaining blocks can add falls below the threshold. The sequences are scanned in chunks
-of about 128 kb, each by every strand of a batch of motifs in turn, so that the letter codes stay
-in cache. The result is exact: every test bounds exact integers, and a window is only abandoned
-when no completion can reach the threshold. pi0's window sample is scored through the same tables
-and counted in a histogram of scores.
+Speed: each motif strand is turned into tables of the summed integer scores of up to five
+consecutive columns for every 5-mer (a few KB), and a first test on 7-mers. Where the strand's
+most informative seven columns alone rule out all but a few windows (fewer than 1.6 % of the
+4**7 7-mers can still reach the threshold score with every other column at its best), the test
+is one bit of a table of the 4**7 7-mers, and up to eight such strands share one byte table
+(16 KB): one lookup per position tests them all, each at its own offset in the window. The
+other strands get two lookups of 7-mers, in two uint8 tables of their two best blocks of seven
+columns, their scores rounded up on a grid. Groups of eight consecutive positions are skipped
+with these lookups alone; a window that passes is scored block by block, abandoned as soon as
+its partial score plus the largest score the remaining blocks can add falls below the
+threshold. The sequences are scanned in chunks of about 128 kb, each by every strand of a batch
+of motifs in turn (one compiled call per chunk), so that the letter codes stay in cache. The
+result is exact: every test bounds exact integers (the grids round up), and a window is only
+abandoned when no completion can reach the threshold. pi0's window sample is scored through the
+same tables and counted in a histogram of scores; p-values, q-values and the table are computed
+once for all motifs.
 """
 from __future__ import annotations
 
