@@ -644,10 +644,18 @@ def _groups(strands: list, chosen: list) -> tuple[np.ndarray, np.ndarray]:
     return bits, members
 
 
-def _threshold_score(pvalues: np.ndarray, thresh: float) -> int:
-    """The smallest integer score whose p-value is below `thresh` (len - 1 when none is)."""
-    first = int(np.argmax(pvalues < thresh))
-    return first if pvalues[first] < thresh else len(pvalues) - 1
+@numba.njit(cache=True)
+def _threshold_score(pvalues, thresh):
+    """The smallest integer score whose p-value is below `thresh` (len - 1 when none is), by
+    bisection: the p-values fall as the score rises."""
+    lo, hi = 0, pvalues.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if pvalues[mid] < thresh:
+            hi = mid
+        else:
+            lo = mid + 1
+    return min(lo, pvalues.shape[0] - 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -918,7 +926,9 @@ def _hit_table(motifs: list, found: list, names: list, tokens: np.ndarray, max_s
 
     f = {key: np.concatenate([d[key] for d in found]) for key in found[0]}
     site = (f["seq"] * tokens.shape[1] + f["pos"]) * 2 + f["minus"]
-    order = np.lexsort((site, -f["bits"], f["p"], f["motif"]))
+    ends = np.cumsum([0] + [len(d["p"]) for d in found])     # each batch's motifs are contiguous, in order
+    order = np.concatenate([a + np.lexsort((site[a:b], -f["bits"][a:b], f["p"][a:b], f["motif"][a:b]))
+                            for a, b in zip(ends[:-1], ends[1:])])
     q = _qvalues(f["p"][order], f["motif"][order], f["m"], _pi_zero(f["counts"], f["sampled"]))
     keep = _keep_best(motifs, f["motif"][order], max_stored)
     order, q = order[keep], q[keep]
