@@ -604,16 +604,20 @@ def _prepare(motif, bg, pseudocount, both_strands, thresh) -> list:
 
 
 def _pack(strands: list) -> tuple:
-    """The strands' tables as the kernel reads them: ``tab`` (B, 4**5 + 1) int32, every block
-    of every strand (narrower blocks fill the first 4**k + 1 entries); ``bfirst`` (S + 1,) the
+    """The strands' tables as the kernel reads them: ``tab`` (B, 4**5 + 1), every block of every
+    strand (narrower blocks fill the first 4**k + 1 entries), int16 when no window can score
+    above 32767 (an N's entry becomes -32768: a window that holds one stays below 0), else
+    int32; ``bfirst`` (S + 1,) the
     first block of each strand; ``bpos`` (B,) uint64 each block's first column; ``brest`` (B,)
     the most the blocks after it can add; and per strand ``width``, ``threshold`` and ``woff``."""
     tables = [st.blocks[0] for st in strands]
     bfirst = np.zeros(len(strands) + 1, np.int64)
     bfirst[1:] = np.cumsum([len(t) for t in tables])
-    tab = np.zeros((bfirst[-1], 4 ** _BLOCK + 1), np.int32)
+    top = max(int(st.blocks[2][0] + st.blocks[0][0, :-1].max()) for st in strands)
+    small = top <= np.iinfo(np.int16).max        # an N's entry, -32768, still keeps every window below 0
+    tab = np.zeros((bfirst[-1], 4 ** _BLOCK + 1), np.int16 if small else np.int32)
     for t, b in zip(tables, bfirst):
-        tab[b:b + len(t), :t.shape[1]] = t
+        tab[b:b + len(t), :t.shape[1]] = np.maximum(t, np.iinfo(np.int16).min) if small else t
     bpos = np.concatenate([st.blocks[1] for st in strands]).astype(np.uint64)
     brest = np.concatenate([st.blocks[2] for st in strands])
     width = np.array([len(st.pssm.scores) for st in strands], np.int64)
