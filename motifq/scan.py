@@ -40,8 +40,8 @@ Speed: each motif strand is turned into tables of the summed integer scores of u
 consecutive columns for every 5-mer (a few KB), and a first test on 7-mers. Where the strand's
 most informative seven columns alone rule out all but a few windows (fewer than 1.6 % of the
 4**7 7-mers can still reach the threshold score with every other column at its best), the test
-is one bit of a table of the 4**7 7-mers, and up to eight such strands share one byte table
-(16 KB): one lookup per position tests them all, each at its own offset in the window. The
+is one bit of a table of the 4**7 7-mers, and up to sixteen such strands share one uint16
+table (32 KB): one lookup per position tests them all, each at its own offset in the window. The
 other strands get two lookups of 7-mers, in two uint8 tables of their two best blocks of seven
 columns, their scores rounded up on a grid. Groups of eight consecutive positions are skipped
 with these lookups alone; a window that passes is scored block by block, abandoned as soon as
@@ -96,8 +96,8 @@ _LANES = 8                      # windows per branch-free first test
 _WIDE = 7                       # letters of the one-lookup first test (4**7 int16 entries: 32 KB)
 _WIDE_CODES = 4 ** _WIDE
 _WIDE_RATE = 0.016              # the one-lookup test is used when it passes fewer codes than this
-_GROUP = 8                      # strands whose one-lookup tests share one table (bits of a uint8)
-_GROUP_RATE = 0.032             # their summed pass rates stay within this
+_GROUP = 16                     # strands whose one-lookup tests share one table (bits of a uint16)
+_GROUP_RATE = 0.064             # their summed pass rates stay within this
 _LOW_BIT = np.array([(i & -i).bit_length() - 1 if i else 0 for i in range(256)], np.int64)  # lowest set bit of a byte
 _CHUNK = 1 << 17                # sequence positions scanned by every motif of a batch in turn (512 KB of codes)
 _BATCH = 64                     # motifs prepared at once (their tables: about 3 MB)
@@ -448,7 +448,8 @@ def _group_rows(code, wcode, r0, bits, members, strands, out, n):
             for x in range(q, stop):
                 hit = np.int64(bits[wrow[x]])
                 while hit:
-                    j = members[_LOW_BIT[hit]]
+                    low = hit & 255
+                    j = members[_LOW_BIT[low] if low else 8 + _LOW_BIT[hit >> 8]]
                     hit &= hit - 1
                     p = x - woff[j]
                     if p >= 0 and p <= length - width[j]:
@@ -483,8 +484,8 @@ def _pair_tables(scores, threshold):
     """The two-lookup first test of a strand whose one-lookup test passes too many windows: two
     blocks of 7 columns, from ``oa`` and ``ob`` (the pair that do not overlap with the largest
     summed (max - mean) score; for W < 14 columns 0-6 and 7-13, for W < 8 one block), and their
-    summed scores (less their smallest) on a grid of 2**s units, rounded up, as ``tab`` (2, 4**7 + 1) uint8 (the
-    last entry, an N or the end of the sequence, is 255). A window with ``tab[0, code at p + oa]
+    summed scores (less their smallest) on a grid of 2**s units, rounded up, as ``tab``
+    (2, 4**7 + 1) uint8 (the last entry, an N or the end of the sequence, is 255). A window with ``tab[0, code at p + oa]
     + tab[1, code at p + ob] < cut`` cannot reach `threshold`: the rounded-up entries bound the
     blocks' scores, and `cut` is the threshold less the largest score of the other columns,
     and the blocks' smallest scores, on the grid, rounded up."""
@@ -558,10 +559,11 @@ def _scan_chunk(code, wcode, r0, strands, bits, members, plain, pairs, out, n):
     """Hits of every strand of a batch on the rows ``r0 ..`` of a chunk (`code`: (rows, L) k-mer
     codes, `wcode`: 7-mer codes), appended to the (cap, 4) int64 buffer `out` (strand, sequence,
     position, score) from row `n`. Strands with the one-lookup test come in groups sharing one
-    table, ``bits`` (G, 4**7 + 1) uint8, whose strands are ``members[g, :size]`` (-1 pads);
-    `plain` (P,) lists the others, with their two-lookup tests ``pairs`` = (offsets (P, 2),
-    tables (P, 2, 4**7 + 1) uint8, cuts (P,)) of `_pair_tables`. Every group and strand scans all rows in turn, so that its tables
-    stay in cache. Returns the number of rows the hits need (rows past the buffer's end are
+    table, ``bits`` (G, 4**7 + 1) uint16 (uint8 for groups of up to 8), whose strands are
+    ``members[g, :size]`` (-1 pads); `plain` (P,) lists the others, with their two-lookup tests
+    ``pairs`` = (offsets (P, 2), tables (P, 2, 4**7 + 1) uint8, cuts (P,)) of `_pair_tables`.
+    Every group and strand scans all rows in turn, so that its tables stay in cache. Returns the
+    number of rows the hits need (rows past the buffer's end are
     not written: the caller calls again with room for all)."""
     for g in range(bits.shape[0]):
         size = 0
@@ -629,7 +631,7 @@ def _pack(strands: list) -> tuple:
 def _groups(strands: list, chosen: list) -> tuple[np.ndarray, np.ndarray]:
     """The strands `chosen` (indices; all with the one-lookup test) in groups that share one
     table: up to :data:`_GROUP` strands whose summed pass rates stay within :data:`_GROUP_RATE`.
-    Returns ``bits`` (G, 4**7 + 1) uint8, bit t set where member t's test passes, and
+    Returns ``bits`` (G, 4**7 + 1) uint16 (uint8 when :data:`_GROUP` <= 8), bit t set where member t's test passes, and
     ``members`` (G, _GROUP) int64 strand indices (-1 pads)."""
     groups, load = [], 0.0
     for j in chosen:
@@ -639,12 +641,12 @@ def _groups(strands: list, chosen: list) -> tuple[np.ndarray, np.ndarray]:
             load = 0.0
         groups[-1].append(j)
         load += rate
-    bits = np.zeros((len(groups), _WIDE_CODES + 1), np.uint8)
+    bits = np.zeros((len(groups), _WIDE_CODES + 1), np.uint8 if _GROUP <= 8 else np.uint16)
     members = np.full((len(groups), _GROUP), -1, np.int64)
     for g, group in enumerate(groups):
         members[g, :len(group)] = group
         for t, j in enumerate(group):
-            bits[g] |= strands[j].wide[2] << np.uint8(t)
+            bits[g] |= strands[j].wide[2].astype(bits.dtype) << bits.dtype.type(t)
     return bits, members
 
 
