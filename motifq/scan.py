@@ -36,17 +36,22 @@ own background, as declared in its MEME file; FIMO's default, ``--bfile --motif-
 ``fasta-get-markov``), or a MEME background file (order-0 lines ``A 0.29``; higher orders are
 ignored). FIMO's ``--bfile --uniform--`` gives the same numbers as the default here.
 
-Speed: each motif and strand is turned into tables of the summed integer scores of up to five
-consecutive columns for every 5-mer (a few KB), and one int16 table of its most informative
-seven columns for every 7-mer (32 KB). Groups of eight consecutive windows are skipped with one
-lookup per window while none can reach the threshold score even if every other column scored its
-best; in a group that passes, the windows are tested on two blocks without a branch, and a window
-that passes is scored block by block, abandoned as soon as its partial score plus the largest
-score the remaining blocks can add falls below the threshold. The sequences are scanned in chunks
-of about 128 kb, each by every strand of a batch of motifs in turn, so that the letter codes stay
-in cache. The result is exact: every test bounds exact integers, and a window is only abandoned
-when no completion can reach the threshold. pi0's window sample is scored through the same tables
-and counted in a histogram of scores.
+Speed: each motif strand is turned into tables of the summed integer scores of up to five
+consecutive columns for every 5-mer (a few KB), and a first test on 7-mers. Where the strand's
+most informative seven columns alone rule out all but a few windows (fewer than 1.6 % of the
+4**7 7-mers can still reach the threshold score with every other column at its best), the test
+is one bit of a table of the 4**7 7-mers, and up to sixteen such strands share one uint16
+table (32 KB): one lookup per position tests them all, each at its own offset in the window. The
+other strands get two lookups of 7-mers, in two uint8 tables of their two best blocks of seven
+columns, their scores rounded up on a grid. Groups of eight consecutive positions are skipped
+with these lookups alone; a window that passes is scored block by block, abandoned as soon as
+its partial score plus the largest score the remaining blocks can add falls below the
+threshold. The sequences are scanned in chunks of about 128 kb, each by every strand of a batch
+of motifs in turn (one compiled call per chunk), so that the letter codes stay in cache. The
+result is exact: every test bounds exact integers (the grids round up), and a window is only
+abandoned when no completion can reach the threshold. pi0's window sample is scored through the
+same tables and counted in a histogram of scores; p-values, q-values and the table are computed
+once for all motifs.
 """
 from __future__ import annotations
 
@@ -91,6 +96,9 @@ _LANES = 8                      # windows per branch-free first test
 _WIDE = 7                       # letters of the one-lookup first test (4**7 int16 entries: 32 KB)
 _WIDE_CODES = 4 ** _WIDE
 _WIDE_RATE = 0.016              # the one-lookup test is used when it passes fewer codes than this
+_GROUP = 16                     # strands whose one-lookup tests share one table (bits of a uint16)
+_GROUP_RATE = 0.064             # their summed pass rates stay within this
+_LOW_BIT = np.array([(i & -i).bit_length() - 1 if i else 0 for i in range(256)], np.int64)  # lowest set bit of a byte
 _CHUNK = 1 << 17                # sequence positions scanned by every motif of a batch in turn (512 KB of codes)
 _BATCH = 64                     # motifs prepared at once (their tables: about 3 MB)
 
@@ -153,6 +161,17 @@ def _score_pdf(scores, bg, top):
     return pdf
 
 
+@numba.njit(cache=True)
+def _upper_tail(pdf):
+    """(n,) probabilities -> (n + 1,) ``min(1, sum(pdf[s:]))`` summed from the top, and 0 past it."""
+    out = np.empty(pdf.shape[0] + 1)
+    out[-1], total = 0.0, 0.0
+    for s in range(pdf.shape[0] - 1, -1, -1):
+        total += pdf[s]
+        out[s] = min(total, 1.0)
+    return out
+
+
 def score_pvalues(scores, background=None) -> np.ndarray:
     """Exact upper-tail p-values of the integer score of a window drawn from the background.
 
@@ -171,9 +190,7 @@ def score_pvalues(scores, background=None) -> np.ndarray:
     """
     scores = np.ascontiguousarray(scores, dtype=np.int64)
     bg = np.ascontiguousarray(UNIFORM if background is None else background, dtype=np.float64)
-    pdf = _score_pdf(scores, bg, int(scores.max(axis=1).sum()))
-    tail = np.cumsum(pdf[::-1])[::-1]
-    return np.minimum(np.append(tail, 0.0), 1.0)
+    return _upper_tail(_score_pdf(scores, bg, int(scores.max(axis=1).sum())))
 
 
 def build_pssm(probs, nsites: float, background=None, pseudocount: float = 0.1) -> Pssm:
@@ -314,13 +331,15 @@ def _block_tables(scores, k):
     key = np.full(n_blocks, -1.0)
     for b in range(n_real):
         starts[b] = b * k if b < n_full else w - k
-        for code in range(size):
-            total, c = 0, code
-            for j in range(k):
-                if starts[b] + j >= b * k:
-                    total += scores[starts[b] + j, c % 4]
-                c //= 4
-            table[b, code] = total
+        sums = np.zeros(1, np.int64)
+        for j in range(k - 1, -1, -1):      # from the last letter (the highest base-4 digit) down
+            col = starts[b] + j
+            grown = np.empty(4 * sums.shape[0], np.int64)
+            for hi in range(sums.shape[0]):
+                for d in range(4):
+                    grown[4 * hi + d] = sums[hi] + (scores[col, d] if col >= b * k else 0)
+            sums = grown
+        table[b, :size] = sums
         table[b, size] = _ABANDON
         key[b] = table[b, :size].max() - table[b, :size].mean()
     order = np.argsort(-key, kind="mergesort")
@@ -332,13 +351,14 @@ def _block_tables(scores, k):
 
 
 @numba.njit(cache=True)
-def _wide_table(scores, threshold):
+def _wide_bits(scores, threshold):
     """The one-lookup first test: the block of min(W, 7) consecutive columns with the largest
-    summed (max - mean) score, from column ``woff``; ``wtab`` (4**7 + 1,) int16, entry c the
-    block's summed score for the 7 letters of code c (first letter lowest; letters past the block
-    weigh 0; the last entry, an N, always passes); and ``wcut``, the threshold less the largest
-    score of the other columns. A window with ``wtab[c] < wcut`` cannot reach the threshold.
-    Also returns the fraction of the 4**7 codes that pass."""
+    summed (max - mean) score, from column ``woff``, and ``passes`` (4**7 + 1,) uint8: entry c
+    is 1 when the block's summed score for the 7 letters of code c (first letter lowest; letters
+    past the block weigh 0) plus the largest score of the other columns reaches `threshold`, and
+    the last entry (an N, or the end of the sequence) is 1. A window whose code at ``p + woff``
+    has ``passes`` 0 cannot reach the threshold. Also returns the fraction of the 4**7 codes
+    that pass."""
     w = scores.shape[0]
     kw = min(w, _WIDE)
     gap = np.empty(w)
@@ -351,154 +371,297 @@ def _wide_table(scores, threshold):
             woff, best = o, g
     part = np.zeros((_WIDE, 4), np.int64)
     part[:kw] = scores[woff:woff + kw]
-    wtab = np.empty(_WIDE_CODES + 1, np.int16)
     wcut = threshold
     for i in range(w):
         if i < woff or i >= woff + kw:
             wcut -= scores[i].max()
+    low = np.empty(256, np.int64)       # the first four letters' summed score
+    for c in range(256):
+        low[c] = part[0, c & 3] + part[1, (c >> 2) & 3] + part[2, (c >> 4) & 3] + part[3, c >> 6]
+    passes = np.empty(_WIDE_CODES + 1, np.uint8)
     n_pass = 0
     for hi in range(_WIDE_CODES // 256):
-        h = part[4, hi & 3] + part[5, (hi >> 2) & 3] + part[6, hi >> 4]
-        for lo in range(256):
-            v = part[0, lo & 3] + part[1, (lo >> 2) & 3] + part[2, (lo >> 4) & 3] + part[3, lo >> 6] + h
-            wtab[hi * 256 + lo] = v
-            n_pass += v >= wcut
-    wtab[_WIDE_CODES] = np.iinfo(np.int16).max
-    return woff, wtab, wcut, n_pass / _WIDE_CODES
+        need = wcut - (part[4, hi & 3] + part[5, (hi >> 2) & 3] + part[6, hi >> 4])
+        for c in range(256):
+            ok = low[c] >= need
+            passes[hi * 256 + c] = ok
+            n_pass += ok
+    passes[_WIDE_CODES] = 1
+    return woff, passes, n_pass / _WIDE_CODES
 
 
 @numba.njit(cache=True, inline="always")
-def _rest_of_window(row, p, table, starts, rest, total, threshold):
-    """Add blocks 2.. of the window at `p` to `total`; -1 once it cannot reach `threshold`."""
-    for b in range(2, table.shape[0]):
-        total += table[b, row[p + starts[b]]]
-        if total + rest[b] < threshold:
+def _window(row, p, tab, b0, b1, bpos, brest, threshold):
+    """The score of the window at `p` through the blocks ``b0 .. b1 - 1`` of `tab`, or -1 as
+    soon as its partial score plus the most the blocks left can add falls below `threshold`."""
+    up = np.uint64(p)
+    total = tab[b0, row[up + bpos[b0]]]
+    for b in range(b0 + 1, b1):
+        total += tab[b, row[up + bpos[b]]]
+        if total + brest[b] < threshold:
             return -1
     return total
 
 
 @numba.njit(cache=True, inline="always")
-def _skip_wide(wrow, x, last, wtab, woff, wcut):
-    """The first position from `x`, in steps of `_LANES`, whose group of `_LANES` windows holds
-    one with ``wtab[wrow[p + woff]] >= wcut`` (or the tail, fewer than `_LANES` windows before
-    `last`). Branch-free within a group; unsigned indices spare numba's negative-index test."""
-    ux, ulast, uoff, lanes = np.uint64(x), np.uint64(last), np.uint64(woff), np.uint64(_LANES)
-    while ux + lanes <= ulast:
-        alive = False
-        for v in range(_LANES):
-            alive |= wtab[wrow[ux + np.uint64(v) + uoff]] >= wcut
-        if alive:
-            break
-        ux += lanes
-    return np.int64(ux)
-
-
-@numba.njit(cache=True, inline="always")
-def _skip_two(row, x, last, table, s0, s1, cut):
-    """As `_skip_wide`, with the test on the first two blocks, ``table[0] + table[1] >= cut``."""
-    ux, ulast, u0, u1, lanes = np.uint64(x), np.uint64(last), np.uint64(s0), np.uint64(s1), np.uint64(_LANES)
-    t0, t1 = table[0], table[1]
-    while ux + lanes <= ulast:
-        alive = False
-        for v in range(_LANES):
-            alive |= t0[row[ux + np.uint64(v) + u0]] + t1[row[ux + np.uint64(v) + u1]] >= cut
-        if alive:
-            break
-        ux += lanes
-    return np.int64(ux)
-
-
-@numba.njit(cache=True, inline="always")
-def _lead(row, p, t0, t1, s0, s1):
-    """The summed score of the first two blocks of the window at `p` (unsigned indices)."""
-    return t0[row[np.uint64(p) + s0]] + t1[row[np.uint64(p) + s1]]
+def _push(out, n, j, s, p, total):
+    """Write row n of the (cap, 4) int64 hit buffer (strand, sequence, position, score) when it
+    fits; returns n + 1 (the caller calls again with room for all when it does not fit)."""
+    if n < out.shape[0]:
+        out[n, 0], out[n, 1], out[n, 2], out[n, 3] = j, s, p, total
+    return n + 1
 
 
 @numba.njit(cache=True)
-def _hits(code, wcode, blocks, wide, width, threshold, seq, pos, score):
-    """Windows whose score, the sum of ``table[b, code[s, p + starts[b]]]`` over blocks b, is at
-    least `threshold`.
+def _skip_bits(wrow, q, qhi, bits):
+    """The first position from `q`, in steps of `_LANES`, whose group of `_LANES` 7-mer codes
+    holds one with a set bit in `bits` (or the tail, fewer than `_LANES` codes before `qhi`).
+    Branch-free within a group; unsigned indices spare numba's negative-index test."""
+    uq, uhi, lanes = np.uint64(q), np.uint64(qhi), np.uint64(_LANES)
+    while uq + lanes <= uhi:
+        alive = False
+        for v in range(_LANES):
+            alive |= bits[wrow[uq + np.uint64(v)]] != 0
+        if alive:
+            break
+        uq += lanes
+    return np.int64(uq)
 
-    `blocks` is (table, starts, rest) from `_block_tables`; `wide` is (use, woff, wtab, wcut).
-    Groups of `_LANES` consecutive windows are skipped while none passes the first test: with
-    ``use``, one lookup of the 7-mer code ``wcode[s, p + woff]`` in `wtab` against `wcut`; else
-    the first two blocks against the threshold less ``rest[1]``. In a group that passes, both
-    tests are made on every window without a branch, and only the windows that pass both go on
-    through the other blocks, each abandoned once its partial sum plus ``rest[b]`` (the most the
-    blocks after b can add) is below the threshold. The last windows of a sequence (fewer than
-    a group) are tested one by one. Every test bounds exact integers, so no window at or above the
-    threshold is abandoned. Writes the first ``len(seq)`` hits' sequence, position and integer
-    score into `seq`, `pos`, `score` and returns the number of hits (the caller calls again with
-    room for all when it is larger)."""
-    table, starts, rest = blocks
-    use, woff, wtab, wcut = wide
-    n, length = code.shape
-    cap, n_hits = seq.shape[0], 0
-    t0, t1, s0, s1, uoff = table[0], table[1], np.uint64(starts[0]), np.uint64(starts[1]), np.uint64(woff)
-    cut, last = threshold - rest[1], length - width + 1
-    ok, nowide = np.zeros(_LANES, np.bool_), not use
-    for s in range(n):
-        row, wrow, x = code[s], wcode[s], 0
-        while True:
-            x = _skip_wide(wrow, x, last, wtab, woff, wcut) if use else _skip_two(row, x, last, table, s0, s1, cut)
-            group = x + _LANES <= last
-            m = _LANES if group else last - x
-            for v in range(m):
-                p = np.uint64(x + v)
-                ok[v] = ((wtab[wrow[p + uoff]] >= wcut) | nowide) & (_lead(row, p, t0, t1, s0, s1) >= cut)
-            for v in range(m):
-                if ok[v]:
-                    total = _rest_of_window(row, x + v, table, starts, rest, _lead(row, x + v, t0, t1, s0, s1),
-                                            threshold)
-                    if total >= threshold:
-                        if n_hits < cap:
-                            seq[n_hits], pos[n_hits], score[n_hits] = s, x + v, total
-                        n_hits += 1
-            if not group:
-                break
-            x += _LANES
-    return n_hits
+
+@numba.njit(cache=True)
+def _group_rows(code, wcode, r0, bits, members, strands, out, n):
+    """Hits of the strands `members` of one group on the rows of a chunk (`code`: their k-mer
+    codes, `wcode`: their 7-mer codes; row s is sequence ``r0 + s``). Bit t of ``bits[code]`` is
+    strand ``members[t]``'s first test at that 7-mer code; a set bit sends its window (the
+    code's position less the strand's ``woff``) through the blocks. `strands` is (tab, bfirst,
+    bpos, brest, width, threshold, woff)."""
+    tab, bfirst, bpos, brest, width, threshold, woff = strands
+    length = code.shape[1]
+    qlo, qhi = length, 0
+    for j in members:
+        qlo, qhi = min(qlo, woff[j]), max(qhi, woff[j] + length - width[j] + 1)
+    for s in range(code.shape[0]):
+        row, wrow, q = code[s], wcode[s], qlo
+        while q < qhi:
+            q = _skip_bits(wrow, q, qhi, bits)
+            stop = min(q + _LANES, qhi)
+            for x in range(q, stop):
+                hit = np.int64(bits[wrow[x]])
+                while hit:
+                    low = hit & 255
+                    j = members[_LOW_BIT[low] if low else 8 + _LOW_BIT[hit >> 8]]
+                    hit &= hit - 1
+                    p = x - woff[j]
+                    if p >= 0 and p <= length - width[j]:
+                        total = _window(row, p, tab, bfirst[j], bfirst[j + 1], bpos, brest, threshold[j])
+                        if total >= threshold[j]:
+                            n = _push(out, n, j, r0 + s, p, total)
+            q = stop
+    return n
+
+
+@numba.njit(cache=True)
+def _block7(scores, off):
+    """(4**7 + 1,) int64: the summed score of columns ``off .. off + 6`` of (W, 4) `scores` for the
+    7 letters of each code (first letter lowest; columns past W weigh 0); the last entry is 0."""
+    part = np.zeros((_WIDE, 4), np.int64)
+    for d in range(_WIDE):
+        if off + d < scores.shape[0]:
+            part[d] = scores[off + d]
+    lo = np.empty(256, np.int64)
+    for c in range(256):
+        lo[c] = part[0, c & 3] + part[1, (c >> 2) & 3] + part[2, (c >> 4) & 3] + part[3, c >> 6]
+    out = np.zeros(_WIDE_CODES + 1, np.int64)
+    for hi in range(_WIDE_CODES // 256):
+        h = part[4, hi & 3] + part[5, (hi >> 2) & 3] + part[6, hi >> 4]
+        for c in range(256):
+            out[hi * 256 + c] = lo[c] + h
+    return out
+
+
+@numba.njit(cache=True)
+def _pair_tables(scores, threshold):
+    """The two-lookup first test of a strand whose one-lookup test passes too many windows: two
+    blocks of 7 columns, from ``oa`` and ``ob`` (the pair that do not overlap with the largest
+    summed (max - mean) score; for W < 14 columns 0-6 and 7-13, for W < 8 one block), and their
+    summed scores (less their smallest) on a grid of 2**s units, rounded up, as ``tab``
+    (2, 4**7 + 1) uint8 (the last entry, an N or the end of the sequence, is 255). A window with ``tab[0, code at p + oa]
+    + tab[1, code at p + ob] < cut`` cannot reach `threshold`: the rounded-up entries bound the
+    blocks' scores, and `cut` is the threshold less the largest score of the other columns,
+    and the blocks' smallest scores, on the grid, rounded up."""
+    w = scores.shape[0]
+    gap = np.empty(w)
+    for i in range(w):
+        gap[i] = scores[i].max() - scores[i].mean()
+    oa, ob = 0, (_WIDE if w >= _WIDE + 1 else 0)
+    best = -1.0
+    for o1 in range(w - 2 * _WIDE + 1):
+        for o2 in range(o1 + _WIDE, w - _WIDE + 1):
+            g = gap[o1:o1 + _WIDE].sum() + gap[o2:o2 + _WIDE].sum()
+            if g > best:
+                oa, ob, best = o1, o2, g
+    a = _block7(scores, oa)
+    b = _block7(scores, ob) if ob > 0 else np.zeros(_WIDE_CODES + 1, np.int64)
+    rest = threshold
+    for i in range(w):
+        inside = oa <= i < oa + _WIDE or (ob > 0 and ob <= i < ob + _WIDE)
+        if not inside:
+            rest -= scores[i].max()
+    lo_a, lo_b = a[:_WIDE_CODES].min(), b[:_WIDE_CODES].min()
+    span, shift = max(a[:_WIDE_CODES].max() - lo_a, b[:_WIDE_CODES].max() - lo_b), 0
+    while span > (254 << shift):
+        shift += 1
+    up = (1 << shift) - 1
+    tab = np.empty((2, _WIDE_CODES + 1), np.uint8)
+    for c in range(_WIDE_CODES):
+        tab[0, c] = (a[c] - lo_a + up) >> shift
+        tab[1, c] = (b[c] - lo_b + up) >> shift
+    tab[0, _WIDE_CODES], tab[1, _WIDE_CODES] = 255, 255
+    return oa, ob, tab, (rest - lo_a - lo_b + up) >> shift
+
+
+@numba.njit(cache=True)
+def _skip_pair(wrow, x, last, ta, tb, oa, ob, cut):
+    """As `_skip_bits`, with the two-lookup test ``ta[code at p + oa] + tb[code at p + ob] >= cut``."""
+    ux, ulast, lanes, ua, ub = np.uint64(x), np.uint64(last), np.uint64(_LANES), np.uint64(oa), np.uint64(ob)
+    while ux + lanes <= ulast:
+        alive = False
+        for v in range(_LANES):
+            alive |= np.int32(ta[wrow[ux + np.uint64(v) + ua]]) + np.int32(tb[wrow[ux + np.uint64(v) + ub]]) >= cut
+        if alive:
+            break
+        ux += lanes
+    return np.int64(ux)
+
+
+@numba.njit(cache=True, inline="always")
+def _pair_row(row, wrow, s, j, pair, strands, out, n):
+    """Hits of strand `j` on one sequence (`row`: its k-mer codes, `wrow`: its 7-mer codes) for a
+    strand without the one-lookup test: groups of `_LANES` windows are skipped on the two-lookup
+    test `pair` = (oa, ob, tab, cut) of `_pair_tables`."""
+    tab, bfirst, bpos, brest, width, threshold, _ = strands
+    oa, ob, tables, cut = pair
+    ta, tb, thr = tables[0], tables[1], threshold[j]
+    last = row.shape[0] - width[j] + 1
+    x = 0
+    while x < last:
+        x = _skip_pair(wrow, x, last, ta, tb, oa, ob, cut)
+        for p in range(x, min(x + _LANES, last)):
+            total = _window(row, p, tab, bfirst[j], bfirst[j + 1], bpos, brest, thr)
+            if total >= thr:
+                n = _push(out, n, j, s, p, total)
+        x += _LANES
+    return n
+
+
+@numba.njit(cache=True)
+def _scan_chunk(code, wcode, r0, strands, bits, members, plain, pairs, out, n):
+    """Hits of every strand of a batch on the rows ``r0 ..`` of a chunk (`code`: (rows, L) k-mer
+    codes, `wcode`: 7-mer codes), appended to the (cap, 4) int64 buffer `out` (strand, sequence,
+    position, score) from row `n`. Strands with the one-lookup test come in groups sharing one
+    table, ``bits`` (G, 4**7 + 1) uint16 (uint8 for groups of up to 8), whose strands are
+    ``members[g, :size]`` (-1 pads); `plain` (P,) lists the others, with their two-lookup tests
+    ``pairs`` = (offsets (P, 2), tables (P, 2, 4**7 + 1) uint8, cuts (P,)) of `_pair_tables`.
+    Every group and strand scans all rows in turn, so that its tables stay in cache. Returns the
+    number of rows the hits need (rows past the buffer's end are
+    not written: the caller calls again with room for all)."""
+    for g in range(bits.shape[0]):
+        size = 0
+        while size < members.shape[1] and members[g, size] >= 0:
+            size += 1
+        n = _group_rows(code, wcode, r0, bits[g], members[g, :size], strands, out, n)
+    offs, tabs, cuts = pairs
+    for i in range(plain.shape[0]):
+        pair = (offs[i, 0], offs[i, 1], tabs[i], cuts[i])
+        for s in range(code.shape[0]):
+            n = _pair_row(code[s], wcode[s], r0 + s, plain[i], pair, strands, out, n)
+    return n
 
 
 class _Strand(NamedTuple):
-    """One motif strand ready to scan: its Pssm, (W, 4) int64 scores, threshold score, block
-    tables (`_block_tables`) and first test (use, woff, wtab, wcut; `_wide_table`)."""
+    """One motif strand ready to scan: its Pssm, threshold score, block tables
+    (`_block_tables`), letters per block ``k``, and first test: (use, woff, passes, rate) of
+    `_wide_bits`, and when that one is not used, (oa, ob, tab, cut) of `_pair_tables`."""
 
     strand: str
     pssm: Pssm
-    scores: np.ndarray
     threshold: int
     blocks: tuple
+    k: int
     wide: tuple
+    pair: tuple
 
 
 def _prepare(motif, bg, pseudocount, both_strands, thresh) -> list:
     """The :class:`_Strand` of each strand of one motif."""
-    out = []
+    out, k = [], min(_BLOCK, motif.width)
     for strand, pssm in _strand_pssms(motif, bg, pseudocount, both_strands):
         scores = np.ascontiguousarray(pssm.scores, dtype=np.int64)
         t = _threshold_score(pssm.pvalues, thresh)
-        woff, wtab, wcut, rate = _wide_table(scores, t)
-        out.append(_Strand(strand, pssm, scores, t, _block_tables(scores, min(_BLOCK, motif.width)),
-                           (bool(rate < _WIDE_RATE), woff, wtab, wcut)))
+        woff, passes, rate = _wide_bits(scores, t)
+        use = bool(rate < _WIDE_RATE)
+        out.append(_Strand(strand, pssm, t, _block_tables(scores, k), k, (use, woff, passes, rate),
+                           None if use else _pair_tables(scores, t)))
     return out
 
 
-def _scan_strand(code, wcode, st: _Strand, buffers: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sequence, position, integer score) of every window of `code` (n, L) at or above the
-    strand's threshold (`wcode`: the 7-mer codes of the same rows). `buffers` holds three int64
-    arrays the kernel writes into, replaced by larger ones when the hits do not fit."""
-    while True:
-        n = _hits(code, wcode, st.blocks, st.wide, st.scores.shape[0], st.threshold, *buffers)
-        if n <= len(buffers[0]):
-            return tuple(b[:n].copy() for b in buffers)
-        buffers[:] = [np.empty(n, np.int64) for _ in range(3)]
+def _pack(strands: list) -> tuple:
+    """The strands' tables as the kernel reads them: ``tab`` (B, 4**5 + 1), every block of every
+    strand (narrower blocks fill the first 4**k + 1 entries), int16 when no window can score
+    above 32767 (an N's entry becomes -32768: a window that holds one stays below 0), else
+    int32; ``bfirst`` (S + 1,) the
+    first block of each strand; ``bpos`` (B,) uint64 each block's first column; ``brest`` (B,)
+    the most the blocks after it can add; and per strand ``width``, ``threshold`` and ``woff``."""
+    tables = [st.blocks[0] for st in strands]
+    bfirst = np.zeros(len(strands) + 1, np.int64)
+    bfirst[1:] = np.cumsum([len(t) for t in tables])
+    top = max(int(st.blocks[2][0] + st.blocks[0][0, :-1].max()) for st in strands)
+    small = top <= np.iinfo(np.int16).max        # an N's entry, -32768, still keeps every window below 0
+    tab = np.zeros((bfirst[-1], 4 ** _BLOCK + 1), np.int16 if small else np.int32)
+    for t, b in zip(tables, bfirst):
+        tab[b:b + len(t), :t.shape[1]] = np.maximum(t, np.iinfo(np.int16).min) if small else t
+    bpos = np.concatenate([st.blocks[1] for st in strands]).astype(np.uint64)
+    brest = np.concatenate([st.blocks[2] for st in strands])
+    width = np.array([len(st.pssm.scores) for st in strands], np.int64)
+    threshold = np.array([st.threshold for st in strands], np.int64)
+    woff = np.array([st.wide[1] for st in strands], np.int64)
+    return tab, bfirst, bpos, brest, width, threshold, woff
 
 
-def _threshold_score(pvalues: np.ndarray, thresh: float) -> int:
-    """The smallest integer score whose p-value is below `thresh` (len - 1 when none is)."""
-    first = int(np.argmax(pvalues < thresh))
-    return first if pvalues[first] < thresh else len(pvalues) - 1
+def _groups(strands: list, chosen: list) -> tuple[np.ndarray, np.ndarray]:
+    """The strands `chosen` (indices; all with the one-lookup test) in groups that share one
+    table: up to :data:`_GROUP` strands whose summed pass rates stay within :data:`_GROUP_RATE`.
+    Returns ``bits`` (G, 4**7 + 1) uint16 (uint8 when :data:`_GROUP` <= 8), bit t set where member t's test passes, and
+    ``members`` (G, _GROUP) int64 strand indices (-1 pads)."""
+    groups, load = [], 0.0
+    for j in chosen:
+        rate = strands[j].wide[3]
+        if not groups or len(groups[-1]) == _GROUP or load + rate > _GROUP_RATE:
+            groups.append([])
+            load = 0.0
+        groups[-1].append(j)
+        load += rate
+    bits = np.zeros((len(groups), _WIDE_CODES + 1), np.uint8 if _GROUP <= 8 else np.uint16)
+    members = np.full((len(groups), _GROUP), -1, np.int64)
+    for g, group in enumerate(groups):
+        members[g, :len(group)] = group
+        for t, j in enumerate(group):
+            bits[g] |= strands[j].wide[2].astype(bits.dtype) << bits.dtype.type(t)
+    return bits, members
+
+
+@numba.njit(cache=True)
+def _threshold_score(pvalues, thresh):
+    """The smallest integer score whose p-value is below `thresh` (len - 1 when none is), by
+    bisection: the p-values fall as the score rises."""
+    lo, hi = 0, pvalues.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if pvalues[mid] < thresh:
+            hi = mid
+        else:
+            lo = mid + 1
+    return min(lo, pvalues.shape[0] - 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,55 +670,67 @@ def _threshold_score(pvalues: np.ndarray, thresh: float) -> int:
 @numba.njit(cache=True)
 def _tail_counts(sample, blocks, pvalues, lambdas):
     """For each of the increasing `lambdas`, how many of the sampled windows have a p-value
-    ``pvalues[score] >= lambda``. `sample` (n, W - k + 1) holds each window's k-mer codes from
+    ``pvalues[score] >= lambda``. `sample` (W - k + 1, n) holds each window's k-mer codes from
     each of its positions (free of N), scored through the block tables ``blocks`` of
     `_block_tables`. The p-values fall as the score rises, so each count is a prefix of the
-    score histogram."""
+    score histogram, up to a bound found by bisection (the scores whose p-value is below
+    ``lambdas[0]`` share one bin)."""
     table, starts, _ = blocks
-    hist = np.zeros(pvalues.shape[0], np.int64)
-    for i in range(sample.shape[0]):
-        total = 0
-        for b in range(table.shape[0]):
-            total += table[b, sample[i, starts[b]]]
-        hist[total] += 1
+    bound = np.empty(lambdas.shape[0], np.int64)    # the number of scores whose p-value reaches each lambda
+    for li in range(lambdas.shape[0]):
+        lo, hi = 0, pvalues.shape[0]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if pvalues[mid] >= lambdas[li]:
+                lo = mid + 1
+            else:
+                hi = mid
+        bound[li] = lo
+    totals = np.zeros(sample.shape[1], np.int64)
+    for b in range(table.shape[0]):
+        row, codes = table[b], sample[starts[b]]
+        for i in range(codes.shape[0]):
+            totals[i] += row[codes[i]]
+    hist = np.zeros(bound[0] + 1, np.int64)
+    for i in range(totals.shape[0]):
+        hist[min(totals[i], bound[0])] += 1
+    below = np.cumsum(hist)
     out = np.zeros(lambdas.shape[0], np.int64)
-    cum, s = 0, 0
-    for li in range(lambdas.shape[0] - 1, -1, -1):
-        while s < pvalues.shape[0] and pvalues[s] >= lambdas[li]:
-            cum += hist[s]
-            s += 1
-        out[li] = cum
+    for li in range(lambdas.shape[0]):
+        out[li] = below[bound[li] - 1] if bound[li] > 0 else 0
     return out
 
 
-def _pi_zero(counts: np.ndarray, m: int) -> float:
-    """Storey's pi0 of a sample of `m` p-values as MEME estimates it, from ``counts[i]``, the
-    number of them ``>= _LAMBDAS[i]``, with the bootstrap's expected mean-squared error instead
-    of random draws (see the module docstring)."""
-    if m == 0:
-        return 1.0
-    lambdas = _LAMBDAS
-    f = counts / m
+def _pi_zero(counts: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Storey's pi0 of each motif's sample of ``m[i]`` p-values as MEME estimates it, from
+    ``counts[i, l]`` (M, 100), the number of them ``>= _LAMBDAS[l]``, with the bootstrap's
+    expected mean-squared error instead of random draws (see the module docstring); (M,)."""
+    lambdas, m = _LAMBDAS, np.asarray(m, dtype=np.int64)
+    f = counts / np.maximum(m, 1)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         pi0 = np.where(f > 0, f / (1 - lambdas), np.inf)
-    plug = pi0.min()
-    mse = f * (1 - f) / (_BOOTSTRAPS * (1 - lambdas) ** 2) + (pi0 - plug) ** 2
+        mse = f * (1 - f) / (_BOOTSTRAPS * (1 - lambdas) ** 2) + (pi0 - pi0.min(axis=1, keepdims=True)) ** 2
     mse[~np.isfinite(pi0)] = np.inf
-    best = pi0[int(np.argmin(mse))]
-    return float(np.clip(best, 0.0, 1.0)) if np.isfinite(best) else 1.0
+    best = pi0[np.arange(len(pi0)), np.argmin(mse, axis=1)]
+    return np.where(np.isfinite(best) & (m > 0), np.clip(best, 0.0, 1.0), 1.0)
 
 
-def _qvalues(p: np.ndarray, m: int, pi0: float) -> np.ndarray:
-    """FIMO's q-values of the reported hits' p-values `p` among `m` windows scored."""
-    if p.size == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    sp = p[order]
-    fdr = np.minimum(1.0, pi0 * sp * m / np.arange(1, p.size + 1))
-    q = np.minimum.accumulate(fdr[::-1])[::-1]
-    out = np.empty_like(q)
-    out[order] = q
+@numba.njit(cache=True)
+def _suffix_min(x, group):
+    """The running minimum of `x` from the right, restarted where the sorted `group` changes."""
+    out = x.copy()
+    for i in range(x.shape[0] - 2, -1, -1):
+        if group[i] == group[i + 1] and out[i + 1] < out[i]:
+            out[i] = out[i + 1]
     return out
+
+
+def _qvalues(p: np.ndarray, motif: np.ndarray, m: np.ndarray, pi0: np.ndarray) -> np.ndarray:
+    """FIMO's q-values of the reported hits' p-values `p` (n,), sorted by motif (``motif``, (n,)
+    index) and within each motif by p-value, each motif's hits among its ``m[motif]`` windows
+    scored, with its ``pi0[motif]``. Tied p-values get the same q-value whatever their order."""
+    rank = np.arange(1, p.size + 1) - np.searchsorted(motif, motif, side="left")
+    return _suffix_min(np.minimum(1.0, pi0[motif] * p * m[motif] / rank), motif)
 
 
 @numba.njit(cache=True)
@@ -575,15 +750,26 @@ def _clean_windows(tokens, width):
     return out[:k]
 
 
-def _windows(tokens: np.ndarray, width: int, rng) -> tuple[np.ndarray, int]:
+def _windows(tokens: np.ndarray, width: int, rng, has_n: bool = True) -> tuple[np.ndarray, int]:
     """Up to :data:`_PI0_SAMPLE` random windows free of N (drawn with replacement) as (n, 2)
-    sequence indices and starts, and the number of windows free of N."""
+    sequence indices and starts, and the number of windows free of N. With ``has_n`` False
+    (`tokens` hold no N) every window is free of N, and the windows are numbered directly."""
     n, length = tokens.shape
-    clean = _clean_windows(tokens, width) if length >= width else np.empty(0, np.int64)
-    if clean.size == 0:
+    if length < width:
         return np.empty((0, 2), np.int64), 0
-    pick = clean if clean.size <= _PI0_SAMPLE else clean[rng.integers(0, clean.size, _PI0_SAMPLE)]
-    return np.stack(np.divmod(pick, length - width + 1), axis=1), int(clean.size)
+    if has_n:
+        clean = _clean_windows(tokens, width)
+        size = clean.size
+    else:
+        clean, size = None, n * (length - width + 1)
+    if size == 0:
+        return np.empty((0, 2), np.int64), 0
+    if size <= _PI0_SAMPLE:
+        pick = np.arange(size, dtype=np.int64) if clean is None else clean
+    else:
+        pick = rng.integers(0, size, _PI0_SAMPLE)
+        pick = pick if clean is None else clean[pick]
+    return np.stack(np.divmod(pick, length - width + 1), axis=1), int(size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,23 +805,23 @@ def _as_motifs(motifs) -> list:
 
 
 class _Inputs(NamedTuple):
-    """What every motif of one scan shares: tokens (N, L) uint8, names, and the cached window
-    samples (per width) and letter codes (per block size), filled on demand."""
+    """What every motif of one scan shares: tokens (N, L) uint8, whether they hold an N, and the
+    cached window samples (per width) and letter codes (per block size), filled on demand."""
 
     tokens: np.ndarray
-    names: list
+    has_n: bool
     windows: dict
     codes: dict
     rng: np.random.Generator
 
     def sample(self, width: int):
-        """The k-mer codes (n, width - k + 1), k = min(5, width), of the windows sampled for pi0
+        """The k-mer codes (width - k + 1, n), k = min(5, width), of the windows sampled for pi0
         (:func:`_windows`), and the number of windows free of N."""
         if width not in self.windows:
-            picks, n_windows = _windows(self.tokens, width, self.rng)
+            picks, n_windows = _windows(self.tokens, width, self.rng, self.has_n)
             k = min(_BLOCK, width)
             cols = picks[:, 1:] + np.arange(width - k + 1)[None, :]
-            self.windows[width] = self.code(k)[picks[:, :1], cols], n_windows
+            self.windows[width] = np.ascontiguousarray(self.code(k)[picks[:, :1], cols].T), n_windows
         return self.windows[width]
 
     def code(self, k: int) -> np.ndarray:
@@ -644,68 +830,123 @@ class _Inputs(NamedTuple):
         return self.codes[k]
 
 
-def _batch_hits(batch, inputs: _Inputs, bg, pseudocount, both_strands, thresh) -> list:
-    """Hits of a few motifs on all strands (before q-values), pi0 and the number of windows
-    scored, one dict per motif. The sequences are scanned in chunks of about :data:`_CHUNK`
-    positions, each chunk by every strand of the batch in turn, so that its codes stay in cache."""
-    plans = [_prepare(m, m.background if bg is None else bg, pseudocount, both_strands, thresh) for m in batch]
+def _batch_hits(batch, inputs: _Inputs, bg, pseudocount, both_strands, thresh) -> tuple[list, np.ndarray]:
+    """Hits of a few motifs on all strands, before p-values: the batch's strands
+    (:class:`_Strand`, motif by motif) and (n, 4) int64 rows (strand index, sequence, position,
+    integer score). The sequences are scanned in chunks of about :data:`_CHUNK` positions, each
+    chunk by every strand of the batch in turn, so that its codes stay in cache."""
+    strands = [st for m in batch for st in _prepare(m, m.background if bg is None else bg, pseudocount,
+                                                    both_strands, thresh)]
+    packed = _pack(strands)
     n, length = inputs.tokens.shape
     rows = max(1, _CHUNK // length)
-    found = [[[] for _ in plan] for plan in plans]
-    buffers = [np.empty(4096, np.int64) for _ in range(3)]
-    for r0 in range(0, n, rows):
-        wcode = inputs.code(_WIDE)[r0:r0 + rows]
-        for motif, plan, out in zip(batch, plans, found):
-            code = inputs.code(min(_BLOCK, motif.width))[r0:r0 + rows]
-            for st, parts in zip(plan, out):
-                seq, pos, score = _scan_strand(code, wcode, st, buffers)
-                parts.append((seq + r0, pos, score))
-    return [_motif_found(motif, plan, out, inputs) for motif, plan, out in zip(batch, plans, found)]
+    out, n_out = np.empty((4096, 4), np.int64), 0
+    for k in sorted({st.k for st in strands}):
+        chosen = [j for j, st in enumerate(strands) if st.k == k]
+        bits, members = _groups(strands, [j for j in chosen if strands[j].wide[0]])
+        plain = np.array([j for j in chosen if not strands[j].wide[0]], np.int64)
+        pairs = (np.array([strands[j].pair[:2] for j in plain], np.int64).reshape(-1, 2),
+                 np.array([strands[j].pair[2] for j in plain], np.uint8).reshape(-1, 2, _WIDE_CODES + 1),
+                 np.array([strands[j].pair[3] for j in plain], np.int64))
+        for r0 in range(0, n, rows):
+            args = (inputs.code(k)[r0:r0 + rows], inputs.code(_WIDE)[r0:r0 + rows], r0, packed, bits, members, plain,
+                    pairs)
+            need = _scan_chunk(*args, out, n_out)
+            if need > len(out):
+                out = np.concatenate([out[:n_out], np.empty((2 * need - n_out, 4), np.int64)])
+                need = _scan_chunk(*args, out, n_out)
+            n_out = need
+    return strands, out[:n_out]
 
 
-def _motif_found(motif, plan, found, inputs: _Inputs) -> dict:
-    """One motif's hits per strand, pi0 (from the window sample) and the number of windows scored."""
-    sample, n_windows = inputs.sample(motif.width)
-    parts, counts = [], np.zeros(_NUM_LAMBDA, np.int64)
-    for st, chunks in zip(plan, found):
-        seq, pos, score = (np.concatenate([c[i] for c in chunks]) for i in range(3))
-        counts += _tail_counts(sample, st.blocks, st.pssm.pvalues, _LAMBDAS)
-        parts.append((st.strand, seq, pos, score, st.pssm))
-    pi0 = _pi_zero(counts, len(sample) * len(parts))
-    return {"parts": parts, "pi0": pi0, "m": n_windows * len(parts)}
+def _batch_found(batch, first: int, inputs: _Inputs, bg, pseudocount, both_strands, thresh) -> dict:
+    """The hits of a batch of motifs (the `first`-th motif of the scan onwards) as arrays:
+    ``motif`` (n,) index in the scan, ``minus``, ``seq``, ``pos``, integer ``score``, ``p`` and
+    ``bits``; and per motif the counts of sampled p-values >= each lambda (``counts``, (M, 100)),
+    the sample size (``sampled``) and the number of windows scored (``m``), both strands together."""
+    strands, hits = _batch_hits(batch, inputs, bg, pseudocount, both_strands, thresh)
+    hits = hits[np.argsort(hits[:, 0], kind="stable")]
+    bounds = np.searchsorted(hits[:, 0], np.arange(len(strands) + 1))
+    p, bits = np.empty(len(hits)), np.empty(len(hits))
+    per = len(strands) // len(batch)
+    counts = np.zeros((len(batch), _NUM_LAMBDA), np.int64)
+    sampled, m = np.zeros(len(batch), np.int64), np.zeros(len(batch), np.int64)
+    for j, st in enumerate(strands):
+        a, b, i = bounds[j], bounds[j + 1], j // per
+        score = hits[a:b, 3]
+        p[a:b] = st.pssm.pvalues[score]
+        bits[a:b] = score / st.pssm.scale + batch[i].width * st.pssm.offset
+        sample, n_windows = inputs.sample(batch[i].width)
+        counts[i] += _tail_counts(sample, st.blocks, st.pssm.pvalues, _LAMBDAS)
+        sampled[i] += sample.shape[1]
+        m[i] += n_windows
+    minus = np.array([st.strand == "-" for st in strands])[hits[:, 0]]
+    return {"motif": first + hits[:, 0] // per, "minus": minus, "seq": hits[:, 1], "pos": hits[:, 2],
+            "score": hits[:, 3], "p": p, "bits": bits, "counts": counts, "sampled": sampled, "m": m}
 
 
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
-def _matched(tokens: np.ndarray, seq, pos, minus, width: int) -> list:
-    """The windows (sequence `seq`, start `pos`) as strings, reverse-complemented where `minus`."""
-    win = tokens[seq[:, None], pos[:, None] + np.arange(width)[None, :]]
-    win[minus] = 3 - win[minus][:, ::-1]
-    return np.ascontiguousarray(_LETTERS[win]).view(f"S{width}").ravel().astype(str).tolist()
+@numba.njit(cache=True)
+def _window_letters(tokens, seq, pos, minus, width):
+    """(n, width) uint8 ASCII letters of the windows (sequence `seq`, start `pos`; (n,) arrays) of
+    (N, L) tokens, reverse-complemented where `minus`."""
+    out = np.empty((seq.shape[0], width), np.uint8)
+    for i in range(seq.shape[0]):
+        for d in range(width):
+            if minus[i]:
+                out[i, d] = _LETTERS[3 - tokens[seq[i], pos[i] + width - 1 - d]]
+            else:
+                out[i, d] = _LETTERS[tokens[seq[i], pos[i] + d]]
+    return out
 
 
-def _hit_rows(motif, names, tokens, found, max_stored) -> dict:
-    """One motif's hits as FIMO's columns (arrays), sorted by p-value, q-values added."""
-    w = motif.width
-    parts = found["parts"]
-    p = np.concatenate([pssm.pvalues[score] for _, _, _, score, pssm in parts])
-    bits = np.concatenate([score / pssm.scale + w * pssm.offset for _, _, _, score, pssm in parts])
-    seq = np.concatenate([r[1] for r in parts])
-    pos = np.concatenate([r[2] for r in parts])
-    strand = np.concatenate([np.full(len(r[1]), r[0], dtype=object) for r in parts])
-    q = _qvalues(p, found["m"], found["pi0"])
-    order = np.lexsort((pos, seq, -bits, p))
-    if order.size > max_stored:
-        log.warning("scan: motif %s has %d hits; keeping the %d best (--max-stored-scores)", motif.id,
-                    order.size, max_stored)
-        order = order[:max_stored]
-    seq, pos, strand = seq[order], pos[order], strand[order]
-    n = len(order)
-    return {"motif_id": np.full(n, motif.id, dtype=object), "motif_alt_id": np.full(n, motif.name, dtype=object),
-            "sequence_name": np.asarray(names, dtype=object)[seq], "start": pos + 1, "stop": pos + w,
-            "strand": strand, "score": bits[order], "p-value": p[order], "q-value": q[order],
-            "matched_sequence": np.array(_matched(tokens, seq, pos, strand == "-", w), dtype=object)}
+def _matched(tokens: np.ndarray, seq, pos, minus, width) -> np.ndarray:
+    """The windows (sequence `seq`, start `pos`, `width` letters; (n,) arrays) as strings,
+    reverse-complemented where `minus`; (n,) object array."""
+    out = np.empty(len(seq), dtype=object)
+    for w in np.unique(width):
+        sel = np.flatnonzero(width == w)
+        letters = _window_letters(tokens, seq[sel], pos[sel], minus[sel], int(w))
+        part = np.empty(len(sel), dtype=object)
+        part[:] = letters.view(f"S{w}").ravel().astype(str).tolist()
+        out[sel] = part
+    return out
+
+
+def _keep_best(motifs: list, mi: np.ndarray, max_stored: int) -> np.ndarray:
+    """Which rows of a table sorted by motif index `mi` are among their motif's `max_stored` first."""
+    counts = np.bincount(mi, minlength=len(motifs))
+    for motif, c in zip(motifs, counts):
+        if c > max_stored:
+            log.warning("scan: motif %s has %d hits; keeping the %d best (--max-stored-scores)", motif.id, c,
+                        max_stored)
+    return np.arange(len(mi)) - np.searchsorted(mi, mi, side="left") < max_stored
+
+
+def _hit_table(motifs: list, found: list, names: list, tokens: np.ndarray, max_stored: int):
+    """The hit table of all motifs from their batches (:func:`_batch_found`): q-values added,
+    motifs in input order, each sorted by p-value, at most `max_stored` hits per motif."""
+    import pandas as pd
+
+    f = {key: np.concatenate([d[key] for d in found]) for key in found[0]}
+    site = (f["seq"] * tokens.shape[1] + f["pos"]) * 2 + f["minus"]
+    ends = np.cumsum([0] + [len(d["p"]) for d in found])     # each batch's motifs are contiguous, in order
+    order = np.concatenate([a + np.lexsort((site[a:b], -f["bits"][a:b], f["p"][a:b], f["motif"][a:b]))
+                            for a, b in zip(ends[:-1], ends[1:])])
+    q = _qvalues(f["p"][order], f["motif"][order], f["m"], _pi_zero(f["counts"], f["sampled"]))
+    keep = _keep_best(motifs, f["motif"][order], max_stored)
+    order, q = order[keep], q[keep]
+    mi, seq, pos, minus = f["motif"][order], f["seq"][order], f["pos"][order], f["minus"][order]
+    width = np.array([m.width for m in motifs], np.int64)[mi]
+    cols = {"motif_id": np.array([m.id for m in motifs], dtype=object)[mi],
+            "motif_alt_id": np.array([m.name for m in motifs], dtype=object)[mi],
+            "sequence_name": np.asarray(names, dtype=object)[seq], "start": pos + 1, "stop": pos + width,
+            "strand": np.array(["+", "-"], dtype=object)[minus.astype(np.int64)], "score": f["bits"][order],
+            "p-value": f["p"][order], "q-value": q, "matched_sequence": _matched(tokens, seq, pos, minus, width)}
+    types = {"start": np.int64, "stop": np.int64, "score": np.float64, "p-value": np.float64, "q-value": np.float64}
+    return pd.DataFrame(cols, columns=list(FIMO_COLUMNS)).astype(types)
 
 
 def scan(motifs, sequences, names=None, thresh: float = 1e-4, background="uniform", pseudocount: float = 0.1,
@@ -750,31 +991,20 @@ def scan(motifs, sequences, names=None, thresh: float = 1e-4, background="unifor
     check(min(m.width for m in motifs) <= tokens.shape[1],
           f"motifs: every motif is wider than the longest sequence ({tokens.shape[1]} bp)")
     bg = read_background(background, tokens)
-    inputs = _Inputs(tokens, names, {}, {}, np.random.default_rng(seed))
+    inputs = _Inputs(tokens, bool((tokens > 3).any()), {}, {}, np.random.default_rng(seed))
     from tqdm.auto import tqdm
 
     kept = [m for m in motifs if m.width <= tokens.shape[1]]
     for m in motifs:
         if m.width > tokens.shape[1]:
             log.warning("scan: motif %s (%d bp) is longer than every sequence; skipped", m.id, m.width)
-    parts = []
+    found = []
     with tqdm(total=len(kept), disable=not progress, desc="scan", unit="motif") as bar:
         for i in range(0, len(kept), _BATCH):
             batch = kept[i:i + _BATCH]
-            for motif, found in zip(batch, _batch_hits(batch, inputs, bg, pseudocount, both_strands, thresh)):
-                parts.append(_hit_rows(motif, names, tokens, found, max_stored_scores))
+            found.append(_batch_found(batch, i, inputs, bg, pseudocount, both_strands, thresh))
             bar.update(len(batch))
-    return _table(parts)
-
-
-def _table(parts: list):
-    """The hit table of all motifs from their columns (:func:`_hit_rows`)."""
-    import pandas as pd
-
-    types = {"start": np.int64, "stop": np.int64, "score": np.float64, "p-value": np.float64, "q-value": np.float64}
-    cols = {c: np.concatenate([part[c] for part in parts]) if parts else np.empty(0, dtype=types.get(c, object))
-            for c in FIMO_COLUMNS}
-    return pd.DataFrame(cols, columns=list(FIMO_COLUMNS)).astype(types)
+    return _hit_table(kept, found, names, tokens, max_stored_scores)
 
 
 def write_hits(path, hits, comment: str = "") -> None:
