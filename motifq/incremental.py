@@ -54,8 +54,8 @@ class _Net(NamedTuple):
     pool: int               # P
     steps: int              # S
     units: int              # U (0: the CNN)
-    w_ih: object            # (8U, K) input weights, forward then backward, gates i, f, o, g; None: CNN
-    bias: object            # (8U,) b_ih + b_hh, the same order; None for the CNN
+    w_ih: object            # (8U, K) input weights, forward then backward, gates i, f, o, 2g; None: CNN
+    bias: object            # (8U,) b_ih + b_hh, the same order and scale; None for the CNN
     w_hh: tuple             # ((U, 4U), (U, 4U)) recurrent weights, transposed, forward and backward
     dense: object           # (D, S F) dense weight, columns in the order the head stacks its input
     dense_bias: object      # (D,)
@@ -91,17 +91,19 @@ def supports(model) -> bool:
 
 def _net(model) -> _Net:
     """The weights of `model` (a DanQ in eval mode) in the layout the loops use: the BiLSTM's gates
-    reordered i, f, o, g (one sigmoid, one tanh per step) and the dense weight's columns in
-    direction, step, unit order (the head stacks the hidden states that way)."""
+    reordered i, f, o, g, the g gate's rows doubled (tanh(x) = 2 sigmoid(2x) - 1: one sigmoid per
+    step), and the dense weight's columns in direction, step, unit order (how the head stacks the
+    hidden states)."""
     c, lstm, d = model.config, model.lstm, model.dense
     if lstm is None:
         return _Net(model.conv, c.conv_width, c.pool, c.steps(), 0, None, None, (), d.weight, d.bias, model.out)
     u, s = c.lstm_units, c.steps()
     order = torch.cat([torch.arange(0, 2 * u), torch.arange(3 * u, 4 * u), torch.arange(2 * u, 3 * u)])  # i f o g
-    w_ih = torch.cat([lstm.weight_ih_l0[order], lstm.weight_ih_l0_reverse[order]])
+    scale = torch.cat([torch.ones(3 * u), torch.full((u,), 2.0)]).to(lstm.weight_ih_l0)                 # g: 2x
+    w_ih = torch.cat([lstm.weight_ih_l0[order], lstm.weight_ih_l0_reverse[order]]) * scale.repeat(2)[:, None]
     bias = torch.cat([(lstm.bias_ih_l0 + lstm.bias_hh_l0)[order],
-                      (lstm.bias_ih_l0_reverse + lstm.bias_hh_l0_reverse)[order]])
-    w_hh = (lstm.weight_hh_l0[order].t().contiguous(), lstm.weight_hh_l0_reverse[order].t().contiguous())
+                      (lstm.bias_ih_l0_reverse + lstm.bias_hh_l0_reverse)[order]]) * scale.repeat(2)
+    w_hh = tuple((w[order] * scale[:, None]).t().contiguous() for w in (lstm.weight_hh_l0, lstm.weight_hh_l0_reverse))
     dense = d.weight.reshape(-1, s, 2, u).transpose(1, 2).reshape(d.weight.shape[0], -1)   # (D, 2 S U)
     return _Net(model.conv, c.conv_width, c.pool, s, u, w_ih, bias, w_hh, dense, d.bias, model.out)
 
@@ -262,13 +264,12 @@ def _direction(net: _Net, base, overrides, steps, d: int, start) -> dict:
     h, c = start
     out = {}
     for t in steps:
-        x = _feature_at(base, overrides, t)[..., cols]                      # (G or 1, N, 4U) i, f, o, g
-        h = h.expand(max(x.shape[0], h.shape[0]), x.shape[1], -1)
-        g = torch.baddbmm(x, h, net.w_hh[d].expand(h.shape[0], -1, -1))      # (G, N, 4U)
-        g[..., :3 * u].sigmoid_()
-        g[..., 3 * u:].tanh_()
-        c = torch.addcmul(g[..., u:2 * u] * c, g[..., :u], g[..., 3 * u:])   # (G, N, U)
-        h = g[..., 2 * u:3 * u] * torch.tanh(c)
+        x = _feature_at(base, overrides, t)[..., cols]                      # (G or 1, N, 4U) i, f, o, 2g
+        g = torch.matmul(h.expand(-1, x.shape[1], -1), net.w_hh[d])          # (G or 1, N, 4U)
+        g = g + x if x.shape[0] > g.shape[0] else g.add_(x)
+        g.sigmoid_()                                                         # i, f, o, (tanh(g) + 1) / 2
+        c = torch.addcmul(g[..., u:2 * u] * c - g[..., :u], g[..., :u], g[..., 3 * u:], value=2.0)   # f c + i tanh(g)
+        h = g[..., 2 * u:3 * u] * torch.tanh(c)                              # (G, N, U)
         out[t] = (h, c)
     return out
 
