@@ -333,18 +333,35 @@ class _Pair(NamedTuple):
 def _scorer(model, base: np.ndarray, method: str, batch_size: int):
     """The function (firsts, p0, seconds, starts) -> :class:`~motifq.incremental.PairLogits` that
     :func:`pair_map` uses: incremental (exact, a DanQ or CNN) or full forward passes."""
-    from .incremental import pair_logits, prepare, supports
+    from .incremental import supports
 
     check(method in ("auto", "incremental", "full"), f"method: {method!r} is not auto, incremental or full")
     fast = supports(model) if method == "auto" else method == "incremental"
     check(not fast or supports(model), "method: incremental needs a DanQ or CNN (motifq.models.DanQ) in eval mode")
     if fast:
-        prep = prepare(model, base)
-        return lambda firsts, p0, seconds, starts: pair_logits(prep, firsts, p0, seconds, starts,
-                                                               max(batch_size, 4096))
+        return lambda firsts, p0, seconds, starts: _incremental_pair_logits(model, base, firsts, p0, seconds, starts,
+                                                                            max(batch_size, 4096))
     f0 = logits(model, base, batch_size)
     return lambda firsts, p0, seconds, starts: _full_pair_logits(model, base, f0, firsts, p0, seconds, starts,
                                                                  batch_size)
+
+
+def _incremental_pair_logits(model, base, firsts, p0: int, seconds, starts, rows: int, chunk: int = 1024):
+    """:func:`motifq.incremental.pair_logits` on `chunk` backgrounds at a time (its caches grow with
+    the backgrounds: about 0.3 MB each for the quickstart's DanQ), joined along the backgrounds' axis."""
+    from .incremental import PairLogits, pair_logits, prepare
+
+    parts = []
+    for a in range(0, len(base), chunk):
+        b = slice(a, a + chunk)
+        parts.append(pair_logits(prepare(model, base[b]), [f[b] for f in firsts], p0, [s[b] for s in seconds],
+                                 starts, rows))
+    if len(parts) == 1:
+        return parts[0]
+    return PairLogits(np.concatenate([p.empty for p in parts]),
+                      [np.concatenate([p.first[i] for p in parts]) for i in range(len(firsts))],
+                      [np.concatenate([p.second[j] for p in parts], axis=1) for j in range(len(seconds))],
+                      {key: np.concatenate([p.both[key] for p in parts], axis=1) for key in parts[0].both})
 
 
 def _full_pair_logits(model, base, f0, firsts, p0: int, seconds, starts, batch_size: int):

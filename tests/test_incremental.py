@@ -122,3 +122,19 @@ def test_pair_map_incremental_equals_full_and_falls_back():
         pair_map(other, a, b, bg, max_gap=40, method="incremental")
     with pytest.raises(MotifqError, match="method"):
         pair_map(model, a, b, bg, max_gap=40, method="fast")
+
+
+def test_backgrounds_scored_in_chunks_give_the_same_logits():
+    from motifq.grammar import _incremental_pair_logits
+
+    model = _model("danq", 70, 6, 4, seed=2)
+    rng = np.random.default_rng(5)
+    bg = rng.integers(0, 4, (7, 70)).astype(np.uint8)
+    fa, fb = rng.integers(0, 4, (7, 5)).astype(np.uint8), rng.integers(0, 4, (7, 4)).astype(np.uint8)
+    starts = np.arange(25, 50)
+    whole = _incremental_pair_logits(model, bg, [fa], 20, [fb, _rc(fb)], starts, rows=100)
+    parts = _incremental_pair_logits(model, bg, [fa], 20, [fb, _rc(fb)], starts, rows=100, chunk=3)
+    for x, y in ((whole.empty, parts.empty), (whole.first[0], parts.first[0]), (whole.second[1], parts.second[1]),
+                 (whole.both[(0, 1)], parts.both[(0, 1)])):
+        assert x.shape == y.shape
+        np.testing.assert_allclose(x, y, atol=1e-6, rtol=0)
