@@ -444,8 +444,12 @@ def pair_logits(prep: Prepared, firsts, p0: int, seconds, starts, batch_size: in
     PairLogits
     """
     starts = [int(q) for q in starts]
-    with torch.inference_mode():
-        parts = [_strand(prep, k, firsts, p0, seconds, starts, batch_size) for k in (0, 1)]
+
+    def strand(k):
+        with torch.inference_mode():                       # (per thread)
+            return _strand(prep, k, firsts, p0, seconds, starts, batch_size)
+
+    parts = _two_ways(strand)
 
     def mean(a, b):
         return ((a.double() + b.double()) / 2).cpu().numpy()
@@ -453,6 +457,25 @@ def pair_logits(prep: Prepared, firsts, p0: int, seconds, starts, batch_size: in
     (e0, f0, s0, b0), (e1, f1, s1, b1) = parts
     return PairLogits(mean(e0, e1), [mean(a, b) for a, b in zip(f0, f1)], [mean(a, b) for a, b in zip(s0, s1)],
                       {key: mean(b0[key], b1[key]) for key in b0})
+
+
+def _two_ways(fn) -> list:
+    """[fn(0), fn(1)]: one after the other on torch's threads, or, when torch has two or more CPU
+    threads, side by side on two Python threads with half of torch's threads each (many small
+    operations run better that way than each split across threads); torch's setting is restored."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if threads < 2:
+        return [fn(0), fn(1)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.set_num_threads(threads // 2)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            return list(pool.map(fn, (0, 1)))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _strand(prep: Prepared, k: int, firsts, p0: int, seconds, starts, batch_size: int):

@@ -138,3 +138,21 @@ def test_backgrounds_scored_in_chunks_give_the_same_logits():
                  (whole.both[(0, 1)], parts.both[(0, 1)])):
         assert x.shape == y.shape
         np.testing.assert_allclose(x, y, atol=1e-6, rtol=0)
+
+
+def test_two_threads_score_the_strands_side_by_side_with_the_same_numbers():
+    model = _model("danq", 60, 5, 4, seed=3)
+    rng = np.random.default_rng(6)
+    bg = rng.integers(0, 4, (4, 60)).astype(np.uint8)
+    fa, fb = rng.integers(0, 4, (4, 5)).astype(np.uint8), rng.integers(0, 4, (4, 6)).astype(np.uint8)
+    prep, threads = prepare(model, bg), torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = pair_logits(prep, [fa], 10, [fb], np.arange(15, 40))
+        torch.set_num_threads(2)
+        two = pair_logits(prep, [fa], 10, [fb], np.arange(15, 40))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_allclose(two.both[(0, 0)], one.both[(0, 0)], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(two.second[0], one.second[0], atol=1e-6, rtol=0)
