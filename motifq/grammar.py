@@ -25,6 +25,10 @@ Scores
     Tables give the mean over backgrounds and a normal 95 % confidence interval of the mean
     of the interaction (``mean +- 1.96 sd / sqrt(N)``). An additive model has interaction 0
     everywhere (exactly, for every background).
+Computation
+    For a DanQ or its CNN, :func:`pair_map` recomputes only what each insertion changes
+    (:mod:`motifq.incremental`: the same numbers as a forward pass of every sequence, up to float32
+    rounding); any other model gets a forward pass of every sequence (``method="full"``).
 Marginal effect (one motif)
     ``f(A) - f(empty)`` with A at the centre on each strand.
 """
