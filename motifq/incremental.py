@@ -18,7 +18,9 @@ columns past S * P are never pooled); every other cell keeps the background's va
   only the cells both change, from the pair's bases); its forward direction equals the left-only
   sequence's before r0 and runs from r0; its backward direction equals the right-only sequence's
   after l1 and runs from l1 down;
-- the dense and output layers run on the whole (S, 2U) output as usual.
+- the dense layer sums each step's contribution (a step's hidden state times its columns of the
+  dense weight; steps the G sequences of a group share are computed once), then ReLU and the
+  output layer as usual.
 
 A cell's features are the BiLSTM's input projections of both directions (8U values: ``W_ih x + b_ih
 + b_hh``, forward then backward, gates i, f, g, o as in ``torch.nn.LSTM``), or for the CNN the pooled
@@ -57,7 +59,7 @@ class _Net(NamedTuple):
     w_ih: object            # (8U, K) input weights, forward then backward, gates i, f, o, 2g; None: CNN
     bias: object            # (8U,) b_ih + b_hh, the same order and scale; None for the CNN
     w_hh: tuple             # ((U, 4U), (U, 4U)) recurrent weights, transposed, forward and backward
-    dense: object           # (D, S F) dense weight, columns in the order the head stacks its input
+    dense: object           # dense weight: (D, S K) for the CNN; (2S, U, D) for the DanQ, per direction and step
     dense_bias: object      # (D,)
     out: object             # nn.Linear (D, T)
 
@@ -92,8 +94,7 @@ def supports(model) -> bool:
 def _net(model) -> _Net:
     """The weights of `model` (a DanQ in eval mode) in the layout the loops use: the BiLSTM's gates
     reordered i, f, o, g, the g gate's rows doubled (tanh(x) = 2 sigmoid(2x) - 1: one sigmoid per
-    step), and the dense weight's columns in direction, step, unit order (how the head stacks the
-    hidden states)."""
+    step), and the dense weight split by direction and step."""
     c, lstm, d = model.config, model.lstm, model.dense
     if lstm is None:
         return _Net(model.conv, c.conv_width, c.pool, c.steps(), 0, None, None, (), d.weight, d.bias, model.out)
@@ -104,7 +105,7 @@ def _net(model) -> _Net:
     bias = torch.cat([(lstm.bias_ih_l0 + lstm.bias_hh_l0)[order],
                       (lstm.bias_ih_l0_reverse + lstm.bias_hh_l0_reverse)[order]]) * scale.repeat(2)
     w_hh = tuple((w[order] * scale[:, None]).t().contiguous() for w in (lstm.weight_hh_l0, lstm.weight_hh_l0_reverse))
-    dense = d.weight.reshape(-1, s, 2, u).transpose(1, 2).reshape(d.weight.shape[0], -1)   # (D, 2 S U)
+    dense = d.weight.reshape(-1, s, 2, u).permute(2, 1, 3, 0).reshape(2 * s, u, -1).contiguous()   # (2S, U, D)
     return _Net(model.conv, c.conv_width, c.pool, s, u, w_ih, bias, w_hh, dense, d.bias, model.out)
 
 
@@ -214,14 +215,14 @@ def _cells(net: _Net, bg_cols, lo: int, hi: int, changes):
     """
     b0, b1 = lo * net.pool, (hi + 1) * net.pool
     g = max([1] + [d.shape[0] for d, _ in changes])
-    block = bg_cols[:, b0:b1].unsqueeze(0).repeat(g, 1, 1, 1)           # (G, N, n P, K)
+    n, k_ = bg_cols.shape[0], bg_cols.shape[2]
+    block = bg_cols.new_empty(g, n, b1 - b0, k_).copy_(bg_cols[:, b0:b1])   # (G, N, n P, K), a copy (added to below)
     for delta, first in changes:
         for k in range(g):
             j0 = first[k if len(first) > 1 else 0]
             o0, o1 = max(j0, b0), min(j0 + delta.shape[2], b1)
             if o0 < o1:
                 block[k, :, o0 - b0:o1 - b0] += delta[k if delta.shape[0] > 1 else 0, :, o0 - j0:o1 - j0]
-    n = block.shape[1]
     cells = block.reshape(g, n, hi - lo + 1, net.pool, -1).amax(3).relu_()   # (G, N, n, K)
     return cells if net.w_ih is None else F.linear(cells, net.w_ih, net.bias)
 
@@ -275,10 +276,23 @@ def _direction(net: _Net, base, overrides, steps, d: int, start) -> dict:
 
 
 def _head(net: _Net, x):
-    """(G, N, S F) per-row features (hidden states in direction, step, unit order, or the pooled
-    cells step by step) -> (G, N, T) logits."""
+    """The CNN's head: (G, N, S K) pooled cells, step by step -> (G, N, T) logits."""
     y = F.relu(F.linear(x, net.dense, net.dense_bias))    # (G, N, D)
     return net.out(y)                                      # (G, N, T)
+
+
+def _head_steps(net: _Net, hs, g: int, n: int):
+    """The DanQ's head: 2S hidden states (G or 1, N, U) (forward steps 0..S-1, then backward) ->
+    (G, N, T) logits; the dense layer as the sum of each step's contribution, the states shared
+    by the G sequences (batch 1) multiplied once."""
+    shared = [i for i, h in enumerate(hs) if h.shape[0] == 1] if g > 1 else []
+    y = None
+    for i in shared:
+        y = torch.matmul(hs[i], net.dense[i]) if y is None else y.add_(torch.matmul(hs[i], net.dense[i]))
+    y = y.expand(g, n, -1).clone() if y is not None else hs[0].new_zeros(g, n, net.dense.shape[2])
+    for i in sorted(set(range(len(hs))) - set(shared)):
+        y.add_(torch.matmul(hs[i], net.dense[i]))           # (G, N, D)
+    return net.out(F.relu(y.add_(net.dense_bias)))         # (G, N, T)
 
 
 def _run(net: _Net, base: _Scored, overrides, span, fwd: _Scored, bwd: _Scored) -> _Scored:
@@ -318,8 +332,7 @@ def _run(net: _Net, base: _Scored, overrides, span, fwd: _Scored, bwd: _Scored) 
         states[d].update({t: ref.states[d][t] for t in kept})
     hs = [states[d][t][0] for d in (0, 1) for t in range(s)]
     g = max(h.shape[0] for h in hs)
-    x = torch.stack([h.expand(g, n, -1) for h in hs], 2)                   # (G, N, 2S, U)
-    return scored._replace(states=states, logits=_head(net, x.reshape(g, n, -1)))
+    return scored._replace(states=states, logits=_head_steps(net, hs, g, n))
 
 
 def _start(ref: _Scored, d: int, t: int, like):

@@ -156,3 +156,20 @@ def test_two_threads_score_the_strands_side_by_side_with_the_same_numbers():
         torch.set_num_threads(threads)
     np.testing.assert_allclose(two.both[(0, 0)], one.both[(0, 0)], atol=1e-6, rtol=0)
     np.testing.assert_allclose(two.second[0], one.second[0], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_insertions_covering_every_cell_leave_the_background_as_it_was(n):
+    # 24 bp, W 5, P 4: 5 cells; an 8-bp motif changes most of them, and a single background's
+    # columns are a contiguous block (a slice of them is no copy)
+    model = _model("danq", 24, 5, 4, seed=4)
+    rng = np.random.default_rng(7)
+    bg = rng.integers(0, 4, (n, 24)).astype(np.uint8)
+    fa, fb = rng.integers(0, 4, (n, 8)).astype(np.uint8), rng.integers(0, 4, (n, 6)).astype(np.uint8)
+    prep = prepare(model, bg)
+    before = [s.cols.clone() for s in prep.scored]
+    fast = pair_logits(prep, [fa, _rc(fa)], 0, [fb], np.arange(8, 19))
+    assert all(torch.equal(a, s.cols) for a, s in zip(before, prep.scored))
+    empty, first, second, both = _full(model, bg, [fa, _rc(fa)], 0, [fb], np.arange(8, 19))
+    np.testing.assert_allclose(fast.second[0], second[0], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(fast.both[(1, 0)], both[(1, 0)], atol=1e-5, rtol=0)
