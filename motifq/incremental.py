@@ -7,24 +7,26 @@ convolution columns s - W + 1 .. s + w - 1, hence only the pooled steps ("cells"
 ``(s - W + 1) // P .. (s + w - 1) // P``, clipped to 0 .. S - 1 with S = (L - W + 1) // P (the
 columns past S * P are never pooled); every other cell keeps the background's value. Here
 
-- the background is evaluated once (both strands): the features of each cell, the BiLSTM's hidden
-  and cell states at every step, the logits;
-- a sequence with one insertion recomputes only its changed cells (from a window of
-  ``n * P + W - 1`` bases); the BiLSTM's forward direction equals the background's before the first
-  changed cell, so it runs from there (starting from the background's states), and the backward
-  direction runs from the last changed cell down;
+- the background is evaluated once (both strands): its convolution columns, the features of each
+  cell, the BiLSTM's hidden and cell states at every step, the logits;
+- a sequence with one insertion recomputes only its changed cells: the convolution is linear, so
+  its new columns are the background's plus one matrix product of the inserted bases' one-hot
+  change (w x 4 values) with the kernels laid out as a band matrix (:func:`_toeplitz`), then
+  max-pool and ReLU over the changed cells; the BiLSTM's forward direction equals the
+  background's before the first changed cell, so it runs from there (starting from the
+  background's states), and the backward direction runs from the last changed cell down;
 - a sequence with two insertions, the left one changing cells [l0, l1] and the right one [r0, r1]
   (l0 <= r0, l1 <= r1), takes its cells from the left-only and right-only sequences (recomputing
-  only the cells both change, from the pair's bases); its forward direction equals the left-only
-  sequence's before r0 and runs from r0; its backward direction equals the right-only sequence's
-  after l1 and runs from l1 down;
+  only the cells both change, from both insertions' column changes); its forward direction equals
+  the left-only sequence's before r0 and runs from r0; its backward direction equals the
+  right-only sequence's after l1 and runs from l1 down;
 - the dense layer sums each step's contribution (a step's hidden state times its columns of the
   dense weight; steps the G sequences of a group share are computed once), then ReLU and the
   output layer as usual.
 
 A cell's features are the BiLSTM's input projections of both directions (8U values: ``W_ih x + b_ih
-+ b_hh``, forward then backward, gates i, f, g, o as in ``torch.nn.LSTM``), or for the CNN the pooled
-values (K). The results are those of the full forward pass up to float32 rounding (the tests hold
++ b_hh``, forward then backward; the gates of ``torch.nn.LSTM`` reordered i, f, o, g and the g
+gate's doubled, see :func:`_net`), or for the CNN the pooled values (K). The results are those of the full forward pass up to float32 rounding (the tests hold
 them to 1e-5); everything is computed in float32 on the model's device. Other models (DeepSEA, k-mer
 LR, any other module) are not supported here (:func:`supports`): the caller runs them in full.
 
