@@ -1,6 +1,7 @@
 """Grammar maps of a trained DanQ and CNN against the simulation's planted rules, and speed.
 
-Run: PYTHONPATH=. python benchmarks/grammar.py [--quickstart DIR] [--n 32] [--speed-n 10] [--train-only]
+Run: PYTHONPATH=. python benchmarks/grammar.py [--quickstart DIR] [--n 32] [--speed-n 200] [--speed-pairs 6]
+     [--speed-only] [--train-only]
 
 1. Models: the quickstart's data and trained DanQ and CNN (``motifq quickstart --size small``,
    seed 0, one thread: 60,000 training sequences of 300 bp, ``motifq train``'s default recipe),
@@ -9,8 +10,11 @@ Run: PYTHONPATH=. python benchmarks/grammar.py [--quickstart DIR] [--n 32] [--sp
    combinations, gaps 0..100, on 200 simulated backgrounds; the interaction inside the planted
    window (planted order and strands, gap min_gap..max_gap) against outside, and the reversed
    order's map, for the DanQ and the CNN.
-3. Speed: all pairs of 20 motifs x 101 gaps x 8 orientations x 200 backgrounds on the DanQ, one
-   thread (timed on a subset of pairs and scaled, stated as such).
+3. Speed: one pair scored by full forward passes and incrementally in the same run (the ratio, and
+   the largest difference of the two tables); and the issue's job, all pairs of 20 motifs x 101 gaps
+   x 8 orientations x 200 backgrounds on the DanQ, timed on a subset of its pairs on 1 and 2 threads
+   and scaled to 190 pairs (stated as such). ``--speed-only`` runs this part alone, on an untrained
+   DanQ of the quickstart's size, and replaces only the speed section of the results file.
 
 Writes benchmarks/results/grammar.md.
 """
@@ -82,39 +86,123 @@ def small_danq(n_targets: int = 13):
     return build_model(mc).eval()
 
 
-def speed(paths, n: int, seed: int = 0) -> dict:
-    """Time one pair (gaps 0..100, 8 orientations, n backgrounds) on the DanQ (the trained one of
-    `paths`, or :func:`small_danq` when `paths` is None); scale to the issue's job."""
+def _timed(fn):
+    """(seconds, result) of fn()."""
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def speed_ratio(model, n: int, seed: int = 0) -> dict:
+    """One pair (Spi1, ESRRB; gaps 0..100, 8 orientations, `n` backgrounds) scored by full forward
+    passes of every arrangement (the method before the incremental one) and incrementally, in the
+    same run: seconds, forward passes per second and the largest difference of the tables."""
     from motifq.grammar import backgrounds, pair_map
     from motifq.jaspar import load_motifs
+
+    a, b = load_motifs("jaspar2024:MA0080.7,MA0141.4")
+    bg = backgrounds("simulated", n, model.config.length, seed)
+    t_full, full = _timed(lambda: pair_map(model, a, b, bg, max_gap=100, rng=seed, method="full"))
+    t_inc, inc = _timed(lambda: pair_map(model, a, b, bg, max_gap=100, rng=seed, method="incremental"))
+    cols = ["effect", "interaction", "ci_low", "ci_high"]
+    seqs = (2 * 4 * 101 + 2 * 2 * 101 + 2 * 2 + 1) * n     # pairs, second alone, first alone, empty
+    return {"n": n, "sequences": seqs, "full_s": t_full, "incremental_s": t_inc, "ratio": t_full / t_inc,
+            "full_per_s": 2 * seqs / t_full, "incremental_per_s": 2 * seqs / t_inc,
+            "max_diff": float((full[cols] - inc[cols]).abs().to_numpy().max()),
+            "max_abs": float(full[cols].abs().to_numpy().max())}
+
+
+def exactness(model, n: int = 20, scale: float = 6.0, seed: int = 0) -> dict:
+    """The largest difference between the full and incremental tables of one pair (gaps 0..100 every
+    5 bp, `n` backgrounds) for `model` with every weight multiplied by `scale` (an untrained DanQ's
+    logits barely move; scaled, its gates saturate and the interactions are of order 1)."""
+    import copy
+
+    import torch
+
+    from motifq.grammar import backgrounds, pair_map
+    from motifq.jaspar import load_motifs
+
+    big = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in big.parameters():
+            p.mul_(scale)
+    a, b = load_motifs("jaspar2024:MA0080.7,MA0141.4")
+    bg = backgrounds("simulated", n, model.config.length, seed)
+    gaps = np.arange(0, 101, 5)
+    full, inc = (pair_map(big, a, b, bg, max_gap=100, gaps=gaps, rng=seed, method=m) for m in ("full", "incremental"))
+    cols = ["effect", "interaction", "ci_low", "ci_high"]
+    return {"n": n, "scale": scale, "max_diff": float((full[cols] - inc[cols]).abs().to_numpy().max()),
+            "max_abs": float(full[cols].abs().to_numpy().max())}
+
+
+def speed_workload(model, n: int = 200, n_pairs: int = 6, threads=(1, 2), seed: int = 0) -> dict:
+    """The issue's job, all 190 pairs of 20 motifs x 101 gaps x 8 orientations x `n` backgrounds,
+    timed on `n_pairs` of its pairs (20 JASPAR 2024 motifs drawn with `seed`) on each thread count
+    and scaled to 190 pairs."""
+    import torch
+
+    from motifq.grammar import all_pairs, backgrounds, pair_map
+    from motifq.jaspar import load_motifs
+
+    rng = np.random.default_rng(seed)
+    every = load_motifs("jaspar2024")
+    motifs = [every[i] for i in rng.choice(len(every), 20, replace=False)]
+    pairs = all_pairs(motifs)
+    chosen = [pairs[i] for i in sorted(rng.choice(len(pairs), n_pairs, replace=False))]
+    bg = backgrounds("simulated", n, model.config.length, seed)
+    out = {"n": n, "pairs": [(a.id, a.width, b.id, b.width) for a, b in chosen], "threads": {}}
+    for k in threads:
+        torch.set_num_threads(k)
+        load, cpu = os.getloadavg()[0], time.process_time()
+        dt, _ = _timed(lambda: [pair_map(model, a, b, bg, max_gap=100, rng=seed) for a, b in chosen])
+        cpu = time.process_time() - cpu
+        out["threads"][k] = {"seconds": dt, "per_pair": dt / n_pairs, "all_190": dt / n_pairs * 190, "load": load,
+                             "cpu_190": cpu / n_pairs * 190}
+    torch.set_num_threads(1)
+    return out
+
+
+def speed(paths, n: int, n_pairs: int, seed: int = 0) -> dict:
+    """Both speed measurements on the DanQ (the trained one of `paths`, or :func:`small_danq` when
+    `paths` is None)."""
     from motifq.models import load_checkpoint
 
     model = load_checkpoint(paths["danq"])[0] if paths else small_danq()
-    a, b = load_motifs("jaspar2024:MA0080.7,MA0141.4")
-    bg = backgrounds("simulated", n, model.config.length, seed)
-    t = time.perf_counter()
-    pair_map(model, a, b, bg, max_gap=100, targets=[0], rng=seed)
-    dt = time.perf_counter() - t
-    seqs = (2 * 4 * 101 + 2 * 2 * 101 + 2 * 2 + 1) * n     # pairs, second alone, first alone, empty
-    per_pair_200 = dt * 200 / n
-    return {"n": n, "seconds": dt, "sequences": seqs, "seq_per_s": 2 * seqs / dt,
-            "pair_200": per_pair_200, "all_20": per_pair_200 * 190}
+    return {"load": os.getloadavg()[0], "ratio": speed_ratio(model, n, seed), "exact": exactness(model, seed=seed),
+            "workload": speed_workload(model, 200, n_pairs, seed=seed)}
 
 
 def speed_lines(sp, args, model_words: str) -> list:
-    """The speed section: one pair timed, scaled to all pairs of 20 motifs at 200 backgrounds."""
+    """The speed section: old against new on one pair, and the issue's job scaled from a subset."""
+    r, w, e = sp["ratio"], sp["workload"], sp["exact"]
+    one, two = w["threads"][1], w["threads"][2]
+    pairs = ", ".join(f"{a} ({wa} bp) x {b} ({wb} bp)" for a, wa, b, wb in w["pairs"])
     return ["## Speed", "",
-            f"Command: `PYTHONPATH=. python benchmarks/grammar.py --speed-n {args.speed_n}"
-            f"{' --speed-only' if args.speed_only else ''}`; one torch thread, {platform.machine()}, "
-            f"{os.cpu_count()} cores shared with other jobs. Model: {model_words}.", "",
-            f"One pair (Spi1, ESRRB): gaps 0..100, 8 orientations, {sp['n']} backgrounds = {sp['sequences']:,} "
-            f"sequences (pairs, each motif alone at each position, empty), each with its reverse complement: "
-            f"{sp['seconds']:.1f} s, {sp['seq_per_s']:.0f} forward passes per second. Scaled linearly to 200 "
-            f"backgrounds: {sp['pair_200'] / 60:.1f} min per pair; all 190 pairs of 20 motifs: "
-            f"**{sp['all_20'] / 3600:.1f} h** on one CPU thread ({190 * (808 + 404 + 5) * 200 * 2 / 1e6:.0f} M "
-            f"forward passes of a 300-bp DanQ; the issue asks for minutes: "
-            f"{'met' if sp['all_20'] <= 3600 else 'not met'}). Fewer backgrounds (the CI widens as 1/sqrt(n)), "
-            f"fewer gaps (`gaps=`), a GPU, or more threads cut it proportionally.", ""]
+            f"Command: `PYTHONPATH=. python benchmarks/grammar.py --speed-n {args.speed_n} --speed-pairs "
+            f"{args.speed_pairs}{' --speed-only' if args.speed_only else ''}`; {platform.machine()}, "
+            f"{os.cpu_count()} cores shared with other jobs (load average {sp['load']:.1f} when the run began; timings "
+            f"vary with that load: compare the ratios measured in one run). Model: {model_words}. `pair_map` scores a DanQ incrementally "
+            "(`motifq.incremental`: only the pooled cells an insertion changes, the BiLSTM from the first and "
+            "last changed step, from cached states of the background and of each motif alone); "
+            "`method=\"full\"` runs a forward pass of every sequence, as before.", "",
+            f"Same pair, same run, one thread (Spi1 x ESRRB: gaps 0..100, 8 orientations, {r['n']} backgrounds = "
+            f"{r['sequences']:,} sequences, each with its reverse complement): full forward passes "
+            f"{r['full_s']:.1f} s ({r['full_per_s']:,.0f} passes per second), incremental {r['incremental_s']:.2f} s "
+            f"({r['incremental_per_s']:,.0f} passes per second equivalent): **{r['ratio']:.1f}x** faster. Largest "
+            f"difference between the two tables (effect, interaction, CI bounds): {r['max_diff']:.1e} (largest "
+            f"|value| {r['max_abs']:.2g}); with the same DanQ's weights scaled {e['scale']:g}x (saturated gates; "
+            f"{e['n']} backgrounds, gaps every 5 bp): {e['max_diff']:.1e} (largest |value| {e['max_abs']:.2g}).", "",
+            f"The issue's job (all 190 pairs of 20 motifs x 101 gaps x 8 orientations x {w['n']} backgrounds), "
+            f"timed on {len(w['pairs'])} of its pairs (20 JASPAR 2024 motifs drawn at random: {pairs}) and "
+            f"scaled to 190 pairs: one thread {one['seconds']:.0f} s, {one['per_pair']:.1f} s per pair, "
+            f"**{one['all_190'] / 60:.0f} min** for all 190 pairs (process CPU time scaled the same way: "
+            f"{one['cpu_190'] / 60:.0f} min, roughly what a core of its own would take); two threads (the two strands side by side; load "
+            f"average {two['load']:.1f} as they began) {two['seconds']:.0f} s, "
+            f"{two['per_pair']:.1f} s per pair, **{two['all_190'] / 60:.0f} min** (the full forward path "
+            f"scaled the same way: {2 * 190 * (808 + 404 + 5) * w['n'] / r['full_per_s'] / 3600:.1f} h on one "
+            "thread). Fewer backgrounds (the CI widens as 1/sqrt(n)) or fewer gaps (`gaps=`) cut it "
+            "proportionally.", ""]
 
 
 def report(rows, sp, args, train_note) -> str:
@@ -146,6 +234,19 @@ def report(rows, sp, args, train_note) -> str:
     return "\n".join(lines)
 
 
+def _with_speed(path: Path, lines: list) -> str:
+    """The results file with its speed section replaced by `lines` (the maps part, written by a full
+    run, is kept; a file without one gets a header saying how to make it)."""
+    old = path.read_text() if path.exists() else ""
+    if "\n## Speed" in old:
+        return old[:old.index("\n## Speed") + 1] + "\n".join(lines)
+    return "\n".join(["# grammar: speed of the in-silico insertion maps", "",
+                      "The science part (the planted rules' maps on the quickstart's trained DanQ and CNN) is "
+                      "written to this file by the full run: `PYTHONPATH=. python benchmarks/grammar.py "
+                      "[--quickstart DIR]` (it runs `motifq quickstart --size small` first when no DIR is given).",
+                      ""] + lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train-only", action="store_true")
@@ -157,22 +258,22 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=32, help="backgrounds per map (default: 32)")
     ap.add_argument("--max-gap", type=int, default=100)
     ap.add_argument("--gap-step", type=int, default=2)
-    ap.add_argument("--speed-n", type=int, default=10, help="backgrounds in the timed pair (default: 10)")
+    ap.add_argument("--speed-n", type=int, default=200,
+                    help="backgrounds of the pair timed both ways, full and incremental (default: 200)")
+    ap.add_argument("--speed-pairs", type=int, default=6,
+                    help="pairs of the 190 timed at 200 backgrounds on 1 and 2 threads (default: 6)")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     WORK.mkdir(parents=True, exist_ok=True)
     if args.speed_only:
-        sp = speed(None, args.speed_n)
-        text = "\n".join(["# grammar: speed of the in-silico insertion maps", "",
-                          "The science part (the planted rules' maps on the quickstart's trained DanQ and CNN) is "
-                          "written to this file by the full run: `PYTHONPATH=. python benchmarks/grammar.py "
-                          "[--quickstart DIR]` (it runs `motifq quickstart --size small` first when no DIR is given).",
-                          ""] + speed_lines(sp, args, "a DanQ of the quickstart's small size with its initial "
-                                                       "weights (a forward pass costs the same as a trained one's)"))
+        sp = speed(None, args.speed_n, args.speed_pairs)
+        lines = speed_lines(sp, args, "a DanQ of the quickstart's small size with its initial weights (a forward "
+                                      "pass, full or incremental, costs the same as a trained one's)")
+        text = _with_speed(HERE / "results" / "grammar.md", lines)
         (HERE / "results" / "grammar.md").write_text(text)
-        print(text)
+        print("\n".join(lines))
         return 0
     paths = train_models(folder=args.quickstart)
     if args.science:
@@ -185,7 +286,7 @@ def main(argv=None) -> int:
         cached = WORK / f"science_{kind}.json"
         rows += [tuple(r) for r in json.loads(cached.read_text())] if cached.exists() and args.reuse else \
             science(paths, kind, args.n, args.max_gap, args.gap_step)
-    sp = speed(paths, args.speed_n)
+    sp = speed(paths, args.speed_n, args.speed_pairs)
     note = ("Models: the DanQ and CNN of `motifq quickstart --size small --seed 0 --threads 1` "
             f"({'given with --quickstart' if args.quickstart else 'run by this script'}).")
     text = report(rows, sp, args, note)

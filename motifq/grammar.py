@@ -25,6 +25,10 @@ Scores
     Tables give the mean over backgrounds and a normal 95 % confidence interval of the mean
     of the interaction (``mean +- 1.96 sd / sqrt(N)``). An additive model has interaction 0
     everywhere (exactly, for every background).
+Computation
+    For a DanQ or its CNN, :func:`pair_map` recomputes only what each insertion changes
+    (:mod:`motifq.incremental`: the same numbers as a forward pass of every sequence, up to float32
+    rounding); any other model gets a forward pass of every sequence (``method="full"``).
 Marginal effect (one motif)
     ``f(A) - f(empty)`` with A at the centre on each strand.
 """
@@ -315,10 +319,11 @@ def _with(base: np.ndarray, *placed) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # experiments
 # ---------------------------------------------------------------------------------------------
-def _summary(diff: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(N, T) per-background values -> mean, low, high of the normal 95 % CI of the mean."""
-    mean = diff.mean(axis=0)
-    half = _Z95 * diff.std(axis=0, ddof=1) / np.sqrt(diff.shape[0])
+def _summary(diff: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(..., N, ...) per-background values -> mean, low, high of the normal 95 % CI of the mean
+    over `axis` (the backgrounds' axis)."""
+    mean = diff.mean(axis=axis)
+    half = _Z95 * diff.std(axis=axis, ddof=1) / np.sqrt(diff.shape[axis])
     return mean, mean - half, mean + half
 
 
@@ -329,31 +334,81 @@ class _Pair(NamedTuple):
     sites_second: np.ndarray
 
 
-def _order_rows(model, pair: _Pair, base, f0, lay: GrammarLayout, targets, batch_size) -> list:
-    """Rows of one order (first, second): 4 strand combinations x gaps x targets."""
-    n = base.shape[0]
-    wf = pair.first.width
-    fs = {"+": pair.sites_first, "-": _rc(pair.sites_first)}
-    ss = {"+": pair.sites_second, "-": _rc(pair.sites_second)}
-    alone_first = {s: logits(model, _with(base, (fs[s], lay.p0)), batch_size) for s in "+-"}
+def _scorer(model, base: np.ndarray, method: str, batch_size: int):
+    """The function (firsts, p0, seconds, starts) -> :class:`~motifq.incremental.PairLogits` that
+    :func:`pair_map` uses: incremental (exact, a DanQ or CNN) or full forward passes."""
+    from .incremental import supports
+
+    check(method in ("auto", "incremental", "full"), f"method: {method!r} is not auto, incremental or full")
+    fast = supports(model) if method == "auto" else method == "incremental"
+    check(not fast or supports(model), "method: incremental needs a DanQ or CNN (motifq.models.DanQ) in eval mode")
+    if fast:
+        return lambda firsts, p0, seconds, starts: _incremental_pair_logits(model, base, firsts, p0, seconds, starts,
+                                                                            max(batch_size, 4096))
+    f0 = logits(model, base, batch_size)
+    return lambda firsts, p0, seconds, starts: _full_pair_logits(model, base, f0, firsts, p0, seconds, starts,
+                                                                 batch_size)
+
+
+def _incremental_pair_logits(model, base, firsts, p0: int, seconds, starts, rows: int, chunk: int = 1024):
+    """:func:`motifq.incremental.pair_logits` on `chunk` backgrounds at a time (its caches grow with
+    the backgrounds: about 0.3 MB each for the quickstart's DanQ), joined along the backgrounds' axis."""
+    from .incremental import PairLogits, pair_logits, prepare
+
+    parts = []
+    for a in range(0, len(base), chunk):
+        b = slice(a, a + chunk)
+        parts.append(pair_logits(prepare(model, base[b]), [f[b] for f in firsts], p0, [s[b] for s in seconds],
+                                 starts, rows))
+    if len(parts) == 1:
+        return parts[0]
+    return PairLogits(np.concatenate([p.empty for p in parts]),
+                      [np.concatenate([p.first[i] for p in parts]) for i in range(len(firsts))],
+                      [np.concatenate([p.second[j] for p in parts], axis=1) for j in range(len(seconds))],
+                      {key: np.concatenate([p.both[key] for p in parts], axis=1) for key in parts[0].both})
+
+
+def _full_pair_logits(model, base, f0, firsts, p0: int, seconds, starts, batch_size: int):
+    """:class:`~motifq.incremental.PairLogits` from full forward passes of every arrangement
+    (any model): `base` (N, L) backgrounds, `f0` (N, T) their logits, instance sets (N, w)."""
+    from .incremental import PairLogits
+
+    n = len(base)
+
+    def at_starts(*fixed, sites):
+        seqs = np.concatenate([_with(base, *fixed, (sites, q)) for q in starts])
+        return logits(model, seqs, batch_size).reshape(len(starts), n, -1)
+
+    first = [logits(model, _with(base, (f, p0)), batch_size) for f in firsts]
+    second = [at_starts(sites=s) for s in seconds]
+    both = {(i, j): at_starts((f, p0), sites=s) for i, f in enumerate(firsts) for j, s in enumerate(seconds)}
+    return PairLogits(f0, first, second, both)
+
+
+def _order_rows(score, pair: _Pair, lay: GrammarLayout, targets) -> list:
+    """Rows of one order (first, second): 4 strand combinations x gaps x targets (None: all)."""
+    strands = "+-"
+    firsts = [pair.sites_first, _rc(pair.sites_first)]
+    seconds = [pair.sites_second, _rc(pair.sites_second)]
+    s = score(firsts, lay.p0, seconds, lay.p0 + pair.first.width + lay.gaps)
+    f0 = s.empty
+    targets = range(f0.shape[1]) if targets is None else targets
     rows = []
-    for s2 in "+-":
-        starts = lay.p0 + wf + lay.gaps
-        alone_second = logits(model, np.concatenate([_with(base, (ss[s2], q)) for q in starts]), batch_size)
-        for s1 in "+-":
-            both = logits(model, np.concatenate([_with(base, (fs[s1], lay.p0), (ss[s2], q)) for q in starts]),
-                          batch_size)
-            for i, gap in enumerate(lay.gaps):
-                fab, fb = both[i * n:(i + 1) * n], alone_second[i * n:(i + 1) * n]
-                effect = (fab - f0).mean(axis=0)
-                inter, lo, hi = _summary(fab - alone_first[s1] - fb + f0)
+    for j, s2 in enumerate(strands):
+        for i, s1 in enumerate(strands):
+            fab = s.both[(i, j)]                                      # (gaps, N, T)
+            effect = (fab - f0).mean(axis=1)
+            inter, lo, hi = _summary(fab - s.first[i] - s.second[j] + f0, axis=1)
+            for k, gap in enumerate(lay.gaps):
                 for t in targets:
-                    rows.append((pair.first.id, pair.second.id, s1, s2, int(gap), t, effect[t], inter[t], lo[t], hi[t]))
+                    rows.append((pair.first.id, pair.second.id, s1, s2, int(gap), t, effect[k, t], inter[k, t],
+                                 lo[k, t], hi[k, t]))
     return rows
 
 
 def pair_map(model, motif_a: Motif, motif_b: Motif, background, max_gap: int = 100, targets=None,
-             target_names=None, insert: str = "sample", gaps=None, rng=None, batch_size: int = 512):
+             target_names=None, insert: str = "sample", gaps=None, rng=None, batch_size: int = 512,
+             method: str = "auto"):
     """The grammar map of a pair: effect and interaction at every gap, both orders, four strands.
 
     Parameters
@@ -377,7 +432,12 @@ def pair_map(model, motif_a: Motif, motif_b: Motif, background, max_gap: int = 1
     rng : numpy.random.Generator or int or None
         Instances are drawn from it. Default is None: seed 0.
     batch_size : int
-        Sequences per forward pass. Default is 512.
+        Sequences per forward pass (the incremental method scores at least 4096 together).
+        Default is 512.
+    method : str
+        ``incremental``: score only what each insertion changes (exact; a DanQ or CNN, see
+        :mod:`motifq.incremental`); ``full``: a forward pass of every sequence (any model);
+        ``auto``: incremental where the model allows it. Default is ``auto``.
 
     Returns
     -------
@@ -393,11 +453,11 @@ def pair_map(model, motif_a: Motif, motif_b: Motif, background, max_gap: int = 1
     check(n >= 2, f"background: need at least 2 sequences, got {n}")
     lay = layout(motif_a.width, motif_b.width, length, max_gap, gaps)
     sa, sb = instances(motif_a, n, insert, rng), instances(motif_b, n, insert, rng)
-    f0 = logits(model, base, batch_size)
-    targets = list(range(f0.shape[1])) if targets is None else list(targets)
+    model.eval()
+    score = _scorer(model, base, method, batch_size)
     rows = []
     for pair in (_Pair(motif_a, motif_b, sa, sb), _Pair(motif_b, motif_a, sb, sa)):
-        rows += _order_rows(model, pair, base, f0, lay, targets, batch_size)
+        rows += _order_rows(score, pair, lay, targets)
     table = pd.DataFrame(rows, columns=list(GRAMMAR_COLUMNS))
     if target_names is not None:
         table["target"] = [target_names[t] for t in table["target"]]

@@ -144,7 +144,13 @@ def test_cli_grammar_writes_tables_and_rejects_bad_input(tmp_path, capsys):
     save_checkpoint(ckpt, model, targets=["t0", "t1"])
     out = tmp_path / "g"
     args = ["-q", "grammar", str(ckpt), "--motifs", "jaspar2024:MA0080.7,MA0141.4", "--n", "3", "--max-gap", "4"]
-    assert main(args + ["--target", "t1", "-o", str(out)]) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert main(args + ["--target", "t1", "--threads", "1", "-o", str(out)]) == 0
+        assert torch.get_num_threads() == 2                       # --threads 1 held during the run only
+    finally:
+        torch.set_num_threads(threads)
     t = pd.read_csv(out / "grammar.tsv", sep="\t")
     assert list(t.columns) == list(GRAMMAR_COLUMNS) and len(t) == 2 * 4 * 5 * 2
     assert (out / "map_MA0080.7_MA0141.4.png").exists() and (out / "pairs.tsv").exists()

@@ -35,7 +35,7 @@ LAYERS = [
     "data.dataset", "data.matfile", "data.deepsea", "data.fasta", "data.simulate", "data.genome", "data.build", "data.simulate_genome", "data",
     "models", "metrics", "train", "evaluate", "extract",
     "_tomtom", "compare",
-    "_scan_kernels", "scan", "variants", "tracks", "attribute", "grammar", "cluster",
+    "_scan_kernels", "scan", "variants", "tracks", "attribute", "incremental", "grammar", "cluster",
     "plot", "plot_metrics", "report", "quickstart", "cli", "__main__",
 ]
 """The stage order: a module imports only from entries before its own (see the module docstring)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import _COUNT, _SEED, _add_output, _number, log
+from .common import _COUNT, _SEED, _add_output, _add_threads, _number, _torch_threads, log
 
 
 def add_grammar(sub) -> None:
@@ -26,6 +26,7 @@ def add_grammar(sub) -> None:
     p.add_argument("--matches", metavar="matches.tsv", help="with --pairs: extract-motifs/compare matches to rank by")
     p.add_argument("--seed", type=_SEED, default=0, help="backgrounds and instances (default: 0)")
     p.add_argument("--batch-size", type=_COUNT, default=512, metavar="N", help="sequences per forward pass (default: 512)")
+    _add_threads(p)
     _add_output(p, "dir", required=True, help="output folder")
     p.set_defaults(func=run_grammar, more_outputs=_grammar_outputs)
 
@@ -50,6 +51,11 @@ def _check_map_outputs(output, motifs) -> None:
 
 
 def run_grammar(args) -> int:
+    with _torch_threads(args.threads):
+        return _run_grammar(args)
+
+
+def _run_grammar(args) -> int:
     from ..grammar import load_inputs, marginal, pair_maps
 
     inputs = load_inputs(args.model, args.motifs, target=args.target, pairs=args.pairs, matches=args.matches,

@@ -1,7 +1,7 @@
 """``motifq quickstart``: the whole method on simulated data, one report."""
 from __future__ import annotations
 
-from .common import _COUNT, _SEED, _add_output, _device
+from .common import _SEED, _add_output, _add_threads, _device
 
 
 def add_quickstart(sub) -> None:
@@ -17,8 +17,7 @@ def add_quickstart(sub) -> None:
                         "(default: small)")
     p.add_argument("--device", type=_device, default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
-    p.add_argument("--threads", type=_COUNT, metavar="N",
-                   help="CPU threads for torch (default: torch's, one per core; on a busy machine 1 can be much faster)")
+    _add_threads(p)
     p.set_defaults(func=run_quickstart)
 
 
