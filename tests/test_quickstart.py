@@ -6,6 +6,7 @@ import re
 import pytest
 
 from motifq.cli import main
+from motifq.config import TrainConfig
 from motifq.errors import MotifqError
 from motifq.quickstart import SIZES, quickstart
 
@@ -54,8 +55,10 @@ def test_report_sections_and_numbers(run):
         row = next(l for l in md.splitlines() if l.startswith(f"| {t} ") or l.startswith(f"| {t} ★"))
         assert f"{res['metrics']['DanQ'][t]['pr_auc']:.3f}" in row
     tr = res["settings"]["training"]
-    assert tr["DanQ"]["optimizer"] == SIZES["tiny"]["optimizer"] and tr["DanQ"]["steps_done"] == SIZES["tiny"]["steps"]
-    assert "adam" in md and str(SIZES["tiny"]["learning_rate"]) in md
+    default = TrainConfig()                                  # the quickstart trains with the default recipe
+    assert (tr["DanQ"]["optimizer"], tr["DanQ"]["lr"]) == (default.optimizer, default.lr)
+    assert tr["DanQ"]["steps_done"] <= SIZES["tiny"]["steps"] and tr["DanQ"]["recipe"] == "default"
+    assert default.optimizer in md and str(default.lr) in md
     for step in ("simulate", "train DanQ", "train CNN", "train LR", "evaluate", "extract", "compare", "cluster",
                  "figures", "report", "total"):
         assert any(k.startswith(step) for k in res["timings"]), step
