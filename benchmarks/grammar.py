@@ -1,7 +1,7 @@
 """Grammar maps of a trained DanQ and CNN against the simulation's planted rules, and speed.
 
 Run: PYTHONPATH=. python benchmarks/grammar.py [--quickstart DIR] [--n 32] [--speed-n 200] [--speed-pairs 6]
-     [--speed-only] [--train-only]
+     [--speed-only | --maps-only] [--train-only]
 
 1. Models: the quickstart's data and trained DanQ and CNN (``motifq quickstart --size small``,
    seed 0, one thread: 60,000 training sequences of 300 bp, ``motifq train``'s default recipe),
@@ -205,10 +205,11 @@ def speed_lines(sp, args, model_words: str) -> list:
             "proportionally.", ""]
 
 
-def report(rows, sp, args, train_note) -> str:
+def maps_lines(rows, args, train_note) -> list:
+    """The maps part of the results file (everything before the speed section)."""
     lines = ["# grammar: the planted rules' maps on the quickstart's DanQ and CNN, and speed", "",
              f"Command: `PYTHONPATH=. python benchmarks/grammar.py --n {args.n} --max-gap {args.max_gap} "
-             f"--gap-step {args.gap_step} --speed-n {args.speed_n}`. One torch thread; "
+             f"--gap-step {args.gap_step}{' --maps-only' if args.maps_only else f' --speed-n {args.speed_n}'}`. One torch thread; "
              f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs. {train_note}", "",
              f"Maps: {args.n} simulated backgrounds (300 bp, human-like Markov chain), instances sampled from the "
              f"PFMs, gaps 0..{args.max_gap} every {args.gap_step} bp, both orders, four strand combinations, "
@@ -230,8 +231,18 @@ def report(rows, sp, args, train_note) -> str:
                      f"{c['effect_outside']:.2f} |")
     lines += ["", "Verdicts (`motifq.grammar.verdict`):", ""]
     lines += [f"- {kind}: {v}" for kind, _, _, v, _ in rows]
-    lines += [""] + speed_lines(sp, args, "the quickstart's trained DanQ")
-    return "\n".join(lines)
+    return lines
+
+
+def report(rows, sp, args, train_note) -> str:
+    return "\n".join(maps_lines(rows, args, train_note) + [""] + speed_lines(sp, args, "the quickstart's trained DanQ"))
+
+
+def _with_maps(path: Path, lines: list) -> str:
+    """The results file with its maps part replaced by `lines` (the speed section is kept)."""
+    old = path.read_text() if path.exists() else ""
+    speed_part = old[old.index("\n## Speed") + 1:] if "\n## Speed" in old else ""
+    return "\n".join(lines) + "\n\n" + speed_part
 
 
 def _with_speed(path: Path, lines: list) -> str:
@@ -255,6 +266,8 @@ def main(argv=None) -> int:
                     help="only the speed part, on an untrained DanQ of the quickstart's size")
     ap.add_argument("--science", choices=["danq", "cnn"], help="only the maps of this (trained) model, cached")
     ap.add_argument("--reuse", action="store_true", help="use maps cached by --science")
+    ap.add_argument("--maps-only", action="store_true",
+                    help="only the maps part: replace it in the results file and keep the speed section")
     ap.add_argument("--n", type=int, default=32, help="backgrounds per map (default: 32)")
     ap.add_argument("--max-gap", type=int, default=100)
     ap.add_argument("--gap-step", type=int, default=2)
@@ -286,9 +299,14 @@ def main(argv=None) -> int:
         cached = WORK / f"science_{kind}.json"
         rows += [tuple(r) for r in json.loads(cached.read_text())] if cached.exists() and args.reuse else \
             science(paths, kind, args.n, args.max_gap, args.gap_step)
-    sp = speed(paths, args.speed_n, args.speed_pairs)
     note = ("Models: the DanQ and CNN of `motifq quickstart --size small --seed 0 --threads 1` "
             f"({'given with --quickstart' if args.quickstart else 'run by this script'}).")
+    if args.maps_only:
+        text = _with_maps(HERE / "results" / "grammar.md", maps_lines(rows, args, note))
+        (HERE / "results" / "grammar.md").write_text(text)
+        print(text)
+        return 0
+    sp = speed(paths, args.speed_n, args.speed_pairs)
     text = report(rows, sp, args, note)
     (HERE / "results" / "grammar.md").write_text(text)
     print(text)
