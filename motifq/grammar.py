@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .attribute import resolve_target
 from .errors import check
 from .motif import Motif
 
@@ -134,27 +135,6 @@ def top_matched(motifs, matches, k: int) -> list:
     out = [by_id[q] for q in best.index if q in by_id][:k]
     check(len(out) >= 2, f"{matches}: fewer than 2 of its queries are among the motifs given")
     return out
-
-
-def resolve_target(target, names) -> int:
-    """Index of a target given by name or index (a string of digits).
-
-    Parameters
-    ----------
-    target : str or int
-    names : list of str
-        The model's targets in output order.
-
-    Returns
-    -------
-    int
-    """
-    names = list(names)
-    if str(target) in names:
-        return names.index(str(target))
-    check(str(target).isdigit() and int(target) < len(names),
-          f"target: {target!r} is not one of the model's {len(names)} targets")
-    return int(target)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -478,8 +478,6 @@ def _two_ways(fn) -> list:
     """[fn(0), fn(1)]: one after the other on torch's threads, or, when torch has two or more CPU
     threads, side by side on two Python threads with half of torch's threads each (many small
     operations run better that way than each split across threads); torch's setting is restored."""
-    import torch
-
     threads = torch.get_num_threads()
     if threads < 2:
         return [fn(0), fn(1)]

@@ -35,6 +35,7 @@ A checkpoint is a ``dict`` saved with :func:`torch.save` and read with
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,27 @@ from .config import ModelConfig
 from .errors import MotifqError, atomic_path, check, check_file
 from .sequence import reverse_complement_tokens
 
-__all__ = ["DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "init_output_bias", "output_layer", "one_hot_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
+__all__ = ["torch_threads", "DanQ", "DeepSEA", "KmerLogistic", "build_model", "init_weights", "init_output_bias", "output_layer", "one_hot_tokens", "predict", "fit_kmer_stats", "save_checkpoint",
            "load_checkpoint", "read_checkpoint", "model_from_checkpoint", "resolve_device", "CHECKPOINT_FORMAT"]
+
+
+@contextmanager
+def torch_threads(n=None):
+    """Run the body with torch set to `n` CPU threads, then restore torch's setting.
+
+    Parameters
+    ----------
+    n : int or None
+        Threads; None or 0 leaves torch's setting as it is. Default is None.
+    """
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
 
 CHECKPOINT_FORMAT = "motifq-checkpoint"
 CHECKPOINT_VERSION = 1

@@ -177,13 +177,10 @@ def quickstart(out="motifq-quickstart", size: str = "small", device: str = "auto
     check_output_dir(out, "output")
     import torch
 
-    old_threads = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(int(threads))
-    try:
+    from .models import torch_threads
+
+    with torch_threads(threads):
         return _quickstart(Path(out), size, device, seed, progress, torch.get_num_threads())
-    finally:
-        torch.set_num_threads(old_threads)
 
 
 def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, n_threads: int) -> dict:

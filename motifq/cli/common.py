@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from contextlib import contextmanager
 
 from ..errors import MotifqError
 
@@ -89,25 +88,9 @@ _COUNT = _number(int, 1)
 
 
 def _add_threads(p) -> None:
-    """``--threads N``: the CPU threads torch may use (see :func:`_torch_threads`)."""
+    """``--threads N``: the CPU threads torch may use (see :func:`motifq.models.torch_threads`)."""
     p.add_argument("--threads", type=_COUNT, metavar="N",
                    help="CPU threads for torch (default: torch's, one per core; on a busy machine 1 can be much faster)")
-
-
-@contextmanager
-def _torch_threads(n):
-    """Run the body with torch set to `n` CPU threads (None: leave torch's setting), then restore it."""
-    if not n:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _add_output(p, kind: str, aliases=(), required: bool = False, default=None, metavar=None, help=""):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import _COUNT, _SEED, _add_output, _add_threads, _number, _torch_threads, log
+from .common import _COUNT, _SEED, _add_output, _add_threads, _number, log
 
 
 def add_grammar(sub) -> None:
@@ -51,7 +51,9 @@ def _check_map_outputs(output, motifs) -> None:
 
 
 def run_grammar(args) -> int:
-    with _torch_threads(args.threads):
+    from ..models import torch_threads
+
+    with torch_threads(args.threads):
         return _run_grammar(args)
 
 
