@@ -7,11 +7,12 @@ The method (Grant, Bailey & Noble 2011), stage by stage:
    ``p[i, b] = (f[i, b] * nsites + s * bg[b]) / (nsites + s)`` with pseudocount ``s``
    (``--pseudocount``, FIMO's ``--motif-pseudo``, 0.1) and the scanning background ``bg``.
 2. **Log-odds.** ``L[i, b] = log2(p[i, b] / bg[b])`` (bits).
-3. **Integer scores.** As MEME's ``scale_pssm``: with ``lo = min L`` and ``hi = max L`` over the
-   whole matrix, ``scale = floor(1000 / (hi - lo))`` and ``S[i, b] = round((L[i, b] - lo) * scale)``,
-   so every entry is an integer in 0..1000 and a window's score is an integer in 0..1000 W.
-   The reported score is FIMO's: ``S_window / scale + W * lo`` (the log-odds score in bits,
-   to the resolution of the integers).
+3. **Integer scores.** As MEME 5's ``scale_score_matrix``: with ``lo = floor(min L)`` (an
+   integer offset, so that a log-odds of 0 maps back to 0) and ``hi = max L`` over the whole
+   matrix, ``scale = floor(1000 / (hi - lo))`` and ``S[i, b] = round((L[i, b] - lo) * scale)``
+   (halves rounded up, as MEME's ``nint``), so every entry is an integer in 0..1000 and a
+   window's score is an integer in 0..1000 W. The reported score is FIMO's:
+   ``S_window / scale + W * lo`` (the log-odds score in bits, to the resolution of the integers).
 4. **Exact p-values.** The distribution of the integer score of a random window whose letters are
    drawn independently from ``bg`` is computed exactly by dynamic programming (one convolution per
    column); ``p(s) = P(S >= s)``. The reverse strand has its own matrix (the reverse complement
@@ -136,12 +137,15 @@ def _smoothed(probs: np.ndarray, nsites: float, bg: np.ndarray, pseudocount: flo
 
 
 def _integerise(log_odds: np.ndarray, score_range: int = PSSM_RANGE) -> tuple[np.ndarray, float, float]:
-    """MEME's ``scale_pssm``: (W, 4) bits -> (W, 4) int32 in 0..range, scale, offset."""
+    """MEME 5's ``scale_score_matrix``: (W, 4) bits -> (W, 4) int32 in 0..range, scale, offset
+    (offset = floor of the smallest entry, scale = floor(range / (largest - offset)), entries
+    rounded half up)."""
     lo, hi = float(log_odds.min()), float(log_odds.max())
     if hi == lo:
-        hi = lo + 1.0
+        lo = hi - 1.0
+    lo = float(np.floor(lo))
     scale = float(np.floor(score_range / (hi - lo)))
-    return np.rint((log_odds - lo) * scale).astype(np.int32), scale, lo
+    return np.floor((log_odds - lo) * scale + 0.5).astype(np.int32), scale, lo
 
 
 def score_pvalues(scores, background=None) -> np.ndarray:

@@ -59,10 +59,11 @@ def test_integer_scaling_is_memes():
     pssm = build_pssm(probs, nsites=10, pseudocount=0.1)
     p = (probs * 10 + 0.1 * 0.25) / 10.1
     lo = np.log2(p / 0.25)
-    scale = np.floor(PSSM_RANGE / (lo.max() - lo.min()))
-    assert pssm.scale == scale and pssm.offset == pytest.approx(lo.min())
-    np.testing.assert_array_equal(pssm.scores, np.rint((lo - lo.min()) * scale))
-    assert pssm.scores.min() == 0 and pssm.scores.max() <= PSSM_RANGE
+    offset = np.floor(lo.min())                 # MEME 5: an integer offset
+    scale = np.floor(PSSM_RANGE / (lo.max() - offset))
+    assert offset == -7 and pssm.scale == scale == 111 and pssm.offset == offset
+    np.testing.assert_array_equal(pssm.scores, np.floor((lo - offset) * scale + 0.5))
+    assert pssm.scores.min() >= 0 and pssm.scores.max() <= PSSM_RANGE
 
 
 @settings(max_examples=25, deadline=None)
