@@ -9,8 +9,8 @@ and ``4**k`` stands for a k-mer that holds an N or runs past the end of the sequ
 
 1. **p-values.** ``_score_pdf``: the distribution of the summed integer scores of a window drawn
    from the background (dynamic programming, one convolution per column), ``_upper_tail``: its
-   upper tail ``P(S >= s)``, and ``_threshold_score``: the smallest score whose p-value is below
-   the threshold.
+   upper tail ``P(S >= s)``, and ``_threshold_score``: the smallest score whose p-value is at
+   most the threshold.
 2. **Tables.** ``_codes``: (N, L) tokens -> (N, L) uint16 k-mer codes. ``_block_tables``: a
    matrix's summed scores in blocks of up to five columns, (B, 4**k + 1) int32 (the last entry,
    an N, abandons the window), most informative first, with each block's first column and the
@@ -26,7 +26,7 @@ and ``4**k`` stands for a k-mer that holds an N or runs past the end of the sequ
    ``_skip_pair``) and scoring the windows that pass block by block (``_window``, abandoned as
    soon as no completion reaches the threshold) into a (cap, 4) int64 hit buffer (strand,
    sequence, position, integer score; ``_push``). Every test bounds exact integers, so the hits
-   are exactly the windows whose p-value is below the threshold.
+   are exactly the windows whose p-value is at most the threshold.
 4. **q-values and output.** ``_tail_counts``: how many of pi0's sampled windows, scored through
    the block tables, have a p-value at or above each lambda; ``_clean_windows``: the windows free
    of N; ``_suffix_min``: the running minimum of the q-values within each motif;
@@ -96,12 +96,12 @@ def _upper_tail(pdf):
 
 @numba.njit(cache=True)
 def _threshold_score(pvalues, thresh):
-    """The smallest integer score whose p-value is below `thresh` (len - 1 when none is), by
-    bisection: the p-values fall as the score rises."""
+    """The smallest integer score whose p-value is at most `thresh` (len - 1 when none is; MEME's
+    fimo reports ``p <= thresh``), by bisection: the p-values fall as the score rises."""
     lo, hi = 0, pvalues.shape[0]
     while lo < hi:
         mid = (lo + hi) >> 1
-        if pvalues[mid] < thresh:
+        if pvalues[mid] <= thresh:
             hi = mid
         else:
             lo = mid + 1

@@ -17,7 +17,8 @@ The method (Grant, Bailey & Noble 2011), stage by stage:
    drawn independently from ``bg`` is computed exactly by dynamic programming (one convolution per
    column); ``p(s) = P(S >= s)``. The reverse strand has its own matrix (the reverse complement
    of the motif's probabilities against the same background) and its own table.
-5. **Threshold.** A window is reported when ``p < thresh`` (``--thresh``, 1e-4). Windows that
+5. **Threshold.** A window is reported when ``p <= thresh`` (``--thresh``, 1e-4; MEME's fimo
+   compares the same way). Windows that
    hold an ``N`` (or any IUPAC ambiguity code) are not scored.
 6. **q-values.** Per motif, as FIMO: Storey's method with ``m`` = the number of windows scored
    (both strands), ranks among the reported hits (all of which have smaller p-values than any
@@ -496,7 +497,7 @@ def scan(motifs, sequences, names=None, thresh: float = 1e-4, background="unifor
     names : list of str or None
         One per sequence (``sequence_name``). Default is None: ``seq_0``, ``seq_1``, ...
     thresh : float
-        Report windows with p-value < thresh. Default is 0.0001.
+        Report windows with p-value <= thresh (as MEME's fimo). Default is 0.0001.
     background : str, os.PathLike or (4,) array
         See :func:`read_background`. Default is ``"uniform"``.
     pseudocount : float

@@ -98,8 +98,16 @@ def test_planted_site_found_with_one_based_inclusive_coordinates(rng):
     assert fwd.motif_id == "M1" and fwd.motif_alt_id == "planted"
 
 
+def test_a_p_value_equal_to_the_threshold_is_reported():
+    """MEME's fimo reports ``p <= thresh``: a one-column motif's best letter has p = 1/4 exactly."""
+    m = Motif("one", np.array([[97.0, 1.0, 1.0, 1.0]]), name="one")
+    hits = scan([m], ["CACGTA"], thresh=0.25, both_strands=False)
+    assert list(hits.start) == [2, 6] and (hits["p-value"] == 0.25).all()
+    assert scan([m], ["CACGTA"], thresh=0.2499, both_strands=False).empty
+
+
 def test_hits_match_a_full_rescoring(rng):
-    """Every window with p < thresh is reported (the early abandoning loses none), none other."""
+    """Every window with p <= thresh is reported (the early abandoning loses none), none other."""
     motifs = [_motif(rng, w, f"m{w}") for w in (3, 5, 7, 11)]
     seqs = _random_seqs(rng, 6, 120)
     seqs[2] = seqs[2][:50] + "NNN" + seqs[2][53:]
@@ -114,7 +122,7 @@ def test_hits_match_a_full_rescoring(rng):
                     if "N" in word:
                         continue
                     score = pssm.scores[np.arange(m.width), ["ACGT".index(c) for c in word]].sum()
-                    if pssm.pvalues[score] < 0.01:
+                    if pssm.pvalues[score] <= 0.01:
                         want.add((f"seq_{i}", p + 1))
             got = hits[(hits.motif_id == m.id) & (hits.strand == strand)]
             assert set(zip(got.sequence_name, got.start)) == want
@@ -206,7 +214,7 @@ def _reference_table(motifs, seqs, thresh, seed=0):
                     if "N" in seq[p:p + m.width]:
                         continue
                     score = int(pssm.scores[np.arange(m.width), tokens[i, p:p + m.width]].sum())
-                    if pssm.pvalues[score] < thresh:
+                    if pssm.pvalues[score] <= thresh:
                         site = seq[p:p + m.width] if strand == "+" else reverse_complement(seq[p:p + m.width])
                         hits.append([m.id, m.name, f"seq_{i}", p + 1, p + m.width, strand,
                                      score / pssm.scale + m.width * pssm.offset, pssm.pvalues[score], site])

@@ -12,7 +12,7 @@ def add_scan(sub) -> None:
     src.add_argument("--fasta", metavar="SEQS.fa", help="sequences (any lengths; IUPAC codes read as N)")
     src.add_argument("--data", metavar="DIR", help="a motifq dataset or DeepSEA bundle folder; sequences named SPLIT_INDEX")
     p.add_argument("--split", default="test", choices=["train", "valid", "test"], help="with --data (default: test)")
-    p.add_argument("--thresh", type=_number(float, above=0, maximum=1), default=1e-4, help="report windows with p-value < this (default: 1e-4)")
+    p.add_argument("--thresh", type=_number(float, above=0, maximum=1), default=1e-4, help="report windows with p-value <= this, as MEME's fimo (default: 1e-4)")
     p.add_argument("--bg", default="uniform", metavar="uniform|motif|sequences|FILE",
                    help="background: uniform (default), each motif's own (FIMO's default), the scanned "
                         "sequences' letter frequencies, or a MEME background file")
