@@ -1001,7 +1001,7 @@ def summary_lines(summary: dict) -> list[str]:
     if not s["left_prior"]:
         lines.append(f"warning: training ended at the label prior (best validation loss {s['best_valid_loss']:.4f}, "
                      f"the prior's {s['prior_loss']:.4f}): the model learned nothing; try a longer budget (--epochs, "
-                     f"--max-steps), another --lr, --loss weighted, or check that the labels follow from the sequences")
+                     f"--max-steps), another --lr, --loss focal, or check that the labels follow from the sequences")
     gain = 100 * (1 - s["best_valid_loss"] / s["prior_loss"]) if s["prior_loss"] > 0 else 0.0
     left = f"left the prior at step {s['left_prior_step']}" if s["left_prior"] else "never left the prior"
     lines.append(f"stopped ({s['stopped']}) at step {s['steps']}; best step {s['best_step']}: validation loss "

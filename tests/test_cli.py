@@ -95,7 +95,7 @@ def test_train_options_are_the_config_fields():
             assert f.name in opts and opts[f.name].default is None, f.name  # the kind's sizes apply
     assert "--model" in opts["kind"].option_strings and "--jaspar-rc" in opts["jaspar_reverse_complements"].option_strings
     assert opts["rc_augment"].option_strings == ["--no-rc-augment"]
-    assert opts["lr"].help.startswith("Peak learning rate") and "(default: the recipe's; default 0.003, paper 0.001)" in opts["lr"].help
+    assert opts["lr"].help.startswith("Peak learning rate") and "(default: the recipe's; default 0.003, paper 0.001; default with --loss weighted: 0.001)" in opts["lr"].help
     assert "(default: bce)" in opts["loss"].help
 
 

@@ -206,6 +206,14 @@ def test_default_recipe_leaves_the_prior_on_imbalanced_multi_target_data(tmp_pat
     assert s["pr_auc_mean"] > 0.3 and len(s["worst_pr_auc"]) == 4      # the prior's PR AUC is about 0.15
 
 
+def test_the_weighted_loss_takes_its_own_default_learning_rate():
+    """The default recipe's 3e-3 never left the prior with --loss weighted (docs/training.md)."""
+    assert TrainConfig().lr == 0.003 and TrainConfig(loss="focal").lr == 0.003
+    assert TrainConfig(loss="weighted").lr == 0.001
+    assert TrainConfig(loss="weighted", lr=0.01).lr == 0.01            # an explicit value wins
+    assert TrainConfig(recipe="paper", loss="weighted").lr == 0.001     # the paper's own
+
+
 def test_paper_recipe_builds_the_published_optimizer_and_initialisation():
     from motifq.models import build_model
     from motifq.train import _RMSprop, make_optimizer

@@ -52,9 +52,11 @@ def _field_option(group, f, help_text: str, default, model: bool) -> None:
     base = next((k for k in kinds if k != "None"), "str")
     shown = default
     if not model and default is None and f.name in _recipe_fields():
-        from ..config import RECIPES
+        from ..config import RECIPE_LOSS_LR, RECIPES
 
         shown = "the recipe's; " + ", ".join(f"{r} {RECIPES[r][f.name]}" for r in RECIPES)
+        if f.name == "lr":
+            shown += "".join(f"; {r} with --loss {loss}: {v}" for (r, loss), v in RECIPE_LOSS_LR.items())
     if model:
         from ..config import MODEL_DEFAULTS
 
