@@ -135,7 +135,9 @@ def recovered(model, valid, test, planted: dict) -> dict:
 
 
 def _value(text: str):
-    """An override's value: an int, a float or the text."""
+    """An override's value: an int, a float, a tuple of floats (``0.1,0.3``) or the text."""
+    if "," in text:
+        return tuple(float(x) for x in text.split(","))
     for kind in (int, float):
         try:
             return kind(text)
@@ -286,7 +288,7 @@ def goals(rows: list) -> list:
     out = []
     big = [r for r in sim if r["recipe"] == "default" and r["n_train"] >= 12000 and r["length"] >= 1000]
     for r in big:
-        out.append(f"- ≥ 7 of 8 planted motifs, default recipe, {r['run']}: "
+        out.append(f"- ≥ 7 of 8 planted motifs, default recipe, {r['run']} ({r['budget']:,} samples): "
                    f"{'met' if r['recovered'] >= 7 else '**not met**'} ({r['recovered']} of {len(r['evalues'])})")
     if not big:
         out.append("- ≥ 7 of 8 planted motifs on every size ≥ 12,000 x 1,000 bp: no such default-recipe run finished")
