@@ -118,7 +118,8 @@ class Pssm(NamedTuple):
     scale : float
         Integer units per bit.
     offset : float
-        The smallest log-odds entry (bits); a window's score in bits is ``S / scale + W * offset``.
+        The smallest log-odds entry rounded down to an integer (bits, MEME 5's offset); a
+        window's score in bits is ``S / scale + W * offset``.
     pvalues : (W * PSSM_RANGE + 2,) float64 array
         ``pvalues[s] = P(S >= s)`` for a window drawn from the background; 0 past the top.
     """
