@@ -10,7 +10,9 @@ the budget, the data are too thin for it at that budget.
 
 Trained as ``benchmarks/train_recipes.py`` trains its rows: AdamW 3e-3 (weight decay 0.01),
 minibatches of 100, reverse-complement augmentation, the same fixed budget of samples (default
-300,000), seed 0, one torch thread; test PR AUC per target (forward + reverse-complement mean).
+300,000), seed 0, one torch thread; test PR AUC per target of the sigmoid of the mean of the
+forward and reverse-complement logits (motifq.models.predict averages the two probabilities
+instead; both are strand-symmetric).
 
 Usage: PYTHONPATH=. python benchmarks/global_pool_bound.py [--n-train 12000] [--length 1000]
 Writes benchmarks/results/global_pool_bound.md.

@@ -51,7 +51,9 @@ sys.path.insert(0, str(ROOT))
 
 from motifq.data.simulate import markov_background, simulate  # noqa: E402
 from motifq.jaspar import load_bundled  # noqa: E402
-from motifq.scan import scan  # noqa: E402
+from motifq._scan_kernels import _threshold_score  # noqa: E402
+from motifq.motif import UNIFORM  # noqa: E402
+from motifq.scan import _smoothed, build_pssm, scan  # noqa: E402
 from motifq.sequence import detokenize, tokens_to_one_hot  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "scan.md"
@@ -59,16 +61,17 @@ THRESH = 1e-4
 PSEUDO = 0.1
 
 
-def smoothed(m):
-    """(4, W) probabilities with MEME's pseudocount, A, C, G, T rows (what memelite scans)."""
-    f = m.counts / m.counts.sum(axis=1, keepdims=True)
-    return ((f * m.nsites + PSEUDO * 0.25) / (m.nsites + PSEUDO)).T.copy()
+def smoothed(m, pseudocount: float = PSEUDO) -> np.ndarray:
+    """(W, 4) probabilities, A, C, G, T, with MEME's `pseudocount` spread by the uniform
+    background (:func:`motifq.scan._smoothed`, what the scan itself scores)."""
+    return _smoothed(m.probabilities(), m.nsites, UNIFORM, pseudocount)
 
 
 def run_memelite(motifs, onehot, bin_size=0.1):
     from memelite import fimo
 
-    tables = fimo({m.id: smoothed(m) for m in motifs}, onehot, threshold=THRESH, eps=0.0, bin_size=bin_size)
+    tables = fimo({m.id: smoothed(m).T.copy() for m in motifs}, onehot,      # memelite: (4, W)
+                   threshold=THRESH, eps=0.0, bin_size=bin_size)
     import pandas as pd
 
     return pd.concat([t for t in tables if len(t)], ignore_index=True)
@@ -138,30 +141,36 @@ def _smoothed_meme(motifs, pseudocount: float = PSEUDO) -> str:
     the uniform background: with 0.1, what ``fimo --bfile --uniform-- --motif-pseudo 0.1``
     scores (pymemesuite's MotifFile would apply its pseudocount against a non-uniform background
     of its own); with 0, the plain probabilities, for fimo to smooth."""
-    from motifq.scan import _smoothed
-
     lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
              "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]
     for m in motifs:
-        probs = _smoothed(m.counts / m.counts.sum(axis=1, keepdims=True), m.nsites, np.full(4, 0.25), pseudocount)
+        probs = smoothed(m, pseudocount)
         lines += [f"MOTIF {m.id}", f"letter-probability matrix: alength= 4 w= {m.width} nsites= {m.nsites:g} E= 0"]
         lines += [" ".join(f"{v:.17g}" for v in row) for row in probs] + [""]
     return "\n".join(lines)
 
 
-def run_pymemesuite(motifs, tokens):
-    """MEME's FIMO through pymemesuite on the same smoothed matrices: (seconds, {key: p}), or None
-    when pymemesuite is not installed. Its coordinates are 1-based, start > stop on '-'."""
+def _pymeme(motifs):
+    """The motifs as pymemesuite reads them from :func:`_smoothed_meme`'s file (pseudocount
+    already applied, so none added) and the uniform background: (list, Background), or None when
+    pymemesuite is not installed."""
     try:
-        from pymemesuite.common import Alphabet, Array, Background, MotifFile, Sequence
-        from pymemesuite.fimo import FIMO
+        from pymemesuite.common import Alphabet, Array, Background, MotifFile
     except ImportError:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         meme = Path(tmp) / "motifs.meme"
         meme.write_text(_smoothed_meme(motifs))
         meme_motifs = list(MotifFile(str(meme), pseudocount=0.0))
-    bg = Background(Alphabet.dna(), Array([0.25] * 4))
+    return meme_motifs, Background(Alphabet.dna(), Array([0.25] * 4))
+
+
+def run_pymemesuite(meme_motifs, bg, tokens):
+    """MEME's FIMO through pymemesuite: (seconds, {key: p}). Its coordinates are 1-based,
+    start > stop on '-'."""
+    from pymemesuite.common import Sequence
+    from pymemesuite.fimo import FIMO
+
     seqs = [Sequence(detokenize(t), name=str(i).encode()) for i, t in enumerate(tokens)]
     fimo = FIMO(both_strands=True, threshold=THRESH)
     out = {}
@@ -172,21 +181,12 @@ def run_pymemesuite(motifs, tokens):
     return time.perf_counter() - t, out
 
 
-def pssms_identical(motifs) -> tuple[int, float]:
+def pssms_identical(motifs, meme_motifs, bg) -> tuple[int, float]:
     """How many motifs' integer matrix, scale and offset differ from MEME's (pymemesuite's
     ``build_pssm``), and the largest relative difference of the p-value tables."""
-    from pymemesuite.common import Alphabet, Array, Background, MotifFile
-
-    from motifq.scan import build_pssm
-
-    with tempfile.TemporaryDirectory() as tmp:
-        meme = Path(tmp) / "motifs.meme"
-        meme.write_text(_smoothed_meme(motifs))
-        meme_motifs = list(MotifFile(str(meme), pseudocount=0.0))
-    bg = Background(Alphabet.dna(), Array([0.25] * 4))
     differ, rel = 0, 0.0
     for m, x in zip(motifs, meme_motifs):
-        ours = build_pssm(m.counts / m.counts.sum(axis=1, keepdims=True), m.nsites, None, PSEUDO)
+        ours = build_pssm(m.probabilities(), m.nsites, None, PSEUDO)
         theirs = x.build_pssm(bg)
         matrix = np.asarray(theirs.matrix)[:, :4].astype(np.int64)
         differ += not (np.array_equal(matrix, ours.scores) and theirs.scale == ours.scale
@@ -212,11 +212,9 @@ def score_pmf(scores: np.ndarray, probs: np.ndarray) -> np.ndarray:
 def expected_recall(motif, thresh: float) -> float:
     """The probability that a sample of the motif's PFM (no pseudocount, as the simulator plants)
     scores p <= `thresh` under the scan's integer matrix (pseudocount 0.1, uniform background)."""
-    from motifq.scan import build_pssm
-
-    probs = motif.counts / motif.counts.sum(axis=1, keepdims=True)
+    probs = motif.probabilities()
     pssm = build_pssm(probs, motif.nsites, None, PSEUDO)
-    cut = int(np.argmax(pssm.pvalues <= thresh))         # smallest integer score with p <= thresh (as fimo)
+    cut = _threshold_score(pssm.pvalues, thresh)          # the scan's own cut: smallest score with p <= thresh
     return float(score_pmf(pssm.scores, probs)[cut:].sum())
 
 
@@ -291,10 +289,10 @@ def main(argv=None) -> int:
     meme_lines = [meme_agreement(ours, *run_meme_fimo(args.fimo, motifs, tokens), "MEME's fimo program "
                                  f"({fimo_version(args.fimo)}; its text output prints p to 3 digits)", motifs,
                                  tokens, t_ours)] if args.fimo else []
-    got = run_pymemesuite(motifs, tokens)
-    if got:
-        differ, rel = pssms_identical(motifs)
-        meme_lines.append(meme_agreement(ours, *got, "MEME's FIMO code through pymemesuite "
+    pymeme = _pymeme(motifs)
+    if pymeme:
+        differ, rel = pssms_identical(motifs, *pymeme)
+        meme_lines.append(meme_agreement(ours, *run_pymemesuite(*pymeme, tokens), "MEME's FIMO code through pymemesuite "
                                          f"{_version('pymemesuite')}", motifs, tokens, t_ours)
                           + f" Integer matrices, scales and offsets of all {len(motifs)} motifs: {differ} differ "
                           f"from MEME's; p-value tables: largest relative difference {rel:.1e}.")
