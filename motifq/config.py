@@ -36,9 +36,9 @@ OUTPUT_BIASES = ("prior", "zero")
 #: published rate under both recipes (danq 0.2 / 0.5).
 RECIPES = {
     "default": dict(init="pytorch", optimizer="adamw", lr=0.003, batch_size=100, patience=6, warmup=0,
-                    lr_patience=2, clip_norm=1.0, output_bias="zero", dense_fan_in=0),
+                    lr_patience=2, clip_norm=1.0, output_bias="zero", dense_fan_in=0, kmer_init=0.5),
     "paper": dict(init="uniform", optimizer="rmsprop", lr=0.001, batch_size=100, patience=5, warmup=0,
-                  lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0),
+                  lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0, kmer_init=0.0),
 }
 
 #: A recipe's learning rate under a loss, where it differs from the recipe's own (measured,
@@ -421,6 +421,11 @@ class TrainConfig:
         Default is True.
     amp : bool
         bf16 autocast on CUDA (ignored on CPU). Default is True.
+    kmer_init : float or None
+        Fraction of the first-layer kernels seeded with motifs grown from the k-mers most
+        enriched in each target's positive training sequences (:mod:`motifq.kmers`; kernels
+        seeded by `jaspar_init` are left alone; targets whose labels no k-mer separates seed
+        nothing; 0: off). Default is None: the recipe's (default 0.5, paper 0).
     jaspar_init : str or None
         Seed first-layer kernels from these motifs (a bundled release such as ``jaspar2016`` or a
         MEME/JASPAR file). Default is None.
@@ -458,6 +463,7 @@ class TrainConfig:
     device: str = "auto"
     rc_augment: bool = True
     amp: bool = True
+    kmer_init: float | None = None
     jaspar_init: str | None = None
     jaspar_fraction: float = 0.5
     jaspar_reverse_complements: bool = False
@@ -497,6 +503,7 @@ class TrainConfig:
         check(self.val_every is None or self.val_every >= 1, f"val-every: must be >= 1, got {self.val_every}")
         check(self.patience >= 1, f"patience: must be >= 1, got {self.patience}")
         check(0.0 <= self.prior_margin < 1.0, f"prior-margin: must be in [0, 1), got {self.prior_margin}")
+        check(0.0 <= self.kmer_init <= 1.0, f"kmer-init: must be in [0, 1], got {self.kmer_init}")
         check(0.0 < self.jaspar_fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {self.jaspar_fraction}")
         check(0.0 < self.valid_fraction < 1.0, f"valid-fraction: must be in (0, 1), got {self.valid_fraction}")
         check(self.checkpoint_minutes >= 0, f"checkpoint-minutes: must be >= 0, got {self.checkpoint_minutes}")

@@ -172,7 +172,7 @@ def trim_to_width(motif: Motif, width: int) -> tuple[Motif, int, int]:
 
 
 def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: bool = False, rng=None,
-                 margin: int = 3) -> list[dict]:
+                 margin: int = 3, kernels=None) -> list[dict]:
     """Seed kernels of a first convolution with motifs, as DanQ-JASPAR (in place).
 
     For each chosen motif (and strand) one kernel, chosen at random, gets a random window of
@@ -201,6 +201,9 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
         fresh unseeded generator.
     margin : int
         Untouched columns wanted at each side of a window. Default is 3.
+    kernels : sequence of int or None
+        The kernels that may be seeded (the budget stays ``round(fraction * K)``, at most
+        their number). Default is None: all.
 
     Returns
     -------
@@ -218,15 +221,16 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     K, channels, W = conv.weight.shape
     check(channels == 4, f"jaspar-init: the convolution has {channels} input channels, expected 4 (A, C, G, T)")
-    budget = max(1, int(round(fraction * K)))
+    free = np.arange(K) if kernels is None else np.asarray(list(kernels), dtype=np.int64)
+    budget = min(max(1, int(round(fraction * K))), len(free))
     per_motif = 2 if add_reverse_complements else 1
     n_motifs = min(len(motifs), -(-budget // per_motif))
     chosen = rng.choice(len(motifs), size=n_motifs, replace=False)
     entries = [(motifs[i], s) for i in chosen for s in "+-"[:per_motif]][:budget]
-    kernels = rng.permutation(K)[:len(entries)]
+    chosen_kernels = rng.permutation(free)[:len(entries)]
     out, n_trimmed = [], 0
     with torch.no_grad():
-        for kernel, (motif, strand) in zip(kernels, entries):
+        for kernel, (motif, strand) in zip(chosen_kernels, entries):
             m = motif if strand == "+" else motif.reverse_complement()
             m, left, right = trim_to_width(m, W)
             if left or right:

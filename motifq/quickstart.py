@@ -10,8 +10,9 @@ Sizes (:data:`SIZES`): ``small`` is the real demonstration (minutes on a 2-core 
 training sequences of 300 bp, a DanQ with 64 kernels of width 24, pool 13, BiLSTM 32+32, dense 64,
 dropout 0.1 / 0.3, trained with ``motifq train``'s default recipe for 7,680 minibatches of 100; see
 :data:`WHY_SETTINGS`); ``tiny`` runs every step on very little data in well under a minute (for
-the tests; its numbers mean nothing). The DanQ is trained from random kernels (no JASPAR
-seeding), so every recovered motif was learned from the data.
+the tests; its numbers mean nothing). The DanQ starts from random kernels, some of them seeded
+with k-mers enriched in the training positives (the default recipe's ``kmer_init``; no JASPAR
+seeding), so every recovered motif came from the data.
 
 Files written under ``out/``::
 
@@ -70,8 +71,17 @@ WHY_SETTINGS = (
     "this data (seed 0, one thread) the DanQ recovered 8 of 8. The CNN gets exactly the same initialisation, "
     "dropout and steps.")
 
-_INIT_WORDS = {"pytorch": "random, PyTorch's default (U(±1/√fan_in) weights and biases), no JASPAR seeding",
-               "uniform": "random U(-0.05, 0.05) weights and zero biases as the paper, no JASPAR seeding"}
+_INIT_WORDS = {"pytorch": "random, PyTorch's default (U(±1/√fan_in) weights and biases)",
+               "uniform": "random U(-0.05, 0.05) weights and zero biases as the paper"}
+
+
+def _init_words(mc, tc) -> str:
+    """How the model's weights started, in words."""
+    words = _INIT_WORDS[mc.init]
+    if tc.kmer_init > 0 and mc.kind != "lr":
+        return (f"{words}; up to {tc.kmer_init:.0%} of the first-layer kernels then seeded from the k-mers most "
+                "enriched in each target's training positives (motifq.kmers), no JASPAR seeding")
+    return words + ", no JASPAR seeding"
 _THRESHOLD = 0.7       # Basset's rule: windows above this fraction of the kernel's maximum are sites
 _EVALUE = 0.01          # a planted motif is recovered when a learned kernel matches it below this
 _FLANK = 25             # bases drawn on each side of the planted instances in the attribution logos
@@ -122,7 +132,9 @@ def _predict(path, split, device, progress):
 
 
 def _recovery(planted, learned, matches):
-    """For each planted motif: the learned motif with the smallest E-value against it."""
+    """For each planted motif: the learned motif with the smallest E-value against it (and the
+    seed that kernel started from, if any)."""
+    seeds = {m.id: m.name for m in learned}
     rows = []
     for m in planted:
         hit = matches[matches["Target_ID"] == m.id].sort_values(["E-value", "Query_ID"]) if len(matches) else matches
@@ -132,10 +144,12 @@ def _recovery(planted, learned, matches):
             rows.append(dict(motif=m.id, name=m.name, kernel=h["Query_ID"], evalue=float(h["E-value"]),
                              pvalue=float(h["p-value"]), offset=int(h["Optimal_offset"]), strand=h["Orientation"],
                              overlap=int(h["Overlap"]), recovered=bool(h["E-value"] < _EVALUE),
-                             kernel_top_match=top["Target_ID"], kernel_top_evalue=float(top["E-value"])))
+                             kernel_top_match=top["Target_ID"], kernel_top_evalue=float(top["E-value"]),
+                             kernel_seed=seeds.get(h["Query_ID"], "")))
         else:
             rows.append(dict(motif=m.id, name=m.name, kernel="", evalue=float("nan"), pvalue=float("nan"), offset=0,
-                             strand="+", overlap=0, recovered=False, kernel_top_match="", kernel_top_evalue=float("nan")))
+                             strand="+", overlap=0, recovered=False, kernel_top_match="", kernel_top_evalue=float("nan"),
+                             kernel_seed=""))
     return rows
 
 
@@ -201,7 +215,7 @@ def _quickstart(out: Path, size: str, device: str, seed: int, progress: bool, n_
     trained = _train_models(clock, sizes, train, valid, out, seed, device, progress)
     aucs, models = clock.run("evaluate on the test split", _evaluate_all, trained, test, out, device, progress)
     metrics = _write_metrics(out, aucs, train.targets, kinds)
-    learned, skipped = clock.run("extract motifs from the DanQ kernels", _extract, models["DanQ"][0], test, valid,
+    learned, skipped = clock.run("extract motifs from the DanQ kernels", _extract, *models["DanQ"], test, valid,
                                  sizes, out, progress)
     matches = clock.run("compare the learned motifs with JASPAR 2024", _match, learned, out)
     recovery = _recovery(sim.motifs, learned, matches)
@@ -278,16 +292,17 @@ def _write_metrics(out: Path, aucs, targets, kinds) -> dict:
 
 
 # 6. extract -----------------------------------------------------------------------------------
-def _extract(danq, test, valid, sizes, out: Path, progress):
+def _extract(danq, ckpt, test, valid, sizes, out: Path, progress):
     """Motifs from the DanQ's kernels over test and validation sequences (Basset's rule),
-    written to ``learned_motifs.meme``; returns (motifs, kernels without sites)."""
+    written to ``learned_motifs.meme``, each seeded kernel named after its seed (``kmer:<word>_<target>``);
+    returns (motifs, kernels without sites)."""
     from .extract import extract_motifs
     from .formats import write_meme
 
     conv = danq.conv.cpu()
     seqs = np.concatenate([np.asarray(test.tokens[:sizes["extract_seqs"]]), np.asarray(valid.tokens)])
     motifs, skipped, _ = extract_motifs(conv, seqs, mode="position", threshold=_THRESHOLD, min_sites=10,
-                                        trim=0.3, progress=progress)
+                                        trim=0.3, jaspar_map=ckpt.get("jaspar"), progress=progress)
     write_meme(out / "learned_motifs.meme", motifs)
     return motifs, skipped
 
@@ -399,7 +414,7 @@ def _settings(size, seed, device, sizes, trained, test, valid, n_threads) -> dic
                    for label, (mc, _, _) in trained.items()},
         "training": {label: {"recipe": tc.recipe, "optimizer": tc.optimizer, "lr": tc.lr, "batch_size": tc.batch_size,
                              "max_steps": tc.max_steps, "epochs": tc.epochs, "rc_augment": tc.rc_augment,
-                             "init": _INIT_WORDS[mc.init],
+                             "init": _init_words(mc, tc),
                              "steps_done": res["steps"], "best_valid_loss": res["best_valid_loss"]}
                      for label, (mc, tc, res) in trained.items()},
         "extraction": {"mode": "position", "threshold": _THRESHOLD, "min_sites": 10, "trim_bits": 0.3,
@@ -640,11 +655,14 @@ def _recovery_section(result, names, made):
     out = [("h2", "Planted motifs and what the DanQ learned")]
     out.append(("p", f"**{rec} of {n}** planted motifs recovered: a learned kernel matches the planted JASPAR "
                      f"matrix with E < {_EVALUE} (against all 879 JASPAR 2024 CORE vertebrate matrices). The DanQ "
-                     f"started from random kernels (no JASPAR seeding). {result['learned_motifs']} kernels gave "
-                     f"motifs (≥ 10 sites), {result['kernels_without_sites']} did not."))
+                     f"started from random kernels, some seeded from k-mers enriched in a target's training "
+                     f"positives (the default recipe; no JASPAR seeding): a seeded kernel's seed is named beside "
+                     f"it. {result['learned_motifs']} kernels gave motifs (≥ 10 sites), "
+                     f"{result['kernels_without_sites']} did not."))
     rows = []
     for r in result["recovery"]:
-        rows.append([f"{r['motif']} {r['name']}", r["kernel"] or "—", _fmt_e(r["evalue"]),
+        kernel = r["kernel"] + (f" (seed {r['kernel_seed']})" if r.get("kernel_seed") else "")
+        rows.append([f"{r['motif']} {r['name']}", kernel or "—", _fmt_e(r["evalue"]),
                      "yes" if r["recovered"] else "no",
                      f"{r['kernel_top_match']} {names.get(r['kernel_top_match'], '')}".strip() + f" ({_fmt_e(r['kernel_top_evalue'])})"
                      if r["kernel_top_match"] else "—"])

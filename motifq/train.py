@@ -682,10 +682,32 @@ def _new_model(model_config: ModelConfig, train: Split, tc: TrainConfig, logits)
         jaspar_map = seed_kernels(model.conv, load_motifs(tc.jaspar_init), fraction=tc.jaspar_fraction,
                                   add_reverse_complements=tc.jaspar_reverse_complements,
                                   rng=np.random.default_rng([tc.seed, 3]))
+    if tc.kmer_init > 0 and getattr(model, "conv", None) is not None:
+        jaspar_map = sorted(jaspar_map + _kmer_seeds(model.conv, train, tc, {e["kernel"] for e in jaspar_map}),
+                            key=lambda e: e["kernel"])
     if model_config.kind == "lr":
         fit_kmer_stats(model, train.tokens, seed=tc.seed)
     init_output_bias(model, logits if tc.output_bias == "prior" else np.zeros(model_config.n_targets))
     return model, jaspar_map
+
+
+def _kmer_seeds(conv, train: Split, tc: TrainConfig, taken: set) -> list[dict]:
+    """Seed ``round(tc.kmer_init * K)`` kernels not in `taken` with motifs grown from the k-mers
+    most enriched in each target's positives (:func:`motifq.kmers.enriched_motifs`); returns
+    their entries for the seeded-kernel map (see :func:`motifq.jaspar.seed_kernels`)."""
+    from .jaspar import seed_kernels
+    from .kmers import enriched_motifs
+
+    K = conv.weight.shape[0]
+    free = [k for k in range(K) if k not in taken]
+    n = min(len(free), int(round(tc.kmer_init * K)))
+    motifs = enriched_motifs(train.tokens, train.labels, n, targets=train.targets, seed=tc.seed) if n else []
+    if not motifs:
+        _log.info("kmer-init: no k-mer is enriched in any target's positives; no kernel seeded")
+        return []
+    _log.info("kmer-init: %d kernels seeded from enriched k-mers (%s)", len(motifs),
+             ", ".join(f"{m.name} {m.id[5:]}" for m in motifs[:8]) + (", ..." if len(motifs) > 8 else ""))
+    return seed_kernels(conv, motifs, fraction=len(motifs) / K, kernels=free, rng=np.random.default_rng([tc.seed, 5]))
 
 
 def _resumed_model(last: Path, world: int) -> tuple:

@@ -33,7 +33,7 @@ LAYERS = [
     "errors", "cache", "config", "sequence", "motif", "formats", "jaspar",
     "",                                               # the package: motifq/__init__.py
     "data.dataset", "data.matfile", "data.deepsea", "data.fasta", "data.simulate", "data.genome", "data.build", "data.simulate_genome", "data",
-    "models", "metrics", "train", "evaluate", "extract",
+    "kmers", "models", "metrics", "train", "evaluate", "extract",
     "_tomtom", "compare",
     "_scan_kernels", "scan", "variants", "tracks", "attribute", "incremental", "grammar", "cluster",
     "plot", "plot_metrics", "report", "quickstart", "cli", "__main__",

@@ -61,7 +61,8 @@ def test_loss_falls_on_planted_motifs(tmp_path):
     train, valid = planted(400), planted(100, seed=1)
     r = fit(tiny(conv_kernels=24, dense=32), train, valid, tmp_path / "m.pt",
             TrainConfig(epochs=6, batch_size=20, optimizer="adam", lr=0.01, seed=0, patience=10, val_every=400,
-                        jaspar_init=str(tmp_path / "planted.meme"), jaspar_reverse_complements=True), progress=False)
+                        jaspar_init=str(tmp_path / "planted.meme"), jaspar_reverse_complements=True, kmer_init=0.0),
+            progress=False)
     losses = [m["valid_loss"] for m in r["history"]]
     assert losses[0] > 0.6 and min(losses) < 0.5 and losses[-1] < losses[0] - 0.15, losses
     assert r["stopped"] == "epochs" and r["epochs"] == 6 and r["steps"] == 120
@@ -312,7 +313,8 @@ def test_every_kind_trains_a_step_and_lr_gets_feature_stats(tmp_path):
         if kind == "lr":
             assert model.feature_std.min() > 0 and model.feature_mean[:4].sum() == pytest.approx(L, rel=1e-5)
         if kind == "danq-jaspar":
-            assert len(ckpt["jaspar"]) == 6 and all(d["width"] <= 9 for d in ckpt["jaspar"])
+            seeded = [d for d in ckpt["jaspar"] if not d["motif_id"].startswith("kmer:")]
+            assert len(seeded) == 6 and all(d["width"] <= 9 for d in ckpt["jaspar"])
 
 
 def test_mismatched_data_is_an_error(tmp_path):
@@ -447,8 +449,9 @@ def test_ctrl_c_saves_a_last_checkpoint_that_resumes_exactly(tmp_path):
     train, valid = planted(100, seed=2), planted(30, seed=3)
     cfg = TrainConfig(epochs=2, batch_size=20, seed=11)
     a = fit(tiny(), train, valid, tmp_path / "a.pt", cfg, progress=False)
-    # 5 batch reads in epoch 1, then the 3rd batch read of epoch 2 fails (2 steps into it)
-    broken = Split(_Interrupting(train.tokens, after=5 + 3), train.packed_labels, train.targets)
+    # one read for the k-mer seeding, 5 batch reads in epoch 1, then the 3rd batch read of
+    # epoch 2 fails (2 steps into it)
+    broken = Split(_Interrupting(train.tokens, after=1 + 5 + 3), train.packed_labels, train.targets)
     with pytest.raises(KeyboardInterrupt):
         fit(tiny(), broken, valid, tmp_path / "b.pt", cfg, progress=False)
     state = torch.load(last_path(tmp_path / "b.pt"), weights_only=True)["resume"]

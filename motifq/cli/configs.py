@@ -16,7 +16,8 @@ _FROM_DATA = ("n_targets", "length")
 #: Spellings that differ from the field name (the first is shown in --help; the others are aliases).
 _SPELLINGS = {"kind": ("--model",), "jaspar_reverse_complements": ("--jaspar-reverse-complements", "--jaspar-rc")}
 #: argparse settings beyond type and default.
-_EXTRA = {"jaspar_init": dict(nargs="?", const="jaspar2016", metavar="RELEASE|FILE")}
+_EXTRA = {"jaspar_init": dict(nargs="?", const="jaspar2016", metavar="RELEASE|FILE"),
+          "kmer_init": dict(metavar="FRACTION")}
 
 
 def _field_docs(cls) -> dict:
