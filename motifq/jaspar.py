@@ -172,7 +172,7 @@ def trim_to_width(motif: Motif, width: int) -> tuple[Motif, int, int]:
 
 
 def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: bool = False, rng=None,
-                 margin: int = 3, kernels=None) -> list[dict]:
+                 margin: int = 3, kernels=None, what: str = "jaspar-init") -> list[dict]:
     """Seed kernels of a first convolution with motifs, as DanQ-JASPAR (in place).
 
     For each chosen motif (and strand) one kernel, chosen at random, gets a random window of
@@ -204,6 +204,8 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
     kernels : sequence of int or None
         The kernels that may be seeded (the budget stays ``round(fraction * K)``, at most
         their number). Default is None: all.
+    what : str
+        The option named in log messages. Default is ``jaspar-init``.
 
     Returns
     -------
@@ -235,8 +237,8 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
             m, left, right = trim_to_width(m, W)
             if left or right:
                 n_trimmed += 1
-                log.info("jaspar-init: %s %s (%s strand) is %d wide; trimmed %d+%d low-information columns "
-                         "to fit kernel width %d", motif.id, motif.name, strand, motif.width, left, right, W)
+                log.info("%s: %s %s (%s strand) is %d wide; trimmed %d+%d low-information columns "
+                         "to fit kernel width %d", what, motif.id, motif.name, strand, motif.width, left, right, W)
             w = m.width
             pad = min(margin, (W - w) // 2)
             offset = int(rng.integers(pad, W - w - pad + 1))
@@ -247,6 +249,6 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
             out.append({"kernel": int(kernel), "motif_id": motif.id, "name": motif.name, "offset": offset,
                         "strand": strand, "width": int(w), "trimmed": [int(left), int(right)]})
     if n_trimmed:
-        log.warning("jaspar-init: %d motif(s) wider than the kernel (%d) were trimmed by information content",
-                    n_trimmed, W)
+        log.warning("%s: %d motif(s) wider than the kernel (%d) were trimmed by information content",
+                    what, n_trimmed, W)
     return sorted(out, key=lambda d: d["kernel"])

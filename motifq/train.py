@@ -1,7 +1,8 @@
 """Training: :func:`fit` runs the loop, validation checks, the stopping rule, checkpoints and resume.
 
 The recipe (``TrainConfig.recipe``; docs/training.md says why): ``default`` is AdamW at 3e-3,
-batch 100, PyTorch's fan-in initialisation, zero output biases, gradients clipped to norm 1 and
+batch 100, PyTorch's fan-in initialisation with up to half of the first-layer kernels seeded from
+enriched k-mers (:mod:`motifq.kmers`), zero output biases, gradients clipped to norm 1 and
 the learning rate halved after 2 checks without a better validation loss (once off the label
 prior); ``paper`` is DanQ as published.
 
@@ -701,13 +702,16 @@ def _kmer_seeds(conv, train: Split, tc: TrainConfig, taken: set) -> list[dict]:
     K = conv.weight.shape[0]
     free = [k for k in range(K) if k not in taken]
     n = min(len(free), int(round(tc.kmer_init * K)))
-    motifs = enriched_motifs(train.tokens, train.labels, n, targets=train.targets, seed=tc.seed) if n else []
+    width = conv.weight.shape[2]
+    flank = max(0, min(4, (width - 8) // 2))                       # 8-mers, grown to fit the kernel
+    motifs = enriched_motifs(train.tokens, train.labels, n, targets=train.targets, flank=flank, seed=tc.seed) if n else []
     if not motifs:
         _log.info("kmer-init: no k-mer is enriched in any target's positives; no kernel seeded")
         return []
     _log.info("kmer-init: %d kernels seeded from enriched k-mers (%s)", len(motifs),
              ", ".join(f"{m.name} {m.id[5:]}" for m in motifs[:8]) + (", ..." if len(motifs) > 8 else ""))
-    return seed_kernels(conv, motifs, fraction=len(motifs) / K, kernels=free, rng=np.random.default_rng([tc.seed, 5]))
+    return seed_kernels(conv, motifs, fraction=len(motifs) / K, kernels=free, rng=np.random.default_rng([tc.seed, 5]),
+                        what="kmer-init")
 
 
 def _resumed_model(last: Path, world: int) -> tuple:
