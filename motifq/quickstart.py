@@ -61,7 +61,8 @@ SIZES = {
 #: Why the ``small`` settings are what they are (measured on this simulated data, printed in the report).
 WHY_SETTINGS = (
     "Why these settings: the models train with motifq train's default recipe (AdamW at 3e-3, minibatches of "
-    "100, PyTorch's fan-in initialisation, zero output biases; docs/training.md says how it was chosen). The "
+    "100, PyTorch's fan-in initialisation with up to half of the kernels seeded from k-mers enriched in the "
+    "training positives, zero output biases; docs/training.md says how it was chosen). The "
     "quickstart chooses only the data, the model's size and dropout, and the budget. Data: on 12,000 training "
     "sequences the models memorised the few positives after a few epochs, so it uses 60,000 shorter (300-bp) "
     "sequences, each seen about 13 times in the 768,000-sample budget. Dropout (measured with the quickstart's "
