@@ -6,7 +6,9 @@ recovered (the first-layer kernels -> PFMs as the quickstart extracts them, comp
 879 JASPAR 2024 CORE vertebrate matrices; a planted motif is recovered when some kernel matches
 it at E < 0.01), the step where the model left the label prior, and whether the run ended there.
 
-Runs are named ``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH`` (simulated data, seed 0, the simulator's
+Runs are named ``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH`` (MODEL ``danq``, ``cnn``, ``danq-jaspar``
+with half its kernels seeded from JASPAR 2016 as published, or ``deepsea``, all at the small
+sizes of :data:`SMALL_KINDS`; simulated data, seed 0, the simulator's
 eight motifs and grammar, 1,000 validation and 3,000 test sequences: the data of
 ``motifq simulate --n-train N_TRAIN --n-valid 1000 --n-test 3000 --length LENGTH``) or
 ``real:NAME`` (the real sets beside the project, default recipe; the "planted" motifs are the
@@ -58,6 +60,12 @@ _SHARED = [Path(os.environ["MOTIFQ_SHARED"])] if "MOTIFQ_SHARED" in os.environ e
     [HERE.parent.parent / "shared", HERE.parent.parent.parent / "shared"]
 REAL = next((p for p in _SHARED if p.is_dir()), _SHARED[0]) / "reference" / "real_sequences"
 SMALL = dict(conv_kernels=64, conv_width=26, pool=13, lstm_units=32, dense=64)
+#: The other kinds at the same small scale: DeepSEA's layers (widths 8, pools 4) with 64, 96 and
+#: 128 kernels; DanQ-JASPAR is SMALL with half its kernels seeded from JASPAR 2016 (as published).
+SMALL_KINDS = {"danq": SMALL, "cnn": dict(SMALL, lstm_units=0), "danq-jaspar": SMALL,
+               "deepsea": dict(conv_kernels=64, conv_width=8, pool=4, lstm_units=0, dense=64,
+                               extra_conv_kernels=(96, 128))}
+JASPAR_KINDS = {"danq-jaspar": dict(jaspar_init="jaspar2016")}
 REAL_SIZE = dict(conv_kernels=64, conv_width=19, pool=9, lstm_units=32, dense=64)
 EVALUE = 0.01
 BUDGET = 300_000
@@ -166,7 +174,7 @@ def _parse_base(spec: str) -> dict:
     parts = spec.split(":")
     if parts[0] == "real" and len(parts) == 2:
         return dict(real=parts[1], kind="danq", recipe="default", loss="bce")
-    ok = len(parts) in (4, 5) and parts[0] in ("danq", "cnn") and parts[1] in ("default", "paper", "v1") \
+    ok = len(parts) in (4, 5) and parts[0] in SMALL_KINDS and parts[1] in ("default", "paper", "v1") \
         and parts[-2].isdigit() and parts[-1].isdigit() and (len(parts) == 4 or parts[2] in ("bce", "weighted", "focal"))
     if not ok:
         raise SystemExit(f"train_recipes: bad run {spec!r}: MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH or real:NAME")
@@ -185,9 +193,9 @@ def one_run(spec: str, budget: int, threads: int) -> dict:
         sized = REAL_SIZE
     else:
         train, valid, test, planted, kinds = simulated(p["n_train"], p["length"])
-        sized = dict(SMALL, **({"lstm_units": 0} if kind == "cnn" else {}))
+        sized = SMALL_KINDS[kind]
     train_fields = {f for f in TrainConfig.__dataclass_fields__}
-    t_over = {k: v for k, v in p["overrides"].items() if k in train_fields}
+    t_over = dict(JASPAR_KINDS.get(kind, {}), **{k: v for k, v in p["overrides"].items() if k in train_fields})
     m_over = {k: v for k, v in p["overrides"].items() if k not in train_fields}
     mc = ModelConfig.for_kind(kind, recipe=base, n_targets=train.n_targets, length=train.length,
                               **dict(sized, **m_over))
