@@ -39,6 +39,7 @@ from .motif import Motif
 __all__ = ["canonical_kmers", "presence_counts", "enriched_words", "word_motif", "enriched_motifs"]
 
 _BASES = "ACGT"
+_MAX_BASES = 20_000_000       # bases counted at most (memory: 4 bytes of word code per base)
 
 
 def canonical_kmers(tokens, k: int) -> np.ndarray:
@@ -245,7 +246,8 @@ def enriched_motifs(tokens, labels, n_motifs: int, targets=None, k: int = 8, fla
     flank : int
         Bases added at each side of a word. Default is 4.
     max_seqs : int
-        Most sequences counted (a seeded random subsample beyond). Default is 20000.
+        Most sequences counted (a seeded random subsample beyond; fewer for sequences longer
+        than 1,000 bp, at most 20 million bases in all). Default is 20000.
     max_p : float
         Family-wise p-value threshold of a word (Bonferroni over ``4 ** k`` words). Default is
         0.0001.
@@ -260,9 +262,10 @@ def enriched_motifs(tokens, labels, n_motifs: int, targets=None, k: int = 8, fla
     """
     check(1 <= k <= 12, f"k-mer seeding: k must be in 1..12, got {k}")
     n = len(tokens)
+    limit = max(1, min(max_seqs, _MAX_BASES // max(1, int(np.shape(tokens)[1]))))
     rows = np.arange(n)
-    if n > max_seqs:
-        rows = np.sort(np.random.default_rng([seed, 7]).choice(n, max_seqs, replace=False))
+    if n > limit:
+        rows = np.sort(np.random.default_rng([seed, 7]).choice(n, limit, replace=False))
     tok = np.asarray(tokens[rows])
     lab = np.asarray(labels(rows) if callable(labels) else np.asarray(labels)[rows])
     if n_motifs < 1 or tok.shape[1] < k:

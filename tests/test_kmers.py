@@ -109,6 +109,16 @@ def test_enriched_motifs_subsample_reads_sorted_rows_through_a_label_function():
         enriched_motifs(tok, y, 4, k=0)
 
 
+def test_long_sequences_are_subsampled_to_a_bounded_number_of_bases(monkeypatch):
+    import motifq.kmers as K
+
+    tok, y = planted(600)                                          # 120 bp each
+    monkeypatch.setattr(K, "_MAX_BASES", 120 * 250)
+    seen = []
+    K.enriched_motifs(tok, lambda rows: seen.append(rows) or y[rows], 4, k=6, max_seqs=400)
+    assert len(seen[0]) == 250
+
+
 def _split(tok, y):
     return Split.from_arrays(tok, y, ["ap1", "cg"], name="planted")
 
