@@ -253,6 +253,7 @@ def _ism_strand(model, tokens, target, batch_size, bar):
     fast = _is_danq(model)
     per_seq = 3 * L
     group = max(1, batch_size // per_seq)
+    start, done = (bar.n if bar is not None else 0), 0
     delta = np.zeros((n, 4, L), dtype=np.float64)
     logits = np.empty(n, dtype=np.float64)
     for g0 in range(0, n, group):
@@ -270,8 +271,10 @@ def _ism_strand(model, tokens, target, batch_size, bar):
                  else _generic_mutant_logits(model, x, s, p, b, target))
             d = (y - y0[s]).double().cpu().numpy()
             delta[g0 + seq[m0:m0 + batch_size], base[m0:m0 + batch_size], pos[m0:m0 + batch_size]] = d
-            if bar is not None:
-                bar.update(len(d) / per_seq)
+            done += len(d)
+            if bar is not None:                  # set, not added: fractions summed drift past the total
+                bar.n = min(start + done / per_seq, bar.total)
+                bar.update(0)
         logits[g0:g0 + len(toks)] = y0.double().cpu().numpy()
     delta -= delta.mean(axis=1, keepdims=True)
     return delta, logits
