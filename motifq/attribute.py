@@ -230,7 +230,8 @@ def _onehot(tokens, model):
 
     p = next(iter(model.parameters()), None)
     dtype = p.dtype if p is not None and p.is_floating_point() else torch.float32
-    return one_hot_tokens(torch.as_tensor(np.ascontiguousarray(tokens, dtype=np.uint8), device=_device_of(model)), dtype)
+    toks = np.array(tokens, dtype=np.uint8, order="C")     # a writable copy: tokens may be a read-only memory map
+    return one_hot_tokens(torch.as_tensor(toks, device=_device_of(model)), dtype)
 
 
 def _generic_mutant_logits(model, x, seq, pos, base, target):
