@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from motifq.data.simulate import simulate, target_kinds  # noqa: E402
 from motifq.metrics import target_aucs  # noqa: E402
 from motifq.models import one_hot_tokens  # noqa: E402
+from motifq.sequence import reverse_complement_one_hot as _rc  # noqa: E402  (N, 4, L), A, C, G, T
 
 RESULTS = ROOT / "benchmarks" / "results" / "global_pool_bound.md"
 
@@ -49,11 +50,6 @@ class GlobalMaxPool(torch.nn.Module):
 
     def forward(self, x):
         return self.out(self.drop(torch.relu(self.conv(x)).amax(dim=2)))
-
-
-def _rc(x):
-    """Reverse complement of a one-hot batch (N, 4, L), A, C, G, T."""
-    return x.flip(1).flip(2)
 
 
 def train(model, tokens, labels, steps: int, batch: int, seed: int = 0):

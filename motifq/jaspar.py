@@ -222,7 +222,7 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
     check(0.0 < fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {fraction}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     K, channels, W = conv.weight.shape
-    check(channels == 4, f"jaspar-init: the convolution has {channels} input channels, expected 4 (A, C, G, T)")
+    check(channels == 4, f"{what}: the convolution has {channels} input channels, expected 4 (A, C, G, T)")
     free = np.arange(K) if kernels is None else np.asarray(list(kernels), dtype=np.int64)
     budget = min(max(1, int(round(fraction * K))), len(free))
     per_motif = 2 if add_reverse_complements else 1

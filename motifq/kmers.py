@@ -35,10 +35,10 @@ import numpy as np
 
 from .errors import check
 from .motif import Motif
+from .sequence import detokenize, reverse_complement, reverse_complement_tokens, tokenize
 
 __all__ = ["canonical_kmers", "presence_counts", "enriched_words", "word_motif", "enriched_motifs"]
 
-_BASES = "ACGT"
 _MAX_BASES = 20_000_000       # bases counted at most (memory: 4 bytes of word code per base)
 
 
@@ -67,6 +67,7 @@ def canonical_kmers(tokens, k: int) -> np.ndarray:
 
 
 def _canonical_block(t: np.ndarray, k: int, n_win: int) -> np.ndarray:
+    """:func:`canonical_kmers` of a block of rows: (B, L) int32 tokens -> (B, n_win) int32 codes."""
     fwd = np.zeros((t.shape[0], n_win), np.int32)
     rev = np.zeros_like(fwd)
     has_n = np.zeros(fwd.shape, bool)
@@ -158,18 +159,15 @@ def enriched_words(codes: np.ndarray, labels: np.ndarray, k: int, per_target: in
 
 
 def _decode(code: int, k: int) -> str:
-    return "".join(_BASES[(code >> (2 * (k - 1 - j))) & 3] for j in range(k))
-
-
-def _revcomp(word: str) -> str:
-    return word[::-1].translate(str.maketrans("ACGT", "TGCA"))
+    """The word (A, C, G, T) of a k-mer code."""
+    return detokenize([(code >> (2 * (k - 1 - j))) & 3 for j in range(k)])
 
 
 def _near_copy(a: str, b: str, shift: int = 2, mismatches: int = 1) -> bool:
     """True when `b` (or its reverse complement) equals `a` shifted by at most `shift` bases
     with at most `mismatches` differences over the overlap."""
     k = len(a)
-    for c in (b, _revcomp(b)):
+    for c in (b, reverse_complement(b)):
         for s in range(-shift, shift + 1):
             x, y = (a[s:], c[:k - s]) if s >= 0 else (a[:k + s], c[-s:])
             if sum(p != q for p, q in zip(x, y)) <= mismatches:
@@ -203,8 +201,8 @@ def word_motif(tokens, word: str, flank: int = 4, name: str = "") -> Motif | Non
     width = k + 2 * flank
     counts = np.full((width, 4), 0.25)
     found = 0
-    for w, minus in ((word, False), (_revcomp(word), True)):
-        target = np.array([_BASES.index(x) for x in w])
+    for w, minus in ((word, False), (reverse_complement(word), True)):
+        target = tokenize(w)
         hit = np.ones((len(t), L - k + 1), bool)
         for j in range(k):
             hit &= t[:, j:j + L - k + 1] == target[j]
@@ -215,7 +213,7 @@ def word_motif(tokens, word: str, flank: int = 4, name: str = "") -> Motif | Non
             bases = np.full(width, 4)
             bases[ok] = t[r, cols[ok]]
             if minus:
-                bases = np.where(bases < 4, 3 - bases, 4)[::-1]
+                bases = reverse_complement_tokens(bases)
             good = bases < 4
             counts[np.arange(width)[good], bases[good]] += 1
             found += 1
@@ -276,7 +274,7 @@ def enriched_motifs(tokens, labels, n_motifs: int, targets=None, k: int = 8, fla
 
 def _take_turns(ranked: list, tok, lab, n_motifs: int, k: int, flank: int, targets) -> list[Motif]:
     """Targets in turn, best first, each its next word that is no near copy of a chosen one."""
-    chosen, out = [], []
+    chosen, out, positives = [], [], {}
     queues = [(j, [_decode(c, k) for c in codes]) for _, j, codes in ranked]
     while len(out) < n_motifs and any(q for _, q in queues):
         for j, queue in queues:
@@ -285,7 +283,9 @@ def _take_turns(ranked: list, tok, lab, n_motifs: int, k: int, flank: int, targe
                 if any(_near_copy(word, c) for c in chosen):
                     continue
                 name = targets[j] if targets is not None else f"t{j}"
-                m = word_motif(tok[lab[:, j] > 0], word, flank, name)
+                if j not in positives:
+                    positives[j] = tok[lab[:, j] > 0]
+                m = word_motif(positives[j], word, flank, name)
                 if m is not None:
                     chosen.append(word)
                     out.append(m)

@@ -709,7 +709,7 @@ def _kmer_seeds(conv, train: Split, tc: TrainConfig, taken: set) -> list[dict]:
         _log.info("kmer-init: no k-mer is enriched in any target's positives; no kernel seeded")
         return []
     _log.info("kmer-init: %d kernels seeded from enriched k-mers (%s)", len(motifs),
-             ", ".join(f"{m.name} {m.id[5:]}" for m in motifs[:8]) + (", ..." if len(motifs) > 8 else ""))
+             ", ".join(f"{m.name} {m.id}" for m in motifs[:8]) + (", ..." if len(motifs) > 8 else ""))
     return seed_kernels(conv, motifs, fraction=len(motifs) / K, kernels=free, rng=np.random.default_rng([tc.seed, 5]),
                         what="kmer-init")
 
