@@ -18,7 +18,9 @@ with ``rmsprop`` and U(+-0.05) it is also motifq's defaults before the default r
 layer at ``lr * 64 / fan-in``, output biases at the prior, no k-mer seeding), replaced by
 measurement; its rows are kept so the two can be compared. Rows ending ``+kmer_init=0`` are
 the default recipe as it was before it seeded kernels from enriched k-mers (the grid was
-first measured with it).
+first measured with it). Rows with ``+only=TARGET`` train and test one target's labels alone
+(same sequences, same recipe): is a target that the multi-task model leaves at its frequency
+learnable on its own?
 
 Finished runs are kept in ``--cache`` (a JSON file beside the results, keyed by run and budget),
 so the grid can be measured a few runs at a time: ``--grid`` runs every run of the issue's grid
@@ -160,13 +162,16 @@ def parse(spec: str) -> dict:
     """``MODEL:RECIPE[:LOSS]:N_TRAIN:LENGTH[+FIELD=VALUE...]`` or ``real:NAME`` -> its fields.
 
     ``+FIELD=VALUE`` (diagnostic runs) sets one field of the TrainConfig, or of the ModelConfig
-    when the TrainConfig has no such field, e.g. ``danq:default:60000:300+output_bias=zero``."""
+    when the TrainConfig has no such field, e.g. ``danq:default:60000:300+output_bias=zero``;
+    ``+only=TARGET[,TARGET...]`` trains and tests on those targets' labels alone (same
+    sequences), e.g. ``danq:default:12000:1000+only=CTCF``."""
     spec, *extra = spec.split("+")
     overrides = dict(e.split("=", 1) for e in extra if "=" in e)
     if len(overrides) != len(extra):
         raise SystemExit(f"train_recipes: bad override in {spec!r}: +FIELD=VALUE")
     p = _parse_base(spec)
-    p["overrides"] = dict(V1 if p["recipe"] == "v1" else {}, **{k: _value(v) for k, v in overrides.items()})
+    p["overrides"] = dict(V1 if p["recipe"] == "v1" else {},
+                          **{k: (v if k == "only" else _value(v)) for k, v in overrides.items()})
     return p
 
 
@@ -182,6 +187,15 @@ def _parse_base(spec: str) -> dict:
                 n_train=int(parts[-2]), length=int(parts[-1]))
 
 
+def only_targets(split: Split, names: list) -> Split:
+    """The same sequences with the labels of `names` alone (in memory)."""
+    missing = [n for n in names if n not in split.targets]
+    if missing:
+        raise SystemExit(f"train_recipes: +only: no target {', '.join(missing)} (targets: {', '.join(split.targets)})")
+    cols = [split.targets.index(n) for n in names]
+    return Split.from_arrays(np.asarray(split.tokens), split.labels()[:, cols], names, name=split.name)
+
+
 def one_run(spec: str, budget: int, threads: int) -> dict:
     torch.set_num_threads(threads)
     p = parse(spec)
@@ -194,9 +208,13 @@ def one_run(spec: str, budget: int, threads: int) -> dict:
     else:
         train, valid, test, planted, kinds = simulated(p["n_train"], p["length"])
         sized = SMALL_KINDS[kind]
+    overrides = dict(p["overrides"])
+    if "only" in overrides:
+        names = overrides.pop("only").split(",")
+        train, valid, test = (only_targets(s, names) for s in (train, valid, test))
     train_fields = {f for f in TrainConfig.__dataclass_fields__}
-    t_over = dict(JASPAR_KINDS.get(kind, {}), **{k: v for k, v in p["overrides"].items() if k in train_fields})
-    m_over = {k: v for k, v in p["overrides"].items() if k not in train_fields}
+    t_over = dict(JASPAR_KINDS.get(kind, {}), **{k: v for k, v in overrides.items() if k in train_fields})
+    m_over = {k: v for k, v in overrides.items() if k not in train_fields}
     mc = ModelConfig.for_kind(kind, recipe=base, n_targets=train.n_targets, length=train.length,
                               **dict(sized, **m_over))
     batch = TrainConfig(recipe=base, **t_over).batch_size

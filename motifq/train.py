@@ -972,17 +972,32 @@ def _report(row: dict, show: bool) -> None:
 # ---------------------------------------------------------------------------------------------
 # the summary
 # ---------------------------------------------------------------------------------------------
+#: A target "stayed at its frequency" when its validation PR AUC is less than this share of the
+#: way from its positive rate (a constant predictor's PR AUC) to 1.
+AT_FREQUENCY = 0.1
+
+
+def _at_frequency(pr: np.ndarray, rate: np.ndarray) -> list:
+    """Columns whose PR AUC `pr` is below ``rate + AT_FREQUENCY * (1 - rate)`` (validation
+    positive rates `rate`; targets without positives or negatives left out)."""
+    ok = np.isfinite(pr) & (rate > 0) & (rate < 1)
+    return [int(j) for j in np.flatnonzero(ok) if pr[j] < rate[j] + AT_FREQUENCY * (1 - rate[j])]
+
+
 def _summary(run: _Run, st: _State, stopped: str) -> dict:
     tc = run.tc
     best = next((r for r in reversed(st.history) if r["best"]), st.history[-1])
     pr = np.array([np.nan if x is None else x for x in st.best_pr_auc] if st.best_pr_auc else [np.nan] * len(run.targets))
     order = [int(j) for j in np.argsort(np.where(np.isfinite(pr), pr, np.inf), kind="stable")[:5] if np.isfinite(pr[j])]
     samples = st.step * tc.batch_size * run.world
+    rate = run.valid_labels.mean(axis=0)
+    flat = _at_frequency(pr, rate)
     return {"recipe": tc.recipe, "loss": tc.loss, "stopped": stopped, "steps": st.step, "samples": samples,
             "best_step": best["step"], "best_valid_loss": best["valid_loss"], "prior_loss": run.prior_loss,
             "left_prior": st.left_prior_step >= 0, "left_prior_step": st.left_prior_step if st.left_prior_step >= 0 else None,
             "pr_auc_mean": _nanmean(pr), "worst_pr_auc": [[run.targets[j], float(pr[j])] for j in order],
             "pr_auc": {t: (None if not np.isfinite(x) else float(x)) for t, x in zip(run.targets, pr)},
+            "at_frequency": [[run.targets[j], float(pr[j]), float(rate[j])] for j in flat],
             "seconds": round(st.seconds, 3), "samples_per_s": round(samples / max(st.seconds, 1e-9), 1)}
 
 
@@ -1016,7 +1031,10 @@ def summary_lines(summary: dict) -> list[str]:
         history log): ``stopped``, ``steps``, ``best_step``, ``best_valid_loss``, ``prior_loss``,
         ``left_prior``, ``left_prior_step``, ``pr_auc_mean``, ``worst_pr_auc`` (the five
         targets with the lowest validation PR AUC at the best check), ``pr_auc`` (target ->
-        validation PR AUC), ``seconds``, ``samples_per_s``, ``recipe``, ``loss``.
+        validation PR AUC), ``at_frequency`` ([target, PR AUC, validation positive rate] of the
+        targets whose PR AUC stayed within :data:`AT_FREQUENCY` of the way from their positive
+        rate to 1; absent from summaries written before it existed), ``seconds``,
+        ``samples_per_s``, ``recipe``, ``loss``.
 
     Returns
     -------
@@ -1035,5 +1053,13 @@ def summary_lines(summary: dict) -> list[str]:
     mean = "NA" if s["pr_auc_mean"] is None else f"{s['pr_auc_mean']:.3f}"
     worst = ", ".join(f"{t} {v:.3f}" for t, v in s["worst_pr_auc"]) or "none"
     lines.append(f"validation PR AUC at the best step: mean {mean}; lowest: {worst}")
+    flat = s.get("at_frequency") or []
+    if s["left_prior"] and flat:
+        names = ", ".join(f"{t} {v:.3f} ({100 * r:.1f}% positive)" for t, v, r in flat[:8])
+        more = f" and {len(flat) - 8} more" if len(flat) > 8 else ""
+        lines.append(f"{len(flat)} of {len(s['pr_auc'])} targets stayed at their frequency (validation PR AUC less than "
+                     f"{AT_FREQUENCY:.0%} of the way from their positive rate to 1): {names}{more}; the model does not "
+                     f"predict them yet: their labels may not follow from the sequence, or they need more steps "
+                     f"(--max-steps) or more positives")
     lines.append(f"{s['seconds']:.0f} s, {s['samples_per_s']:.0f} samples/s ({s['recipe']} recipe, {s['loss']} loss)")
     return lines

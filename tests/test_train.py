@@ -15,7 +15,7 @@ from motifq.data.dataset import Split, open_split, write_dataset
 from motifq.errors import MotifqError
 from motifq.models import load_checkpoint, predict
 from motifq.sequence import tokenize, write_fasta
-from motifq.train import fit, history_path, holdout_split, last_path
+from motifq.train import fit, history_path, holdout_split, last_path, summary_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOTIFS = ("TGACTCA", "CCGCGGAA")
@@ -195,16 +195,37 @@ def test_default_recipe_leaves_the_prior_on_imbalanced_multi_target_data(tmp_pat
     def data(n, seed):
         r = np.random.default_rng(seed)
         tok = r.integers(0, 4, (n, L), dtype=np.uint8)
-        y = (r.random((n, len(motifs))) < 0.15).astype(np.uint8)
-        for i, t in zip(*np.nonzero(y)):
+        y = (r.random((n, len(motifs) + 1)) < 0.15).astype(np.uint8)    # the last: labels that no sequence explains
+        for i, t in zip(*np.nonzero(y[:, :-1])):
             p = r.integers(0, L - 8)
             tok[i, p:p + len(motifs[t])] = tokenize(motifs[t])
-        return Split.from_arrays(tok, y, list(motifs))
+        return Split.from_arrays(tok, y, list(motifs) + ["noise"])
 
-    r = fit(tiny(n_targets=4), data(1000, 1), data(300, 2), tmp_path / "m.pt", TrainConfig(seed=0), progress=False)
+    r = fit(tiny(n_targets=5), data(1000, 1), data(300, 2), tmp_path / "m.pt", TrainConfig(seed=0), progress=False)
     s = r["summary"]
     assert s["left_prior"] and s["best_valid_loss"] < 0.95 * s["prior_loss"], s
-    assert s["pr_auc_mean"] > 0.3 and len(s["worst_pr_auc"]) == 4      # the prior's PR AUC is about 0.15
+    assert s["pr_auc_mean"] > 0.3 and len(s["worst_pr_auc"]) == 5      # the prior's PR AUC is about 0.15
+    # the summary names the targets that stayed at their frequency: the noise, never the 7- and 8-mers
+    flat = [t for t, _, _ in s["at_frequency"]]
+    assert "noise" in flat and not {"TGACTCA", "CCGCGGAA"} & set(flat), s["at_frequency"]
+    assert any(line.startswith(f"{len(flat)} of 5 targets stayed at their frequency") and "noise" in line
+               for line in summary_lines(s))
+
+
+def test_targets_at_their_frequency_are_named_only_once_the_model_left_the_prior():
+    from motifq.train import _at_frequency
+
+    rate = np.array([0.02, 0.02, 0.5, 0.0, 0.3])
+    pr = np.array([0.05, 0.2, 0.52, np.nan, np.nan])
+    assert _at_frequency(pr, rate) == [0, 2]                   # 0.05 < 0.02 + 0.098; 0.52 < 0.55
+    s = {"left_prior": True, "stopped": "early", "steps": 9, "best_step": 5, "best_valid_loss": 0.1, "prior_loss": 0.2,
+         "left_prior_step": 2, "pr_auc_mean": 0.5, "worst_pr_auc": [], "pr_auc": {"a": 0.05, "b": 0.9},
+         "at_frequency": [["a", 0.05, 0.02]], "seconds": 1.0, "samples_per_s": 10.0, "recipe": "default", "loss": "bce"}
+    assert "1 of 2 targets stayed at their frequency" in " ".join(summary_lines(s))
+    assert not any("stayed at their frequency" in line for line in summary_lines(dict(s, left_prior=False)))
+    old = dict(s)
+    del old["at_frequency"]                                   # a summary written before the field existed
+    assert not any("stayed at their frequency" in line for line in summary_lines(old))
 
 
 def test_the_weighted_loss_takes_its_own_default_learning_rate():
