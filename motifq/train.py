@@ -1059,7 +1059,7 @@ def summary_lines(summary: dict) -> list[str]:
         more = f" and {len(flat) - 8} more" if len(flat) > 8 else ""
         lines.append(f"{len(flat)} of {len(s['pr_auc'])} targets stayed at their frequency (validation PR AUC less than "
                      f"{AT_FREQUENCY:.0%} of the way from their positive rate to 1): {names}{more}; the model does not "
-                     f"predict them yet: their labels may not follow from the sequence, or they need more steps "
-                     f"(--max-steps) or more positives")
+                     f"predict them: their labels may not follow from the sequence, or the other targets crowd "
+                     f"them out (a model trained on their labels alone may learn them; docs/training.md)")
     lines.append(f"{s['seconds']:.0f} s, {s['samples_per_s']:.0f} samples/s ({s['recipe']} recipe, {s['loss']} loss)")
     return lines
