@@ -172,7 +172,7 @@ def trim_to_width(motif: Motif, width: int) -> tuple[Motif, int, int]:
 
 
 def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: bool = False, rng=None,
-                 margin: int = 3, kernels=None, what: str = "jaspar-init") -> list[dict]:
+                 margin: int = 3, kernels=None, what: str = "jaspar-init", n_kernels: int | None = None) -> list[dict]:
     """Seed kernels of a first convolution with motifs, as DanQ-JASPAR (in place).
 
     For each chosen motif (and strand) one kernel, chosen at random, gets a random window of
@@ -205,7 +205,10 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
         The kernels that may be seeded (the budget stays ``round(fraction * K)``, at most
         their number). Default is None: all.
     what : str
-        The option named in log messages. Default is ``jaspar-init``.
+        The option named in messages. Default is ``jaspar-init``.
+    n_kernels : int or None
+        Seed this many kernels instead of ``round(fraction * K)`` (still at most the number
+        of `kernels`). Default is None.
 
     Returns
     -------
@@ -218,13 +221,13 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
     import numpy as np
     import torch
 
-    check(len(motifs) > 0, "jaspar-init: no motifs to seed kernels with")
+    check(len(motifs) > 0, f"{what}: no motifs to seed kernels with")
     check(0.0 < fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {fraction}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     K, channels, W = conv.weight.shape
     check(channels == 4, f"{what}: the convolution has {channels} input channels, expected 4 (A, C, G, T)")
     free = np.arange(K) if kernels is None else np.asarray(list(kernels), dtype=np.int64)
-    budget = min(max(1, int(round(fraction * K))), len(free))
+    budget = min(max(1, int(round(fraction * K)) if n_kernels is None else n_kernels), len(free))
     per_motif = 2 if add_reverse_complements else 1
     n_motifs = min(len(motifs), -(-budget // per_motif))
     chosen = rng.choice(len(motifs), size=n_motifs, replace=False)

@@ -83,6 +83,8 @@ def _init_words(mc, tc) -> str:
         return (f"{words}; up to {tc.kmer_init:.0%} of the first-layer kernels then seeded from the k-mers most "
                 "enriched in each target's training positives (motifq.kmers), no JASPAR seeding")
     return words + ", no JASPAR seeding"
+
+
 _THRESHOLD = 0.7       # Basset's rule: windows above this fraction of the kernel's maximum are sites
 _EVALUE = 0.01          # a planted motif is recovered when a learned kernel matches it below this
 _FLANK = 25             # bases drawn on each side of the planted instances in the attribution logos

@@ -693,9 +693,10 @@ def _new_model(model_config: ModelConfig, train: Split, tc: TrainConfig, logits)
 
 
 def _kmer_seeds(conv, train: Split, tc: TrainConfig, taken: set) -> list[dict]:
-    """Seed ``round(tc.kmer_init * K)`` kernels not in `taken` with motifs grown from the k-mers
-    most enriched in each target's positives (:func:`motifq.kmers.enriched_motifs`); returns
-    their entries for the seeded-kernel map (see :func:`motifq.jaspar.seed_kernels`)."""
+    """Seed up to ``round(tc.kmer_init * K)`` kernels of `conv` (weight (K, 4, W), A, C, G, T)
+    not in `taken` with motifs grown from the k-mers most enriched in each target's positives
+    (:func:`motifq.kmers.enriched_motifs`); returns their entries for the seeded-kernel map
+    (see :func:`motifq.jaspar.seed_kernels`)."""
     from .jaspar import seed_kernels
     from .kmers import enriched_motifs
 
@@ -710,7 +711,7 @@ def _kmer_seeds(conv, train: Split, tc: TrainConfig, taken: set) -> list[dict]:
         return []
     _log.info("kmer-init: %d kernels seeded from enriched k-mers (%s)", len(motifs),
              ", ".join(f"{m.name} {m.id}" for m in motifs[:8]) + (", ..." if len(motifs) > 8 else ""))
-    return seed_kernels(conv, motifs, fraction=len(motifs) / K, kernels=free, rng=np.random.default_rng([tc.seed, 5]),
+    return seed_kernels(conv, motifs, n_kernels=len(motifs), kernels=free, rng=np.random.default_rng([tc.seed, 5]),
                         what="kmer-init")
 
 
@@ -978,8 +979,9 @@ AT_FREQUENCY = 0.1
 
 
 def _at_frequency(pr: np.ndarray, rate: np.ndarray) -> list:
-    """Columns whose PR AUC `pr` is below ``rate + AT_FREQUENCY * (1 - rate)`` (validation
-    positive rates `rate`; targets without positives or negatives left out)."""
+    """Columns whose PR AUC `pr` ((T,), NaN where undefined) is below ``rate + AT_FREQUENCY *
+    (1 - rate)`` for their validation positive rates `rate` ((T,)); targets without positives
+    or negatives left out."""
     ok = np.isfinite(pr) & (rate > 0) & (rate < 1)
     return [int(j) for j in np.flatnonzero(ok) if pr[j] < rate[j] + AT_FREQUENCY * (1 - rate[j])]
 
