@@ -188,11 +188,8 @@ def _parse_base(spec: str) -> dict:
 
 
 def only_targets(split: Split, names: list) -> Split:
-    """The same sequences with the labels of `names` alone (in memory)."""
-    missing = [n for n in names if n not in split.targets]
-    if missing:
-        raise SystemExit(f"train_recipes: +only: no target {', '.join(missing)} (targets: {', '.join(split.targets)})")
-    cols = [split.targets.index(n) for n in names]
+    """The same sequences ((N, L) tokens, A, C, G, T) with the labels of `names` alone, in memory."""
+    cols = [split.target_index(n) for n in names]
     return Split.from_arrays(np.asarray(split.tokens), split.labels()[:, cols], names, name=split.name)
 
 
