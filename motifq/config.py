@@ -36,9 +36,11 @@ OUTPUT_BIASES = ("prior", "zero")
 #: published rate under both recipes (danq 0.2 / 0.5).
 RECIPES = {
     "default": dict(init="pytorch", optimizer="adamw", lr=0.003, batch_size=100, patience=6, warmup=0,
-                    lr_patience=2, clip_norm=1.0, output_bias="zero", dense_fan_in=0, kmer_init=0.5),
+                    lr_patience=2, clip_norm=1.0, output_bias="zero", dense_fan_in=0, kmer_init=0.5,
+                    seed_threshold=0.5),
     "paper": dict(init="uniform", optimizer="rmsprop", lr=0.001, batch_size=100, patience=5, warmup=0,
-                  lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0, kmer_init=0.0),
+                  lr_patience=0, clip_norm=0.0, output_bias="zero", dense_fan_in=0, kmer_init=0.0,
+                  seed_threshold=0.0),
 }
 
 #: A recipe's learning rate under a loss, where it differs from the recipe's own (measured,
@@ -426,6 +428,13 @@ class TrainConfig:
         enriched in each target's positive training sequences (:mod:`motifq.kmers`; kernels
         seeded by `jaspar_init` are left alone; targets whose labels no k-mer separates seed
         nothing; 0: off). Default is None: the recipe's (default 0.5, paper 0).
+    seed_threshold : float or None
+        Bias of each seeded first-layer kernel (`kmer_init` and `jaspar_init`): minus this
+        fraction of the kernel's best score (the sum over its columns of the largest weight),
+        so that it fires only where a site scores more than that fraction of a perfect match
+        and stays at zero over the background (0: a bias drawn from U(-1, 0), as DanQ-JASPAR
+        was published, under which a seeded kernel fires on most positions). Default is None:
+        the recipe's (default 0.5, paper 0).
     jaspar_init : str or None
         Seed first-layer kernels from these motifs (a bundled release such as ``jaspar2016`` or a
         MEME/JASPAR file). Default is None.
@@ -464,6 +473,7 @@ class TrainConfig:
     rc_augment: bool = True
     amp: bool = True
     kmer_init: float | None = None
+    seed_threshold: float | None = None
     jaspar_init: str | None = None
     jaspar_fraction: float = 0.5
     jaspar_reverse_complements: bool = False
@@ -504,6 +514,7 @@ class TrainConfig:
         check(self.patience >= 1, f"patience: must be >= 1, got {self.patience}")
         check(0.0 <= self.prior_margin < 1.0, f"prior-margin: must be in [0, 1), got {self.prior_margin}")
         check(0.0 <= self.kmer_init <= 1.0, f"kmer-init: must be in [0, 1], got {self.kmer_init}")
+        check(0.0 <= self.seed_threshold < 1.0, f"seed-threshold: must be in [0, 1), got {self.seed_threshold}")
         check(0.0 < self.jaspar_fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {self.jaspar_fraction}")
         check(0.0 < self.valid_fraction < 1.0, f"valid-fraction: must be in (0, 1), got {self.valid_fraction}")
         check(self.checkpoint_minutes >= 0, f"checkpoint-minutes: must be >= 0, got {self.checkpoint_minutes}")

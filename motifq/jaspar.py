@@ -172,14 +172,17 @@ def trim_to_width(motif: Motif, width: int) -> tuple[Motif, int, int]:
 
 
 def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: bool = False, rng=None,
-                 margin: int = 3, kernels=None, what: str = "jaspar-init", n_kernels: int | None = None) -> list[dict]:
+                 margin: int = 3, kernels=None, what: str = "jaspar-init", n_kernels: int | None = None,
+                 threshold: float = 0.0) -> list[dict]:
     """Seed kernels of a first convolution with motifs, as DanQ-JASPAR (in place).
 
     For each chosen motif (and strand) one kernel, chosen at random, gets a random window of
     the motif's width set to ``PFM - 0.25`` (probabilities (w, 4), A, C, G, T, transposed into
     the kernel's (4, W) weight, whose input channels are A, C, G, T), leaving at least `margin`
     untouched columns at each side where the kernel width allows (fewer, as evenly as
-    possible, when it does not). That kernel's bias is drawn from U(-1, 0). Weights outside the
+    possible, when it does not). That kernel's bias is drawn from U(-1, 0), or with `threshold`
+    set to minus `threshold` times the kernel's best score (the sum over its W columns of the
+    largest of the 4 weights, the window and the weights outside it). Weights outside the
     windows and the other kernels are left as they are (``build_model`` initialises them
     U(-0.05, 0.05) with bias 0, the paper's initialisation). Motifs wider than the kernel are
     trimmed by information content (:func:`trim_to_width`) and logged on the ``motifq`` logger.
@@ -209,6 +212,11 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
     n_kernels : int or None
         Seed this many kernels instead of ``round(fraction * K)`` (still at most the number
         of `kernels`). Default is None.
+    threshold : float
+        In [0, 1). 0: each seeded kernel's bias from U(-1, 0), as DanQ-JASPAR; under it a
+        seeded kernel (best score about 8 for a 16-column seed) fires on most background
+        positions. > 0: the bias is ``-threshold * best score``, so the kernel fires only where
+        a site scores more than that fraction of a perfect match. Default is 0.0.
 
     Returns
     -------
@@ -223,6 +231,7 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
 
     check(len(motifs) > 0, f"{what}: no motifs to seed kernels with")
     check(0.0 < fraction <= 1.0, f"jaspar-fraction: must be in (0, 1], got {fraction}")
+    check(0.0 <= threshold < 1.0, f"seed-threshold: must be in [0, 1), got {threshold}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     K, channels, W = conv.weight.shape
     check(channels == 4, f"{what}: the convolution has {channels} input channels, expected 4 (A, C, G, T)")
@@ -248,7 +257,10 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
             pfm = torch.as_tensor(m.probabilities().T - 0.25, dtype=conv.weight.dtype)  # (4, w) A, C, G, T
             conv.weight[kernel, :, offset:offset + w] = pfm.to(conv.weight.device)
             if conv.bias is not None:
-                conv.bias[kernel] = float(rng.uniform(-1.0, 0.0))
+                bias = float(rng.uniform(-1.0, 0.0))            # drawn either way: same stream
+                if threshold > 0:
+                    bias = -threshold * float(conv.weight[kernel].max(dim=0).values.sum())
+                conv.bias[kernel] = bias
             out.append({"kernel": int(kernel), "motif_id": motif.id, "name": motif.name, "offset": offset,
                         "strand": strand, "width": int(w), "trimmed": [int(left), int(right)]})
     if n_trimmed:

@@ -62,7 +62,7 @@ SIZES = {
 WHY_SETTINGS = (
     "Why these settings: the models train with motifq train's default recipe (AdamW at 3e-3, minibatches of "
     "100, PyTorch's fan-in initialisation with up to half of the kernels seeded from k-mers enriched in the "
-    "training positives, zero output biases; docs/training.md says how it was chosen). The "
+    "training positives and biased to fire only on their sites, zero output biases; docs/training.md says how it was chosen). The "
     "quickstart chooses only the data, the model's size and dropout, and the budget. Data: on 12,000 training "
     "sequences the models memorised the few positives after a few epochs, so it uses 60,000 shorter (300-bp) "
     "sequences, each seen about 13 times in the 768,000-sample budget. Dropout (measured with the quickstart's "
@@ -81,7 +81,9 @@ def _init_words(mc, tc) -> str:
     words = _INIT_WORDS[mc.init]
     if tc.kmer_init > 0 and mc.kind != "lr":
         return (f"{words}; up to {tc.kmer_init:.0%} of the first-layer kernels then seeded from the k-mers most "
-                "enriched in each target's training positives (motifq.kmers), no JASPAR seeding")
+                "enriched in each target's training positives (motifq.kmers)"
+                + (f", their biases at -{tc.seed_threshold:g} x their best score" if tc.seed_threshold > 0 else "")
+                + ", no JASPAR seeding")
     return words + ", no JASPAR seeding"
 
 

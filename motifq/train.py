@@ -682,7 +682,7 @@ def _new_model(model_config: ModelConfig, train: Split, tc: TrainConfig, logits)
         check(model.conv is not None, f"jaspar-init: the {model_config.kind} model has no convolution to seed")
         jaspar_map = seed_kernels(model.conv, load_motifs(tc.jaspar_init), fraction=tc.jaspar_fraction,
                                   add_reverse_complements=tc.jaspar_reverse_complements,
-                                  rng=np.random.default_rng([tc.seed, 3]))
+                                  rng=np.random.default_rng([tc.seed, 3]), threshold=tc.seed_threshold)
     if tc.kmer_init > 0 and getattr(model, "conv", None) is not None:
         jaspar_map = sorted(jaspar_map + _kmer_seeds(model.conv, train, tc, {e["kernel"] for e in jaspar_map}),
                             key=lambda e: e["kernel"])
@@ -712,7 +712,7 @@ def _kmer_seeds(conv, train: Split, tc: TrainConfig, taken: set) -> list[dict]:
     _log.info("kmer-init: %d kernels seeded from enriched k-mers (%s)", len(motifs),
              ", ".join(f"{m.name} {m.id}" for m in motifs[:8]) + (", ..." if len(motifs) > 8 else ""))
     return seed_kernels(conv, motifs, n_kernels=len(motifs), kernels=free, rng=np.random.default_rng([tc.seed, 5]),
-                        what="kmer-init")
+                        what="kmer-init", threshold=tc.seed_threshold)
 
 
 def _resumed_model(last: Path, world: int) -> tuple:

@@ -133,13 +133,14 @@ def test_default_recipe_seeds_kernels_from_enriched_kmers_and_paper_does_not(tmp
                                                          checkpoint_minutes=0), progress=False)
     _, ckpt = load_checkpoint(tmp_path / "d.pt")
     seeded = ckpt["jaspar"]
-    assert ckpt["train_config"]["kmer_init"] == 0.5
+    assert ckpt["train_config"]["kmer_init"] == 0.5 and ckpt["train_config"]["seed_threshold"] == 0.5
     assert 2 <= len(seeded) <= 6 and all(d["motif_id"].startswith("kmer:") for d in seeded)
     assert {d["name"] for d in seeded} == {"ap1", "cg"} and len({d["kernel"] for d in seeded}) == len(seeded)
     fit(mc, train, valid, tmp_path / "p.pt", TrainConfig(recipe="paper", epochs=1, max_steps=1, batch_size=50,
                                                          device="cpu", checkpoint_minutes=0), progress=False)
     _, ckpt = load_checkpoint(tmp_path / "p.pt")
     assert ckpt["jaspar"] == [] and ckpt["train_config"]["kmer_init"] == 0.0
+    assert ckpt["train_config"]["seed_threshold"] == 0.0
 
 
 def test_kmer_seeds_leave_jaspar_seeded_kernels_alone_and_write_the_motif(tmp_path, monkeypatch):

@@ -267,6 +267,36 @@ def test_seed_kernels_writes_pfm_minus_quarter_in_acgt_order():
             assert d["strand"] == "+" or block[3, 0] == pytest.approx(0.75)   # RC of ACGT is ACGT
 
 
+def test_seed_kernels_threshold_puts_the_bias_at_a_fraction_of_the_best_score():
+    """threshold > 0: bias = -threshold * the kernel's best score; the same kernels, windows and
+    weights as threshold 0 (the U(-1, 0) draw stays in the stream); a seeded kernel then stays
+    at zero on background that fires under the published bias."""
+    from motifq.jaspar import seed_kernels
+    from motifq.motif import Motif
+
+    rng = np.random.default_rng(3)
+    motifs = [Motif(id=f"M{i}", counts=np.eye(4)[rng.integers(0, 4, 10)] * 20 + 1) for i in range(6)]
+    runs = {}
+    for t in (0.0, 0.5):
+        torch.manual_seed(0)
+        conv = torch.nn.Conv1d(4, 12, 16)
+        runs[t] = (seed_kernels(conv, motifs, fraction=0.5, rng=2, threshold=t), conv)
+    (plain, c0), (sparse, c5) = runs[0.0], runs[0.5]
+    assert plain == sparse and torch.equal(c0.weight, c5.weight)
+    for d in sparse:
+        k = d["kernel"]
+        best = float(c5.weight[k].detach().max(dim=0).values.sum())
+        assert float(c5.bias[k].detach()) == pytest.approx(-0.5 * best, rel=1e-6)
+        assert -1.0 <= float(c0.bias[k].detach()) <= 0.0
+    x = torch.nn.functional.one_hot(torch.as_tensor(rng.integers(0, 4, (50, 400))), 4).float().transpose(1, 2)
+    kernels = [d["kernel"] for d in sparse]
+    with torch.no_grad():
+        fires = {t: float((c(x)[:, kernels] > 0).float().mean()) for t, c in ((0.0, c0), (0.5, c5))}
+    assert fires[0.5] < 0.01 < 0.1 < fires[0.0]
+    with pytest.raises(Exception, match="seed-threshold: must be in"):
+        seed_kernels(torch.nn.Conv1d(4, 2, 8), motifs, threshold=1.0)
+
+
 def test_seed_kernels_trims_wide_motifs_by_information_and_uses_small_margins():
     from motifq.jaspar import seed_kernels, trim_to_width
     from motifq.motif import Motif
