@@ -78,7 +78,17 @@ def train_model(data: Path, steps: int, seed: int = 0, start_from: int | None = 
     from motifq.data import open_data
     from motifq.train import fit, summary_lines
 
-    path = WORK / f"{data.parent.name}_{data.name}_danq_{steps}.pt"
+    import hashlib
+    import json
+
+    train, valid = open_data(data, "train", progress=False), open_data(data, "valid", progress=False)
+    mc = ModelConfig.for_kind("danq", n_targets=train.n_targets, length=train.length, **SMALL)
+    epochs = max(1, -(-steps * TrainConfig().batch_size // len(train)))
+    tc = TrainConfig(epochs=epochs, max_steps=steps, seed=seed, device="cpu", checkpoint_minutes=0)
+    # the cached model is named after every setting but the budget, so a changed default recipe retrains
+    recipe = dict(tc.to_dict(), epochs=None, max_steps=None)
+    key = hashlib.sha256(json.dumps([mc.to_dict(), recipe], sort_keys=True).encode()).hexdigest()[:10]
+    path = WORK / f"{data.parent.name}_{data.name}_danq_{key}_{steps}.pt"
     if path.exists():
         return path
     resume = False
@@ -86,14 +96,10 @@ def train_model(data: Path, steps: int, seed: int = 0, start_from: int | None = 
         import shutil
 
         for suffix in (".pt", ".last.pt", ".history.jsonl"):
-            shutil.copy(WORK / f"{data.parent.name}_{data.name}_danq_{start_from}{suffix}",
+            shutil.copy(WORK / f"{data.parent.name}_{data.name}_danq_{key}_{start_from}{suffix}",
                         path.with_name(path.stem + suffix))
         resume = True
-    train, valid = open_data(data, "train", progress=False), open_data(data, "valid", progress=False)
     print(f"training on {len(train)} windows, validating on {len(valid)}; {train.n_targets} targets", flush=True)
-    mc = ModelConfig.for_kind("danq", n_targets=train.n_targets, length=train.length, **SMALL)
-    epochs = max(1, -(-steps * TrainConfig().batch_size // len(train)))
-    tc = TrainConfig(epochs=epochs, max_steps=steps, seed=seed, device="cpu", checkpoint_minutes=0)
     result = fit(mc, train, valid, path, tc, resume=resume, progress=False)
     print("\n".join(summary_lines(result["summary"])), flush=True)
     return path
