@@ -69,7 +69,8 @@ WHY_SETTINGS = (
     "earlier settings, Adam at 3e-3 and minibatches of 64, close to today's default): with the paper's 0.2 "
     "after pooling and 0.5 after the BiLSTM this small DanQ recovered 6 to 8 of the 8 motifs over training "
     "seeds 0..3 (CTCF the usual miss), with 0.1 and 0.3 8 of 8 with every seed tried. With the default recipe on "
-    "this data (seed 0, one thread and two threads) the DanQ recovered 8 of 8. The CNN gets exactly the same initialisation, "
+    "this data (seed 0; two threads, and before its seed threshold one and two threads) the DanQ recovered 8 of 8. "
+    "The CNN gets exactly the same initialisation, "
     "dropout and steps.")
 
 _INIT_WORDS = {"pytorch": "random, PyTorch's default (U(±1/√fan_in) weights and biases)",
