@@ -526,5 +526,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """Inverse of :meth:`to_dict`; unknown keys are an error. A dict written before recipes
-        existed (no ``recipe`` key) keeps its stored values."""
+        existed (no ``recipe`` key) keeps its stored values; one written before the seed
+        threshold existed (no ``seed_threshold`` key) seeded with U(-1, 0) biases, so it reads 0."""
+        if isinstance(d, dict) and "seed_threshold" not in d:
+            d = dict(d, seed_threshold=0.0)
         return _from_dict(cls, d, "train config")

@@ -141,6 +141,11 @@ def test_default_recipe_seeds_kernels_from_enriched_kmers_and_paper_does_not(tmp
     _, ckpt = load_checkpoint(tmp_path / "p.pt")
     assert ckpt["jaspar"] == [] and ckpt["train_config"]["kmer_init"] == 0.0
     assert ckpt["train_config"]["seed_threshold"] == 0.0
+    # a config stored before the seed threshold existed was seeded with U(-1, 0) biases
+    old = dict(TrainConfig().to_dict())
+    del old["seed_threshold"]
+    assert TrainConfig.from_dict(old).seed_threshold == 0.0
+    assert TrainConfig.from_dict(TrainConfig().to_dict()).seed_threshold == 0.5
 
 
 def test_kmer_seeds_leave_jaspar_seeded_kernels_alone_and_write_the_motif(tmp_path, monkeypatch):
