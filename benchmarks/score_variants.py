@@ -29,6 +29,8 @@ Usage: OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/score_variants.py [--ste
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import platform
 import sys
 import time
@@ -73,21 +75,24 @@ def make_dataset(folder: Path, window: int) -> Path:
     return out
 
 
+def settings_key(mc, tc) -> str:
+    """A short hash of every model and training setting but the budget (`epochs`, `max_steps`):
+    the cached model's name, so a changed default recipe trains a new model instead of reusing
+    one trained under the old default, while a longer run can continue a shorter one."""
+    recipe = dict(tc.to_dict(), epochs=None, max_steps=None)
+    return hashlib.sha256(json.dumps([mc.to_dict(), recipe], sort_keys=True).encode()).hexdigest()[:10]
+
+
 def train_model(data: Path, steps: int, seed: int = 0, start_from: int | None = None) -> Path:
     from motifq.config import ModelConfig, TrainConfig
     from motifq.data import open_data
     from motifq.train import fit, summary_lines
 
-    import hashlib
-    import json
-
     train, valid = open_data(data, "train", progress=False), open_data(data, "valid", progress=False)
     mc = ModelConfig.for_kind("danq", n_targets=train.n_targets, length=train.length, **SMALL)
     epochs = max(1, -(-steps * TrainConfig().batch_size // len(train)))
     tc = TrainConfig(epochs=epochs, max_steps=steps, seed=seed, device="cpu", checkpoint_minutes=0)
-    # the cached model is named after every setting but the budget, so a changed default recipe retrains
-    recipe = dict(tc.to_dict(), epochs=None, max_steps=None)
-    key = hashlib.sha256(json.dumps([mc.to_dict(), recipe], sort_keys=True).encode()).hexdigest()[:10]
+    key = settings_key(mc, tc)
     path = WORK / f"{data.parent.name}_{data.name}_danq_{key}_{steps}.pt"
     if path.exists():
         return path

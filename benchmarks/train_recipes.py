@@ -335,7 +335,7 @@ def goals(rows: list) -> list:
     return out
 
 
-def seeding_table(rows: list, twin: str = "+kmer_init=0") -> list:
+def twin_table(rows: list, twin: str = "+kmer_init=0") -> list:
     """Each run of today's default beside its `twin` (same data, model, loss and budget, one
     setting changed: ``+kmer_init=0``, no k-mer seeds; ``+seed_threshold=0``, seeded kernels
     with the published U(-1, 0) biases): what that setting changed."""
@@ -390,11 +390,11 @@ def report(cache: Path, out: Path, budget: int) -> None:
     lines += ["", "Real sets: the presence column is the mean PR AUC of the two factors' targets; the motifs are those "
               "factors' JASPAR matrices. The validation losses of the weighted and focal runs are in their own loss "
               "(the prior's loss likewise), not comparable with BCE's.", "", "## Goals (issue 14) on the finished runs", ""] + goals(rows)
-    lines += ["", "## K-mer seeding: today's default against the same recipe without seeds", ""] + seeding_table(rows)
+    lines += ["", "## K-mer seeding: today's default against the same recipe without seeds", ""] + twin_table(rows)
     lines += ["", "## Seed threshold: today's default against its seeded kernels with the published U(-1, 0) biases",
               "", "Rows ending `+seed_threshold=0` are the default recipe before the seeded kernels' biases were set "
               "to half their best score (`--seed-threshold 0.5`), i.e. the second default recipe.", ""] \
-        + seeding_table(rows, "+seed_threshold=0")
+        + twin_table(rows, "+seed_threshold=0")
     lines += ["", "## E-values of the planted motifs", "", "Best kernel per motif; — = no kernel matched it at E ≤ 1. "
               "In brackets, where recorded, the test PR AUC of that motif's presence target: a kernel can match a "
               "motif whose target the model does not predict (a seeded kernel that kept its seed's shape).", ""]

@@ -23,7 +23,7 @@ from .formats import read_jaspar, read_motifs
 from .motif import Motif
 
 __all__ = ["BUNDLED", "LATEST", "bundled_dir", "bundled_path", "load_bundled", "load_motifs",
-           "is_bundled_name", "seed_kernels", "trim_to_width"]
+           "is_bundled_name", "best_score", "seed_kernels", "trim_to_width"]
 
 log = logging.getLogger("motifq")
 
@@ -171,6 +171,22 @@ def trim_to_width(motif: Motif, width: int) -> tuple[Motif, int, int]:
     return replace(motif, counts=motif.counts[lo:hi].copy()), lo, motif.width - hi
 
 
+def best_score(weight) -> float:
+    """A kernel's best score: the sum over its columns of the largest weight, i.e. the
+    convolution's value (without bias) on the sequence that matches it best.
+
+    Parameters
+    ----------
+    weight : torch.Tensor
+        One kernel's weight (4, W), input channels A, C, G, T.
+
+    Returns
+    -------
+    float
+    """
+    return float(weight.detach().max(dim=0).values.sum())
+
+
 def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: bool = False, rng=None,
                  margin: int = 3, kernels=None, what: str = "jaspar-init", n_kernels: int | None = None,
                  threshold: float = 0.0) -> list[dict]:
@@ -258,9 +274,7 @@ def seed_kernels(conv, motifs, fraction: float = 0.5, add_reverse_complements: b
             conv.weight[kernel, :, offset:offset + w] = pfm.to(conv.weight.device)
             if conv.bias is not None:
                 bias = float(rng.uniform(-1.0, 0.0))            # drawn either way: same stream
-                if threshold > 0:
-                    bias = -threshold * float(conv.weight[kernel].max(dim=0).values.sum())
-                conv.bias[kernel] = bias
+                conv.bias[kernel] = -threshold * best_score(conv.weight[kernel]) if threshold > 0 else bias
             out.append({"kernel": int(kernel), "motif_id": motif.id, "name": motif.name, "offset": offset,
                         "strand": strand, "width": int(w), "trimmed": [int(left), int(right)]})
     if n_trimmed:
